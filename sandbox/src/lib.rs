@@ -1,0 +1,191 @@
+//! skubridge-sandbox: local, stateful stand-ins for Shopify's Admin GraphQL API and
+//! The Iconic's Seller Center v2 REST API, faithful to the contracts skubridge relies
+//! on (auth, pagination, limits, error shapes), plus a control API under `/_sandbox/`
+//! for tests, the demo and the benchmark.
+
+pub mod faults;
+pub mod iconic;
+pub mod shopify;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::extract::State;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub use faults::{FaultKind, FaultRule};
+
+/// Everything a sandbox serves, as loaded from a fixture directory.
+#[derive(Debug, Clone, Default)]
+pub struct Fixture {
+    pub shopify: shopify::ShopifyFixture,
+    pub iconic: iconic::IconicFixture,
+}
+
+impl Fixture {
+    /// Reads `shopify.json` and `iconic.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Ok(Self {
+            shopify: read_json(&dir.join("shopify.json"))?,
+            iconic: read_json(&dir.join("iconic.json"))?,
+        })
+    }
+
+    /// A generated store of `skus` matched SKUs (benchmarks): one location, products
+    /// of five variants, the same SKUs listed on The Iconic.
+    pub fn generate(skus: usize) -> Self {
+        Self {
+            shopify: shopify::ShopifyFixture::generate(skus),
+            iconic: iconic::IconicFixture::generate(skus),
+        }
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// State shared by every handler.
+pub struct App {
+    /// Base URL clients reach this sandbox at (bulk download URLs point here).
+    pub base_url: String,
+    pub shopify: Mutex<shopify::ShopifyState>,
+    pub iconic: Mutex<iconic::IconicState>,
+    pub faults: faults::Faults,
+    pub counts: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Added to every API request (not to control calls), in milliseconds.
+    pub latency_ms: AtomicU64,
+}
+
+impl App {
+    pub fn count(&self, endpoint: &str) {
+        *self
+            .counts
+            .lock()
+            .unwrap()
+            .entry(endpoint.to_string())
+            .or_default() += 1;
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// Options that are not part of the fixture.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub latency: Duration,
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Sandbox {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Binds `addr` (port 0 picks a free one) and serves in a background task.
+pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Result<Sandbox> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let addr = listener.local_addr()?;
+    let app = Arc::new(App {
+        base_url: format!("http://{addr}"),
+        shopify: Mutex::new(shopify::ShopifyState::new(fixture.shopify)),
+        iconic: Mutex::new(iconic::IconicState::new(fixture.iconic)),
+        faults: faults::Faults::default(),
+        counts: Mutex::default(),
+        latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
+    });
+    let router = router(app.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Sandbox {
+        addr,
+        app,
+        shutdown: Some(tx),
+    })
+}
+
+fn router(app: Arc<App>) -> Router {
+    let apis = shopify::router()
+        .merge(iconic::router())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            faults::middleware,
+        ));
+    let control = Router::new()
+        .route("/_sandbox/state", get(dump_state))
+        .route("/_sandbox/requests", get(get_counts).delete(reset_counts))
+        .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
+        .route("/_sandbox/latency", put(set_latency))
+        .merge(shopify::control_router())
+        .merge(iconic::control_router());
+    apis.merge(control).with_state(app)
+}
+
+async fn dump_state(State(app): State<Arc<App>>) -> Json<Value> {
+    let shopify = app.shopify.lock().unwrap().dump();
+    let iconic = app.iconic.lock().unwrap().dump();
+    Json(json!({ "shopify": shopify, "iconic": iconic }))
+}
+
+async fn get_counts(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!(*app.counts.lock().unwrap()))
+}
+
+async fn reset_counts(State(app): State<Arc<App>>) -> Json<Value> {
+    app.counts.lock().unwrap().clear();
+    Json(json!({}))
+}
+
+async fn add_fault(State(app): State<Arc<App>>, Json(rule): Json<FaultRule>) -> Json<Value> {
+    app.faults.add(rule);
+    Json(json!({}))
+}
+
+async fn clear_faults(State(app): State<Arc<App>>) -> Json<Value> {
+    app.faults.clear();
+    Json(json!({}))
+}
+
+#[derive(Deserialize)]
+struct Latency {
+    ms: u64,
+}
+
+async fn set_latency(State(app): State<Arc<App>>, Json(l): Json<Latency>) -> Json<Value> {
+    app.latency_ms.store(l.ms, Ordering::Relaxed);
+    Json(json!({}))
+}

@@ -1,0 +1,43 @@
+//! `skubridge-sandbox --fixture DIR --addr 127.0.0.1:0` serves the fixture's store
+//! and channel and prints its address on stdout.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(version, about = "Local Shopify + The Iconic v2 APIs for rehearsing skubridge")]
+struct Args {
+    /// Directory holding shopify.json and iconic.json.
+    #[arg(long, conflicts_with = "generate")]
+    fixture: Option<PathBuf>,
+    /// Serve a generated store of this many matched SKUs instead of a fixture.
+    #[arg(long)]
+    generate: Option<usize>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let fixture = match (&args.fixture, args.generate) {
+        (Some(dir), _) => skubridge_sandbox::Fixture::load(dir)?,
+        (None, Some(n)) => skubridge_sandbox::Fixture::generate(n),
+        (None, None) => anyhow::bail!("give --fixture DIR or --generate N"),
+    };
+    let options = skubridge_sandbox::Options {
+        latency: Duration::from_millis(args.latency_ms),
+    };
+    let sandbox = skubridge_sandbox::start(fixture, args.addr, options).await?;
+    println!("{}", sandbox.url());
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
