@@ -64,6 +64,8 @@ pub struct App {
     pub counts: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Added to every API request (not to control calls), in milliseconds.
     pub latency_ms: AtomicU64,
+    /// The channel as loaded, so the report can show what changed since.
+    initial_channel: Value,
 }
 
 impl App {
@@ -114,10 +116,12 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
+    let iconic = iconic::IconicState::new(fixture.iconic);
     let app = Arc::new(App {
         base_url: format!("http://{addr}"),
         shopify: Mutex::new(shopify::ShopifyState::new(fixture.shopify)),
-        iconic: Mutex::new(iconic::IconicState::new(fixture.iconic)),
+        initial_channel: iconic.dump(),
+        iconic: Mutex::new(iconic),
         faults: faults::Faults::default(),
         counts: Mutex::default(),
         latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
@@ -147,6 +151,7 @@ fn router(app: Arc<App>) -> Router {
         ));
     let control = Router::new()
         .route("/_sandbox/state", get(dump_state))
+        .route("/_sandbox/report", get(channel_report))
         .route("/_sandbox/requests", get(get_counts).delete(reset_counts))
         .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/_sandbox/latency", put(set_latency))
@@ -159,6 +164,34 @@ async fn dump_state(State(app): State<Arc<App>>) -> Json<Value> {
     let shopify = app.shopify.lock().unwrap().dump();
     let iconic = app.iconic.lock().unwrap().dump();
     Json(json!({ "shopify": shopify, "iconic": iconic }))
+}
+
+/// The channel's listings as a plain-text table, marking quantities that changed since
+/// the sandbox started (what `make demo` prints).
+async fn channel_report(State(app): State<Arc<App>>) -> String {
+    let now = app.iconic.lock().unwrap().dump();
+    let was: std::collections::HashMap<&str, &Value> = app.initial_channel["products"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["seller_sku"].as_str()?, &p["quantity"])))
+        .collect();
+    let mut out = format!("{:<24} {:<9} {:>8}\n", "SELLER SKU", "STATUS", "QUANTITY");
+    for p in now["products"].as_array().into_iter().flatten() {
+        let sku = p["seller_sku"].as_str().unwrap_or("?");
+        let change = match was.get(sku) {
+            Some(before) if *before != &p["quantity"] => format!("  (was {before})"),
+            Some(_) => String::new(),
+            None => "  (new)".to_string(),
+        };
+        out.push_str(&format!(
+            "{:<24} {:<9} {:>8}{change}\n",
+            format!("{sku:?}").trim_matches('"'),
+            p["status"].as_str().unwrap_or("?"),
+            p["quantity"]
+        ));
+    }
+    out
 }
 
 async fn get_counts(State(app): State<Arc<App>>) -> Json<Value> {

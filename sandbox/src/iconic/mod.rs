@@ -1,38 +1,644 @@
-//! STUB: replaced by the full implementation.
+//! The Iconic Seller Center v2 REST API (contract: shared/api/marketplaces.md §1.2):
+//! OAuth2 client credentials, product sets and products, per-product stock reads and
+//! batched absolute stock writes, and the control routes tests and the demo drive.
+//!
+//! One submodule per API area (`auth`, `products`, `stock`) contributes its routes;
+//! `catalog` is the state they share, `problem` and `request` the error shape and
+//! request parsing every endpoint uses. Orders and shipment providers slot in the same way.
+
+mod auth;
+mod catalog;
+mod control;
+mod problem;
+mod products;
+mod request;
+mod stock;
 
 use std::sync::Arc;
 
 use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::App;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct IconicFixture {}
+pub use auth::ClientSecret;
+pub use catalog::{FixtureProduct, FixtureProductSet, Status};
 
-impl IconicFixture {
-    pub fn generate(_skus: usize) -> Self {
-        Self {}
+/// Products per generated product set (the generated Shopify products have five variants).
+const GENERATED_SET_SIZE: usize = 5;
+
+const DEFAULT_TOKEN_TTL_SECONDS: u64 = 3600;
+
+/// The seller account a sandbox serves, as read from `iconic.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IconicFixture {
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_seconds: u64,
+    /// When every fixture set and product was created and last updated.
+    #[serde(default = "default_updated_at")]
+    pub updated_at: DateTime<Utc>,
+    pub product_sets: Vec<FixtureProductSet>,
+}
+
+fn default_token_ttl() -> u64 {
+    DEFAULT_TOKEN_TTL_SECONDS
+}
+
+fn default_updated_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("a valid UTC instant")
+}
+
+/// Not derived: an empty account still has the fixture format's defaults.
+impl Default for IconicFixture {
+    fn default() -> Self {
+        Self {
+            client_id: String::new(),
+            client_secret: ClientSecret::default(),
+            token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
+            updated_at: default_updated_at(),
+            product_sets: Vec::new(),
+        }
     }
 }
 
-pub struct IconicState {}
+impl IconicFixture {
+    /// `skus` active products (ids 1..=skus, seller SKUs `SKU-000001`...) in sets of five.
+    pub fn generate(skus: usize) -> Self {
+        let product_sets = (0..skus.div_ceil(GENERATED_SET_SIZE))
+            .map(|set| {
+                let first = set * GENERATED_SET_SIZE + 1;
+                let last = skus.min(first + GENERATED_SET_SIZE - 1);
+                FixtureProductSet {
+                    id: set as u64 + 1,
+                    name: format!("Generated style {}", set + 1),
+                    status: Status::Active,
+                    products: (first..=last)
+                        .map(|i| FixtureProduct {
+                            id: i as u64,
+                            seller_sku: format!("SKU-{i:06}"),
+                            status: Status::Active,
+                            quantity: 0,
+                            fulfilled_by_venture: false,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Self {
+            client_id: "iconic-bench".into(),
+            client_secret: ClientSecret::new("iconic-bench-secret"),
+            product_sets,
+            ..Self::default()
+        }
+    }
+}
+
+pub struct IconicState {
+    auth: auth::Tokens,
+    catalog: catalog::Catalog,
+    /// Stock items `PUT /v2/stock/product` has applied since start.
+    stock_writes: u64,
+}
 
 impl IconicState {
-    pub fn new(_fixture: IconicFixture) -> Self {
-        Self {}
+    pub fn new(fixture: IconicFixture) -> Self {
+        Self {
+            auth: auth::Tokens::new(
+                fixture.client_id,
+                fixture.client_secret,
+                fixture.token_ttl_seconds,
+            ),
+            catalog: catalog::Catalog::new(fixture.product_sets, fixture.updated_at),
+            stock_writes: 0,
+        }
     }
 
     pub fn dump(&self) -> Value {
-        Value::Null
+        json!({
+            "products": self.catalog.dump_products(),
+            "stock_writes": self.stock_writes,
+        })
     }
 }
 
+/// The API routes (the fault middleware applies to them).
 pub fn router() -> Router<Arc<App>> {
-    Router::new()
+    auth::routes()
+        .merge(products::routes())
+        .merge(stock::routes())
 }
 
+/// `/_sandbox/iconic/*`.
 pub fn control_router() -> Router<Arc<App>> {
-    Router::new()
+    control::routes()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use axum::http::header::CONTENT_TYPE;
+    use axum::http::{HeaderMap, Request, StatusCode};
+    use axum::response::Response;
+
+    use super::*;
+    use crate::{Fixture, Options, Sandbox};
+
+    /// base64("iconic-test:iconic-test-secret")
+    const GOOD_BASIC: &str = "Basic aWNvbmljLXRlc3Q6aWNvbmljLXRlc3Qtc2VjcmV0";
+    /// base64("iconic-test:wrong")
+    const BAD_BASIC: &str = "Basic aWNvbmljLXRlc3Q6d3Jvbmc=";
+
+    fn fixture(skus: usize) -> IconicFixture {
+        IconicFixture {
+            client_id: "iconic-test".into(),
+            client_secret: ClientSecret::new("iconic-test-secret"),
+            updated_at: "2020-01-01T00:00:00Z".parse().unwrap(),
+            ..IconicFixture::generate(skus)
+        }
+    }
+
+    struct Reply {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Value,
+    }
+
+    impl Reply {
+        /// Asserts an RFC 7807 problem with this status and returns its detail.
+        fn problem(&self, status: StatusCode) -> &str {
+            assert_eq!(self.status, status, "{}", self.body);
+            assert_eq!(self.headers[CONTENT_TYPE], "application/problem+json");
+            assert_eq!(self.body["status"], status.as_u16());
+            assert_eq!(self.body["title"], status.canonical_reason().unwrap());
+            assert!(self.body["type"].is_string());
+            self.body["detail"].as_str().unwrap()
+        }
+    }
+
+    /// The whole sandbox (fault middleware included), driven in-process.
+    struct Harness {
+        sandbox: Sandbox,
+    }
+
+    /// `Router` is a tower `Service`; the sandbox has no direct tower dependency, so
+    /// reach `call` through axum's `ServiceExt`, whose supertrait it is.
+    async fn call<S>(mut service: S, request: Request<Body>) -> Response
+    where
+        S: axum::ServiceExt<Request<Body>, Response = Response, Error = Infallible>,
+    {
+        match service.call(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    impl Harness {
+        async fn start(iconic: IconicFixture) -> Self {
+            let fixture = Fixture {
+                iconic,
+                ..Fixture::default()
+            };
+            let addr = "127.0.0.1:0".parse().unwrap();
+            let sandbox = crate::start(fixture, addr, Options::default())
+                .await
+                .unwrap();
+            Self { sandbox }
+        }
+
+        async fn send(
+            &self,
+            method: &str,
+            uri: &str,
+            headers: &[(&str, &str)],
+            body: impl Into<Body>,
+        ) -> Reply {
+            let mut request = Request::builder().method(method).uri(uri);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let router = crate::router(self.sandbox.app.clone());
+            let response = call(router, request.body(body.into()).unwrap()).await;
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            }
+        }
+
+        async fn token(&self) -> String {
+            let reply = self.token_with(GOOD_BASIC).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            reply.body["access_token"].as_str().unwrap().to_string()
+        }
+
+        async fn token_with(&self, basic: &str) -> Reply {
+            let headers = [
+                ("authorization", basic),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ];
+            self.send(
+                "POST",
+                "/oauth/client-credentials",
+                &headers,
+                "grant_type=client_credentials",
+            )
+            .await
+        }
+
+        async fn get(&self, token: &str, uri: &str) -> Reply {
+            let bearer = format!("Bearer {token}");
+            self.send("GET", uri, &[("authorization", &bearer)], Body::empty())
+                .await
+        }
+
+        async fn put_stock(&self, token: &str, body: Value) -> Reply {
+            let bearer = format!("Bearer {token}");
+            let headers = [
+                ("authorization", bearer.as_str()),
+                ("content-type", "application/json"),
+            ];
+            self.send("PUT", "/v2/stock/product", &headers, body.to_string())
+                .await
+        }
+
+        fn dump(&self) -> Value {
+            self.sandbox.app.iconic.lock().unwrap().dump()
+        }
+    }
+
+    fn ids(items: &Value) -> Vec<u64> {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_u64().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn token_flow_and_401_once_tokens_expire() {
+        let h = Harness::start(fixture(5)).await;
+        let refused = h.token_with(BAD_BASIC).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.body, json!({"error": "invalid_client"}));
+
+        let minted = h.token_with(GOOD_BASIC).await;
+        assert_eq!(minted.body["token_type"], "Bearer");
+        assert_eq!(minted.body["expires_in"], 3600);
+        let token = minted.body["access_token"].as_str().unwrap();
+        assert_eq!(
+            h.get(token, "/v2/product-sets").await.status,
+            StatusCode::OK
+        );
+
+        let anonymous = h.send("GET", "/v2/product-sets", &[], Body::empty()).await;
+        anonymous.problem(StatusCode::UNAUTHORIZED);
+        h.get("made-up", "/v2/product-sets")
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+
+        let expired = h
+            .send("POST", "/_sandbox/iconic/expire-tokens", &[], Body::empty())
+            .await;
+        assert_eq!(expired.status, StatusCode::OK);
+        let detail = h
+            .get(token, "/v2/stock/product/1")
+            .await
+            .problem(StatusCode::UNAUTHORIZED)
+            .to_string();
+        assert!(detail.contains("expired"), "{detail}");
+        let fresh = h.token().await;
+        assert_eq!(
+            h.get(&fresh, "/v2/stock/product/1").await.status,
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
+    async fn tokens_stop_working_after_their_ttl() {
+        let h = Harness::start(IconicFixture {
+            token_ttl_seconds: 0,
+            ..fixture(5)
+        })
+        .await;
+        let token = h.token().await;
+        h.get(&token, "/v2/product-sets")
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn token_endpoint_wants_the_client_credentials_grant() {
+        let h = Harness::start(fixture(5)).await;
+        let headers = [
+            ("authorization", GOOD_BASIC),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ];
+        let wrong = h
+            .send(
+                "POST",
+                "/oauth/client-credentials",
+                &headers,
+                "grant_type=password",
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        assert_eq!(wrong.body["error"], "unsupported_grant_type");
+    }
+
+    #[tokio::test]
+    async fn product_sets_page_with_total_count_and_cap_limit() {
+        let h = Harness::start(fixture(23)).await; // 5 sets: 4 of five products, 1 of three
+        let token = h.token().await;
+        let page = h.get(&token, "/v2/product-sets?limit=2&offset=2").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(ids(&page.body["items"]), [3, 4]);
+        assert_eq!(
+            page.body["pagination"],
+            json!({"limit": 2, "offset": 2, "totalCount": 5})
+        );
+        let item = &page.body["items"][0];
+        assert_eq!(item["status"], "active");
+        assert_eq!(item["updatedAt"], "2020-01-01T00:00:00Z");
+
+        let whole = h.get(&token, "/v2/product-sets").await;
+        assert_eq!(ids(&whole.body["items"]), [1, 2, 3, 4, 5]);
+        assert_eq!(whole.body["pagination"]["limit"], 100);
+
+        let detail = h
+            .get(&token, "/v2/product-sets?limit=101")
+            .await
+            .problem(StatusCode::BAD_REQUEST)
+            .to_string();
+        assert!(detail.contains("100"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn status_filter_selects_active_sets() {
+        let h = Harness::start(fixture(10)).await;
+        let inactive = json!({"id": 7, "name": "Retired", "status": "inactive",
+            "products": [{"id": 70, "seller_sku": "OLD-1"}]});
+        let added = h
+            .send(
+                "POST",
+                "/_sandbox/iconic/product-sets",
+                &[("content-type", "application/json")],
+                inactive.to_string(),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::CREATED);
+        let token = h.token().await;
+        let active = h.get(&token, "/v2/product-sets?status=active").await;
+        assert_eq!(ids(&active.body["items"]), [1, 2]);
+        let all = h.get(&token, "/v2/product-sets?status=all").await;
+        assert_eq!(all.body["pagination"]["totalCount"], 3);
+        let again = h
+            .send(
+                "POST",
+                "/_sandbox/iconic/product-sets",
+                &[("content-type", "application/json")],
+                inactive.to_string(),
+            )
+            .await;
+        again.problem(StatusCode::CONFLICT);
+    }
+
+    #[tokio::test]
+    async fn update_date_start_returns_sets_whose_products_changed() {
+        let h = Harness::start(fixture(15)).await;
+        let token = h.token().await;
+        let since = catalog::wire_time(catalog::now());
+        let written = h
+            .put_stock(&token, json!([{"productId": 7, "quantity": 3}]))
+            .await;
+        assert_eq!(written.body, json!([]));
+
+        let changed = h
+            .get(&token, &format!("/v2/product-sets?updateDateStart={since}"))
+            .await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        assert_eq!(ids(&changed.body["items"]), [2]);
+        assert_eq!(changed.body["pagination"]["totalCount"], 1);
+        let stamped: DateTime<Utc> = changed.body["items"][0]["updatedAt"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(stamped >= since.parse::<DateTime<Utc>>().unwrap());
+
+        let before = h
+            .get(
+                &token,
+                "/v2/product-sets?updateDateEnd=2020-06-01T00:00:00Z",
+            )
+            .await;
+        assert_eq!(ids(&before.body["items"]), [1, 3]);
+        h.get(&token, "/v2/product-sets?updateDateStart=yesterday")
+            .await
+            .problem(StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn stock_write_applies_some_and_lists_the_refused() {
+        let mut f = fixture(5);
+        f.product_sets[0].products[1].fulfilled_by_venture = true;
+        f.product_sets[0].products[2].status = Status::Deleted;
+        let h = Harness::start(f).await;
+        let token = h.token().await;
+        let reply = h
+            .put_stock(
+                &token,
+                json!([
+                    {"productId": 1, "quantity": 7},
+                    {"productId": 2, "quantity": 5},
+                    {"productId": 3, "quantity": 1},
+                    {"productId": 999, "quantity": 2},
+                    {"productId": 4, "quantity": 0},
+                ]),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let refused = reply.body.as_array().unwrap();
+        assert_eq!(
+            refused
+                .iter()
+                .map(|r| (
+                    r["productId"].as_u64().unwrap(),
+                    r["quantity"].as_u64().unwrap()
+                ))
+                .collect::<Vec<_>>(),
+            [(2, 5), (3, 1), (999, 2)]
+        );
+        assert!(refused[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fulfilled by the venture"));
+        assert!(refused[1]["message"].as_str().unwrap().contains("deleted"));
+        assert_eq!(refused[2]["message"], "Product not found");
+
+        let dump = h.dump();
+        assert_eq!(dump["stock_writes"], 2);
+        let quantities: Vec<u64> = dump["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["quantity"].as_u64().unwrap())
+            .collect();
+        assert_eq!(quantities, [7, 0, 0, 0, 0]);
+        assert_eq!(dump["products"][0]["product_set_id"], 1);
+        assert_ne!(dump["products"][0]["updated_at"], "2020-01-01T00:00:00Z");
+
+        let stock = h.get(&token, "/v2/stock/product/1").await;
+        assert_eq!(stock.body["quantity"], 7);
+        assert_eq!(stock.body["available"], 7);
+        assert_eq!(stock.body["reservedStock"], 0);
+        assert_eq!(stock.body["sellerSku"], "SKU-000001");
+        h.get(&token, "/v2/stock/product/999")
+            .await
+            .problem(StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn bad_stock_writes_are_refused_whole() {
+        let h = Harness::start(fixture(5)).await;
+        let token = h.token().await;
+        let too_many: Vec<Value> = (1..=101)
+            .map(|_| json!({"productId": 1, "quantity": 1}))
+            .collect();
+        let detail = h
+            .put_stock(&token, Value::Array(too_many))
+            .await
+            .problem(StatusCode::BAD_REQUEST)
+            .to_string();
+        assert!(detail.contains("max 100"), "{detail}");
+
+        let detail = h
+            .put_stock(
+                &token,
+                json!([{"productId": 1, "quantity": 1}, {"productId": 2, "quantity": "4"}]),
+            )
+            .await
+            .problem(StatusCode::BAD_REQUEST)
+            .to_string();
+        assert!(detail.contains("item 1"), "{detail}");
+
+        let bearer = format!("Bearer {token}");
+        h.send(
+            "PUT",
+            "/v2/stock/product",
+            &[("authorization", &bearer), ("content-type", "text/plain")],
+            r#"[{"productId":1,"quantity":1}]"#,
+        )
+        .await
+        .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(h.dump()["stock_writes"], 0);
+    }
+
+    #[tokio::test]
+    async fn products_by_set_and_by_seller_sku() {
+        let h = Harness::start(fixture(10)).await;
+        let token = h.token().await;
+        let set = h.get(&token, "/v2/product-set/2/products").await;
+        assert_eq!(ids(&set.body), [6, 7, 8, 9, 10]);
+        assert_eq!(set.body[0]["productSetId"], 2);
+        assert_eq!(set.body[0]["sellerSku"], "SKU-000006");
+        assert_eq!(set.body[0]["approvalStatus"], "approved");
+        h.get(&token, "/v2/product-set/99/products")
+            .await
+            .problem(StatusCode::NOT_FOUND);
+
+        let found = h
+            .get(
+                &token,
+                "/v2/product/seller-skus?sellerSkus%5B%5D=SKU-000009&sellerSkus%5B%5D=nope&sellerSkus%5B%5D=SKU-000002",
+            )
+            .await;
+        assert_eq!(ids(&found.body["items"]), [2, 9]);
+        let many: String = (0..101)
+            .map(|i| format!("sellerSkus%5B%5D=S{i}&"))
+            .collect();
+        h.get(&token, &format!("/v2/product/seller-skus?{many}"))
+            .await
+            .problem(StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn control_patch_changes_a_product() {
+        let h = Harness::start(fixture(5)).await;
+        let patch = json!({"status": "inactive", "seller_sku": "RENAMED", "quantity": 9,
+            "fulfilled_by_venture": true});
+        let reply = h
+            .send(
+                "PATCH",
+                "/_sandbox/iconic/products/3",
+                &[("content-type", "application/json")],
+                patch.to_string(),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["seller_sku"], "RENAMED");
+        assert_eq!(reply.body["status"], "inactive");
+        assert_eq!(reply.body["quantity"], 9);
+        assert_eq!(reply.body["fulfilled_by_venture"], true);
+        let missing = h
+            .send(
+                "PATCH",
+                "/_sandbox/iconic/products/99",
+                &[("content-type", "application/json")],
+                "{}",
+            )
+            .await;
+        missing.problem(StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn fixture_format_and_defaults() {
+        let fixture: IconicFixture = serde_json::from_value(json!({
+            "client_id": "iconic-demo", "client_secret": "iconic-demo-secret",
+            "product_sets": [{"id": 10, "name": "Linen Shirt", "status": "active",
+                "products": [{"id": 501, "seller_sku": "LS-WHT-S"}]}]
+        }))
+        .unwrap();
+        assert_eq!(fixture.token_ttl_seconds, 3600);
+        assert_eq!(fixture.updated_at, default_updated_at());
+        assert!(!format!("{fixture:?}").contains("iconic-demo-secret"));
+        let dump = IconicState::new(fixture).dump();
+        assert_eq!(
+            dump,
+            json!({"products": [{"id": 501, "seller_sku": "LS-WHT-S", "status": "active",
+                "product_set_id": 10, "quantity": 0, "fulfilled_by_venture": false,
+                "updated_at": "2026-01-01T00:00:00Z"}], "stock_writes": 0})
+        );
+    }
+
+    #[test]
+    fn generated_catalog_shape() {
+        let fixture = IconicFixture::generate(12);
+        assert_eq!(fixture.client_id, "iconic-bench");
+        let sets: Vec<(u64, Vec<u64>)> = fixture
+            .product_sets
+            .iter()
+            .map(|s| (s.id, s.products.iter().map(|p| p.id).collect()))
+            .collect();
+        assert_eq!(
+            sets,
+            [
+                (1, vec![1, 2, 3, 4, 5]),
+                (2, vec![6, 7, 8, 9, 10]),
+                (3, vec![11, 12])
+            ]
+        );
+        assert_eq!(fixture.product_sets[2].products[1].seller_sku, "SKU-000012");
+        assert!(IconicFixture::generate(0).product_sets.is_empty());
+    }
 }
