@@ -1,0 +1,553 @@
+//! The client against a scripted server: request shape, retries, throttling, tokens,
+//! paging and the bulk flow.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::queries::BULK_CATALOG;
+use super::test_server::{Canned, Server};
+use super::transport::Transport;
+use super::*;
+use crate::http::Backoff;
+
+const FAST: Backoff = Backoff {
+    attempts: 5,
+    base: Duration::from_millis(1),
+    max: Duration::from_millis(5),
+};
+const TOKEN: &str = "shpat_static";
+const SECRET: &str = "shpss_very_secret";
+
+fn client(server: &Server, auth: ShopifyAuth) -> ShopifyClient {
+    let settings = ShopifySettings {
+        endpoint: format!("{}/", server.url),
+        api_version: "2026-10".into(),
+        auth,
+    };
+    ShopifyClient {
+        transport: Transport::new(settings, crate::http::client()).with_backoff(FAST),
+    }
+}
+
+fn static_token() -> ShopifyAuth {
+    ShopifyAuth::Token(Secret::new(TOKEN))
+}
+
+fn credentials() -> ShopifyAuth {
+    ShopifyAuth::ClientCredentials {
+        client_id: "app-id".into(),
+        client_secret: Secret::new(SECRET),
+    }
+}
+
+/// A bucket so fast that computed waits are a few milliseconds.
+fn cost(requested: f64, available: f64) -> Value {
+    json!({ "cost": {
+        "requestedQueryCost": requested,
+        "actualQueryCost": null,
+        "throttleStatus": {
+            "maximumAvailable": 2000.0,
+            "currentlyAvailable": available,
+            "restoreRate": 100000.0
+        }
+    }})
+}
+
+fn ok(data: Value) -> Canned {
+    Canned::json(json!({ "data": data, "extensions": cost(1.0, 1999.0) }))
+}
+
+fn throttled() -> Canned {
+    Canned::json(json!({
+        "errors": [{ "message": "Throttled", "extensions": { "code": "THROTTLED" } }],
+        "extensions": cost(752.0, 2.0)
+    }))
+}
+
+fn shop() -> Canned {
+    ok(json!({ "shop": { "name": "Demo", "myshopifyDomain": "demo.myshopify.com" } }))
+}
+
+fn minted(token: &str) -> Canned {
+    Canned::json(json!({ "access_token": token, "scope": "read_products", "expires_in": 86399 }))
+}
+
+fn time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn sends_the_documented_request() {
+    let server = Server::start(|_| vec![shop()]).await;
+    let shopify = client(&server, static_token());
+    let shop = shopify.shop().await.unwrap();
+    assert_eq!(shop.myshopify_domain, "demo.myshopify.com");
+
+    let request = &server.received()[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/admin/api/2026-10/graphql.json");
+    assert_eq!(request.header("x-shopify-access-token"), Some(TOKEN));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    let body: Value = serde_json::from_str(&request.body).unwrap();
+    assert_eq!(body["operationName"], "Shop");
+    assert_eq!(body["query"], super::queries::SHOP.document);
+    assert_eq!(body["variables"], json!({}));
+    assert_eq!(
+        shopify.requests(),
+        BTreeMap::from([("graphql Shop".to_string(), 1)])
+    );
+}
+
+#[tokio::test]
+async fn throttled_replies_are_waited_out_and_retried() {
+    let server = Server::start(|_| vec![throttled(), throttled(), shop()]).await;
+    let shopify = client(&server, static_token());
+    assert_eq!(shopify.shop().await.unwrap().name, "Demo");
+    assert_eq!(shopify.requests()["graphql Shop"], 3);
+}
+
+#[tokio::test]
+async fn reads_retry_server_errors_html_pages_and_cut_off_json() {
+    let server = Server::start(|_| {
+        vec![
+            Canned::raw(503, "text/plain", "busy"),
+            Canned::raw(429, "text/plain", "slow down"),
+            Canned::raw(200, "text/html", "<html><body>Bad gateway</body></html>"),
+            Canned::raw(200, "application/json", r#"{"data":{"shop":{"na"#),
+            shop(),
+        ]
+    })
+    .await;
+    let shopify = client(&server, static_token());
+    assert_eq!(shopify.shop().await.unwrap().name, "Demo");
+    assert_eq!(server.received().len(), 5);
+}
+
+#[tokio::test]
+async fn reads_give_up_after_five_attempts_with_the_last_error() {
+    let server = Server::start(|_| {
+        (0..6)
+            .map(|_| Canned::raw(502, "text/html", "<html>bad gateway</html>"))
+            .collect()
+    })
+    .await;
+    let err = client(&server, static_token()).shop().await.unwrap_err();
+    assert_eq!(
+        err,
+        ShopifyError::Http {
+            status: 502,
+            op: "graphql Shop",
+            snippet: "<html>bad gateway</html>".into()
+        }
+    );
+    assert_eq!(server.received().len(), 5);
+}
+
+#[tokio::test]
+async fn client_errors_and_graphql_errors_are_final() {
+    let server = Server::start(|_| {
+        vec![
+            Canned::raw(400, "application/json", r#"{"errors":"bad request"}"#),
+            Canned::json(json!({
+                "errors": [{ "message": "Field 'nam' doesn't exist on type 'Shop'" }],
+                "extensions": cost(1.0, 1999.0)
+            })),
+            ok(json!({ "shop": { "name": 5 } })),
+        ]
+    })
+    .await;
+    let shopify = client(&server, static_token());
+    let err = shopify.shop().await.unwrap_err();
+    assert!(
+        matches!(&err, ShopifyError::Http { status: 400, snippet, .. } if snippet.contains("bad request")),
+        "{err:?}"
+    );
+    let err = shopify.shop().await.unwrap_err();
+    assert_eq!(
+        err,
+        ShopifyError::GraphQl {
+            op: "graphql Shop",
+            messages: vec!["Field 'nam' doesn't exist on type 'Shop'".into()]
+        }
+    );
+    let err = shopify.shop().await.unwrap_err();
+    assert!(
+        matches!(&err, ShopifyError::Decode { message, .. } if message.contains("shop.name")),
+        "{err:?}"
+    );
+    assert_eq!(server.received().len(), 3);
+}
+
+#[tokio::test]
+async fn client_credentials_are_minted_once_and_reused() {
+    let server = Server::start(|_| vec![minted("tok-1"), shop(), shop()]).await;
+    let shopify = client(&server, credentials());
+    shopify.shop().await.unwrap();
+    shopify.shop().await.unwrap();
+
+    let received = server.received();
+    assert_eq!(received[0].path, "/admin/oauth/access_token");
+    assert_eq!(
+        received[0].header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        received[0].body,
+        format!("grant_type=client_credentials&client_id=app-id&client_secret={SECRET}")
+    );
+    assert_eq!(received[1].header("x-shopify-access-token"), Some("tok-1"));
+    assert_eq!(received[2].header("x-shopify-access-token"), Some("tok-1"));
+    assert_eq!(shopify.requests()["POST /admin/oauth/access_token"], 1);
+}
+
+#[tokio::test]
+async fn a_401_re_mints_once_then_is_an_error() {
+    let unauthorized = || Canned::raw(401, "application/json", r#"{"errors":"Invalid API key"}"#);
+    let server = Server::start(|_| {
+        vec![
+            minted("tok-1"),
+            unauthorized(),
+            minted("tok-2"),
+            shop(),
+            unauthorized(),
+            minted("tok-3"),
+            unauthorized(),
+        ]
+    })
+    .await;
+    let shopify = client(&server, credentials());
+    shopify.shop().await.unwrap();
+    assert_eq!(
+        server.received()[3].header("x-shopify-access-token"),
+        Some("tok-2")
+    );
+
+    let err = shopify.shop().await.unwrap_err();
+    assert_eq!(
+        err,
+        ShopifyError::Unauthorized {
+            op: "graphql Shop",
+            status: 401
+        }
+    );
+    assert_eq!(server.received().len(), 7);
+}
+
+#[tokio::test]
+async fn a_static_token_is_not_retried_on_401_or_403() {
+    let server = Server::start(|_| vec![Canned::raw(403, "text/plain", "scope")]).await;
+    let err = client(&server, static_token()).shop().await.unwrap_err();
+    assert_eq!(
+        err,
+        ShopifyError::Unauthorized {
+            op: "graphql Shop",
+            status: 403
+        }
+    );
+    assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn errors_never_show_the_secret() {
+    let echo = format!(r#"{{"error":"invalid_client","client_secret":"{SECRET}"}}"#);
+    let server = Server::start(|_| vec![Canned::raw(400, "application/json", &echo)]).await;
+    let err = client(&server, credentials()).shop().await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("invalid_client"), "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+}
+
+fn levels_page(item: &str, available: i64, next: Option<&str>) -> Canned {
+    ok(json!({ "location": { "inventoryLevels": {
+        "pageInfo": { "hasNextPage": next.is_some(), "endCursor": next },
+        "nodes": [{
+            "updatedAt": "2026-03-01T09:00:00Z",
+            "item": { "id": item },
+            "quantities": [{ "name": "available", "quantity": available }]
+        }]
+    }}}))
+}
+
+#[tokio::test]
+async fn pages_follow_cursors_and_read_at_is_the_first_reply() {
+    let server = Server::start(|_| {
+        vec![
+            levels_page("I1", 3, Some("c1")).dated("Sun, 01 Mar 2026 10:00:00 GMT"),
+            levels_page("I2", 0, None).dated("Sun, 01 Mar 2026 10:00:07 GMT"),
+        ]
+    })
+    .await;
+    let shopify = client(&server, static_token());
+    let read = shopify
+        .levels_since("gid://shopify/Location/1", time("2026-03-01T08:30:00.250Z"))
+        .await
+        .unwrap();
+    assert_eq!(read.read_at, time("2026-03-01T10:00:00Z"));
+    let items: Vec<_> = read
+        .levels
+        .iter()
+        .map(|l| {
+            (
+                l.inventory_item_id.as_str(),
+                l.location_id.as_str(),
+                l.available,
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("I1", "gid://shopify/Location/1", 3),
+            ("I2", "gid://shopify/Location/1", 0)
+        ]
+    );
+    let bodies: Vec<Value> = server
+        .received()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies[0]["variables"]["query"],
+        "updated_at:>'2026-03-01T08:30:00Z'"
+    );
+    assert_eq!(
+        bodies[0]["variables"]["locationId"],
+        "gid://shopify/Location/1"
+    );
+    assert_eq!(bodies[0]["variables"]["after"], Value::Null);
+    assert_eq!(bodies[1]["variables"]["after"], "c1");
+}
+
+#[tokio::test]
+async fn variants_without_a_filter_send_a_null_query() {
+    let page = ok(json!({ "productVariants": {
+        "pageInfo": { "hasNextPage": false, "endCursor": null },
+        "nodes": [{
+            "id": "V1", "sku": null, "updatedAt": "2026-03-01T09:00:00Z",
+            "product": { "id": "P1", "status": "DRAFT" },
+            "inventoryItem": { "id": "I1", "tracked": true }
+        }]
+    }}));
+    let server = Server::start(|_| vec![page]).await;
+    let variants = client(&server, static_token())
+        .variants(None)
+        .await
+        .unwrap();
+    assert_eq!(variants[0].product_status, ProductStatus::Draft);
+    assert_eq!(variants[0].sku, None);
+    let body: Value = serde_json::from_str(&server.received()[0].body).unwrap();
+    assert_eq!(body["variables"]["query"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_unknown_location_is_not_found() {
+    let server = Server::start(|_| vec![ok(json!({ "location": null }))]).await;
+    let err = client(&server, static_token())
+        .levels_since("gid://shopify/Location/404", Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ShopifyError::NotFound {
+            op: "graphql LevelsSince",
+            id: "gid://shopify/Location/404".into()
+        }
+    );
+}
+
+fn bulk_op(status: &str, url: Option<String>) -> Value {
+    json!({
+        "id": "gid://shopify/BulkOperation/1",
+        "status": status,
+        "errorCode": if status == "FAILED" { json!("ACCESS_DENIED") } else { Value::Null },
+        "createdAt": "2026-03-01T09:59:00Z",
+        "query": BULK_CATALOG,
+        "url": url
+    })
+}
+
+fn run_reply(status: &str) -> Canned {
+    ok(json!({ "bulkOperationRunQuery": {
+        "bulkOperation": bulk_op(status, None), "userErrors": []
+    }}))
+}
+
+fn current(status: &str, url: Option<String>) -> Canned {
+    ok(json!({ "currentBulkOperation": bulk_op(status, url) }))
+}
+
+const JSONL: &str = concat!(
+    r#"{"id":"V1","sku":"A","updatedAt":"2026-03-01T00:00:00Z","product":{"id":"P1","status":"ACTIVE"},"inventoryItem":{"id":"I1","tracked":true}}"#,
+    "\n",
+    r#"{"updatedAt":"2026-03-01T00:00:00Z","location":{"id":"L1"},"quantities":[{"name":"available","quantity":4}],"__parentId":"V1"}"#,
+    "\n"
+);
+
+#[tokio::test]
+async fn bulk_catalog_runs_polls_and_streams_the_result() {
+    let server = Server::start(|base| {
+        vec![
+            run_reply("CREATED").dated("Sun, 01 Mar 2026 10:00:00 GMT"),
+            current("RUNNING", None),
+            current(
+                "COMPLETED",
+                Some(format!("{base}/results/catalog.jsonl?sig=x")),
+            ),
+            Canned::raw(200, "application/jsonl", JSONL),
+        ]
+    })
+    .await;
+    let shopify = client(&server, static_token());
+    let progress = AtomicU64::new(0);
+    let catalog = shopify
+        .bulk_catalog(&|n| progress.store(n, Ordering::Relaxed))
+        .await
+        .unwrap();
+    assert_eq!(catalog.variants.len(), 1);
+    assert_eq!(catalog.levels[0].inventory_item_id, "I1");
+    assert_eq!(catalog.levels[0].available, 4);
+    // The operation was created before the reply's Date: its clock is the mark.
+    assert_eq!(catalog.read_at, time("2026-03-01T09:59:00Z"));
+    assert_eq!(progress.load(Ordering::Relaxed), 2);
+
+    assert_eq!(
+        server.log(),
+        [
+            "BulkOperationRunQuery",
+            "CurrentBulkOperation",
+            "CurrentBulkOperation",
+            "GET /results/catalog.jsonl?sig=x"
+        ]
+    );
+    let download = &server.received()[3];
+    assert_eq!(download.header("x-shopify-access-token"), None);
+    let body: Value = serde_json::from_str(&server.received()[0].body).unwrap();
+    assert_eq!(body["variables"]["query"], BULK_CATALOG);
+    assert_eq!(shopify.requests()["GET bulk result"], 1);
+}
+
+#[tokio::test]
+async fn an_ambiguous_bulk_start_adopts_the_operation_it_started() {
+    let server = Server::start(|_| {
+        vec![
+            Canned::raw(502, "text/html", "<html>bad gateway</html>"),
+            current("RUNNING", None),
+            current("COMPLETED", None),
+        ]
+    })
+    .await;
+    let catalog = client(&server, static_token())
+        .bulk_catalog(&|_| {})
+        .await
+        .unwrap();
+    assert!(catalog.variants.is_empty() && catalog.levels.is_empty());
+    assert_eq!(
+        server.log(),
+        [
+            "BulkOperationRunQuery",
+            "CurrentBulkOperation",
+            "CurrentBulkOperation"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_ambiguous_bulk_start_is_rerun_only_when_nothing_runs() {
+    let server = Server::start(|_| {
+        vec![
+            Canned::raw(504, "text/plain", "timeout"),
+            ok(json!({ "currentBulkOperation": null })),
+            run_reply("CREATED"),
+            current("COMPLETED", None),
+        ]
+    })
+    .await;
+    client(&server, static_token())
+        .bulk_catalog(&|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        server.log(),
+        [
+            "BulkOperationRunQuery",
+            "CurrentBulkOperation",
+            "BulkOperationRunQuery",
+            "CurrentBulkOperation"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_bulk_operation_reports_its_error_code() {
+    let server = Server::start(|_| vec![run_reply("CREATED"), current("FAILED", None)]).await;
+    let err = client(&server, static_token())
+        .bulk_catalog(&|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ShopifyError::Bulk {
+            message: "operation gid://shopify/BulkOperation/1 ended FAILED (ACCESS_DENIED)".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn bulk_user_errors_are_bulk_errors() {
+    let server = Server::start(|_| {
+        vec![ok(json!({ "bulkOperationRunQuery": {
+            "bulkOperation": null,
+            "userErrors": [{ "code": "INVALID", "field": ["query"], "message": "Invalid bulk query" }]
+        }}))]
+    })
+    .await;
+    let err = client(&server, static_token())
+        .bulk_catalog(&|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ShopifyError::Bulk {
+            message: "INVALID: Invalid bulk query".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_cut_off_download_is_fetched_again() {
+    let server = Server::start(|base| {
+        let url = format!("{base}/r.jsonl");
+        vec![
+            run_reply("CREATED"),
+            current("COMPLETED", Some(url)),
+            Canned::raw(200, "application/jsonl", &JSONL[..JSONL.len() - 30]),
+            Canned::raw(200, "application/jsonl", JSONL),
+        ]
+    })
+    .await;
+    let catalog = client(&server, static_token())
+        .bulk_catalog(&|_| {})
+        .await
+        .unwrap();
+    assert_eq!(catalog.levels.len(), 1);
+    assert_eq!(server.received().len(), 4);
+}
+
+#[test]
+fn futures_can_be_spawned() {
+    fn send<T: Send>(_: T) {}
+    let settings = ShopifySettings {
+        endpoint: "http://127.0.0.1:9".into(),
+        api_version: "2026-10".into(),
+        auth: credentials(),
+    };
+    let shopify = ShopifyClient::new(settings, crate::http::client());
+    send(shopify.shop());
+    send(shopify.locations());
+    send(shopify.variants(None));
+    send(shopify.levels_since("L", Utc::now()));
+    send(shopify.bulk_catalog(&|_| {}));
+}
