@@ -1,0 +1,561 @@
+//! One request to The Iconic, end to end: bearer token (re-minted once on a 401),
+//! a slot among `concurrency` in flight, retries with backoff, the body decoded.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, ACCEPT};
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+use tracing::{debug, warn};
+
+use super::auth::{TokenCache, TokenResponse};
+use super::{IconicError, IconicSettings};
+use crate::http::{snippet, Backoff, RequestCounts};
+use crate::secret::Secret;
+
+const TOKEN_PATH: &str = "/oauth/client-credentials";
+const MINT: &str = "POST /oauth/client-credentials";
+
+const JSON: &str = "application/json";
+
+/// Why one attempt did not produce a value.
+#[derive(Debug)]
+enum Failure {
+    /// Worth another attempt after `wait`.
+    Retry { reason: String, wait: Duration },
+    /// HTTP 401: the token (or, at the token endpoint, the credentials) was rejected.
+    Unauthorized,
+    /// Final: retrying cannot change the answer.
+    Fatal(IconicError),
+}
+
+#[derive(Debug)]
+pub(super) struct Transport {
+    http: reqwest::Client,
+    base: String,
+    client_id: String,
+    client_secret: Secret,
+    token: TokenCache,
+    /// One permit per request in flight, token mints included.
+    slots: Semaphore,
+    concurrency: usize,
+    backoff: Backoff,
+    counts: RequestCounts,
+}
+
+impl Transport {
+    pub(super) fn new(settings: IconicSettings, http: reqwest::Client) -> Self {
+        let concurrency = settings.concurrency.max(1);
+        Self {
+            http,
+            base: settings.endpoint.trim_end_matches('/').to_string(),
+            client_id: settings.client_id,
+            client_secret: settings.client_secret,
+            token: TokenCache::default(),
+            slots: Semaphore::new(concurrency),
+            concurrency,
+            backoff: Backoff::default(),
+            counts: RequestCounts::default(),
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub(super) fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    pub(super) fn requests(&self) -> BTreeMap<String, u64> {
+        self.counts.snapshot()
+    }
+
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A valid access token, minted when needed.
+    pub(super) async fn token(&self) -> Result<Secret, IconicError> {
+        self.token.get(self.mint()).await
+    }
+
+    async fn mint(&self) -> Result<TokenResponse, IconicError> {
+        let url = self.url(TOKEN_PATH);
+        self.attempts(
+            MINT,
+            || {
+                self.http
+                    .post(&url)
+                    .basic_auth(&self.client_id, Some(self.client_secret.expose()))
+                    .header(ACCEPT, JSON)
+                    .form(&[("grant_type", "client_credentials")])
+            },
+            json,
+        )
+        .await
+    }
+
+    /// Sends an authenticated request built by `build` (called once per attempt) and
+    /// decodes a success body with `parse`. A 401 drops the token and retries once
+    /// with a fresh one; a second 401 means the credentials themselves are refused.
+    pub(super) async fn call<T>(
+        &self,
+        endpoint: &'static str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        parse: impl Fn(&str) -> serde_json::Result<T>,
+    ) -> Result<T, IconicError> {
+        let mut reauthenticated = false;
+        loop {
+            let token = self.token().await?;
+            let result = self
+                .attempts(
+                    endpoint,
+                    || {
+                        build(&self.http)
+                            .bearer_auth(token.expose())
+                            .header(ACCEPT, JSON)
+                    },
+                    &parse,
+                )
+                .await;
+            match result {
+                Err(IconicError::Unauthorized) if !reauthenticated => {
+                    warn!(endpoint, "The Iconic answered 401: minting a new token");
+                    self.token.forget(&token).await;
+                    reauthenticated = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Up to `backoff.attempts` tries of one request.
+    async fn attempts<T>(
+        &self,
+        endpoint: &'static str,
+        build: impl Fn() -> RequestBuilder,
+        parse: impl Fn(&str) -> serde_json::Result<T>,
+    ) -> Result<T, IconicError> {
+        let mut attempt = 1;
+        loop {
+            let failure = match self.exchange(endpoint, build(), attempt).await {
+                Ok(body) => match decode(endpoint, &body, &parse, &self.backoff, attempt) {
+                    Ok(value) => return Ok(value),
+                    Err(failure) => failure,
+                },
+                Err(failure) => failure,
+            };
+            match failure {
+                Failure::Retry { reason, wait } if attempt < self.backoff.attempts => {
+                    warn!(endpoint, attempt, ?wait, %reason, "retrying The Iconic request");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Failure::Retry { reason, .. } => {
+                    return Err(IconicError::Unavailable {
+                        endpoint,
+                        attempts: attempt,
+                        reason,
+                    })
+                }
+                Failure::Unauthorized => return Err(IconicError::Unauthorized),
+                Failure::Fatal(error) => return Err(error),
+            }
+        }
+    }
+
+    /// One HTTP exchange inside a concurrency slot; the success body as text.
+    async fn exchange(
+        &self,
+        endpoint: &'static str,
+        request: RequestBuilder,
+        attempt: u32,
+    ) -> Result<String, Failure> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        self.counts.add(endpoint);
+        debug!(endpoint, attempt, "The Iconic request");
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_failure(endpoint, &e, attempt))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| self.transport_failure(endpoint, &e, attempt))?;
+        classify(endpoint, status, &headers, body, &self.backoff, attempt)
+    }
+
+    fn transport_failure(
+        &self,
+        endpoint: &'static str,
+        error: &reqwest::Error,
+        attempt: u32,
+    ) -> Failure {
+        let reason = describe(error);
+        if error.is_builder() {
+            Failure::Fatal(IconicError::Request { endpoint, reason })
+        } else {
+            Failure::Retry {
+                reason,
+                wait: self.backoff.delay(attempt),
+            }
+        }
+    }
+}
+
+/// The usual `parse` for [`Transport::call`]: a JSON body into `T`.
+pub(super) fn json<T: DeserializeOwned>(body: &str) -> serde_json::Result<T> {
+    serde_json::from_str(body)
+}
+
+/// Sorts an HTTP answer into success, retry, re-auth or a final error.
+fn classify(
+    endpoint: &'static str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: String,
+    backoff: &Backoff,
+    attempt: u32,
+) -> Result<String, Failure> {
+    if status.is_success() {
+        return Ok(body);
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(Failure::Unauthorized);
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        let reason = match snippet(&body) {
+            text if text.is_empty() => format!("HTTP {} (empty body)", status.as_u16()),
+            text => format!("HTTP {}: {text}", status.as_u16()),
+        };
+        return Err(Failure::Retry {
+            reason,
+            wait: backoff.server_delay(headers, attempt),
+        });
+    }
+    Err(Failure::Fatal(IconicError::Refused {
+        endpoint,
+        status: status.as_u16(),
+        message: problem_message(&body),
+    }))
+}
+
+/// Decodes a success body. Broken JSON (an HTML page, a cut-off body) is retried;
+/// valid JSON of the wrong shape is not, since asking again gives the same answer.
+fn decode<T>(
+    endpoint: &'static str,
+    body: &str,
+    parse: impl Fn(&str) -> serde_json::Result<T>,
+    backoff: &Backoff,
+    attempt: u32,
+) -> Result<T, Failure> {
+    parse(body).map_err(|e| {
+        let reason = format!("{e} in {}", snippet(body));
+        if e.is_data() {
+            Failure::Fatal(IconicError::Unexpected { endpoint, reason })
+        } else {
+            Failure::Retry {
+                reason: format!("undecodable body: {reason}"),
+                wait: backoff.delay(attempt),
+            }
+        }
+    })
+}
+
+/// An RFC 7807 problem body as "title: detail"; anything else as a short snippet.
+fn problem_message(body: &str) -> String {
+    #[derive(Deserialize)]
+    struct Problem {
+        title: Option<String>,
+        detail: Option<String>,
+    }
+    match serde_json::from_str::<Problem>(body) {
+        Ok(Problem {
+            title: Some(title),
+            detail: Some(detail),
+        }) => format!("{title}: {detail}"),
+        Ok(Problem {
+            title: Some(one), ..
+        })
+        | Ok(Problem {
+            detail: Some(one), ..
+        }) => one,
+        _ if body.trim().is_empty() => "(empty body)".to_string(),
+        _ => snippet(body),
+    }
+}
+
+/// A reqwest error with its causes ("error sending request" alone says little).
+/// The URL it names holds no credentials: tokens travel in headers only.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+
+    const EP: &str = "GET /v2/test";
+
+    fn backoff() -> Backoff {
+        Backoff {
+            attempts: 5,
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(20),
+        }
+    }
+
+    fn classify_status(status: u16, headers: &HeaderMap, body: &str) -> Result<String, Failure> {
+        classify(
+            EP,
+            StatusCode::from_u16(status).unwrap(),
+            headers,
+            body.to_string(),
+            &backoff(),
+            1,
+        )
+    }
+
+    #[test]
+    fn rfc7807_problem_becomes_title_and_detail() {
+        let body = r#"{"type":"about:blank","title":"Status Transition is not allowed","status":422,"detail":"Item 5 is shipped"}"#;
+        assert_eq!(
+            problem_message(body),
+            "Status Transition is not allowed: Item 5 is shipped"
+        );
+        assert_eq!(
+            problem_message(r#"{"title":"Bad Request","status":400}"#),
+            "Bad Request"
+        );
+        assert_eq!(problem_message(r#"{"detail":"no title"}"#), "no title");
+        assert_eq!(problem_message("<html>nope</html>"), "<html>nope</html>");
+        assert_eq!(problem_message(" "), "(empty body)");
+    }
+
+    #[test]
+    fn client_errors_are_final_with_the_problem_text() {
+        let body =
+            r#"{"title":"Validation Failed","detail":"quantity must be an integer","status":400}"#;
+        match classify_status(400, &HeaderMap::new(), body) {
+            Err(Failure::Fatal(IconicError::Refused {
+                status, message, ..
+            })) => {
+                assert_eq!(status, 400);
+                assert_eq!(message, "Validation Failed: quantity must be an integer");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_errors_and_429_are_retried_honouring_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        for status in [429, 500, 502, 503] {
+            match classify_status(status, &headers, "<html>busy</html>") {
+                Err(Failure::Retry { reason, wait }) => {
+                    assert_eq!(reason, format!("HTTP {status}: <html>busy</html>"));
+                    // Unless tests shrink backoff through the environment, the server's wait wins.
+                    if std::env::var_os("SKUBRIDGE_BACKOFF_MS").is_none() {
+                        assert_eq!(wait, Duration::from_secs(7));
+                    }
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+        }
+        match classify_status(502, &HeaderMap::new(), "") {
+            Err(Failure::Retry { reason, .. }) => assert_eq!(reason, "HTTP 502 (empty body)"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify_status(401, &HeaderMap::new(), ""),
+            Err(Failure::Unauthorized)
+        ));
+        assert_eq!(classify_status(200, &HeaderMap::new(), "[]").unwrap(), "[]");
+    }
+
+    #[test]
+    fn broken_json_is_retried_but_wrong_shapes_are_not() {
+        let parse = json::<Vec<u64>>;
+        for broken in ["[1, 2", "<html>Bad gateway</html>", ""] {
+            assert!(
+                matches!(
+                    decode(EP, broken, parse, &backoff(), 1),
+                    Err(Failure::Retry { .. })
+                ),
+                "{broken}"
+            );
+        }
+        assert!(matches!(
+            decode(EP, r#"{"unexpected":true}"#, parse, &backoff(), 1),
+            Err(Failure::Fatal(IconicError::Unexpected { .. }))
+        ));
+        assert_eq!(decode(EP, "[3]", parse, &backoff(), 1).unwrap(), vec![3]);
+    }
+
+    mod over_http {
+        use std::collections::VecDeque;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::Mutex;
+
+        use super::super::super::test_server::{reply, token_reply, Reply, TestServer};
+        use super::*;
+
+        const GET_X: &str = "GET /v2/x";
+
+        /// Answers token requests with t1, t2...; API requests from `script`, then `[0]`.
+        async fn server(script: Vec<Reply>) -> TestServer {
+            let tokens = AtomicU32::new(0);
+            let script = Mutex::new(VecDeque::from(script));
+            TestServer::start(move |seen| {
+                if seen.path() == TOKEN_PATH {
+                    return token_reply(&format!("t{}", tokens.fetch_add(1, Ordering::SeqCst) + 1));
+                }
+                script
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .unwrap_or_else(|| reply(200, "[0]"))
+            })
+            .await
+        }
+
+        async fn get_x(t: &Transport) -> Result<Vec<u64>, IconicError> {
+            let url = t.url("/v2/x");
+            t.call(GET_X, |http| http.get(&url), json).await
+        }
+
+        #[tokio::test]
+        async fn sends_basic_auth_for_the_token_and_bearer_for_calls() {
+            let server = server(vec![reply(200, "[7]")]).await;
+            let t = server.transport(2);
+            assert_eq!(get_x(&t).await.unwrap(), vec![7]);
+            assert_eq!(get_x(&t).await.unwrap(), vec![0]);
+            let seen = server.seen();
+            assert_eq!(seen.len(), 3, "one mint serves both calls");
+            assert_eq!(seen[0].method, "POST");
+            assert_eq!(seen[0].target, TOKEN_PATH);
+            assert_eq!(
+                seen[0].header("authorization"),
+                Some("Basic aWNvbmljLWlkOmljb25pYy1zZWNyZXQ=")
+            );
+            assert_eq!(seen[0].body, "grant_type=client_credentials");
+            assert_eq!(
+                seen[0].header("content-type"),
+                Some("application/x-www-form-urlencoded")
+            );
+            assert_eq!(seen[1].header("authorization"), Some("Bearer t1"));
+            assert_eq!(seen[1].header("accept"), Some("application/json"));
+            assert_eq!(seen[2].header("authorization"), Some("Bearer t1"));
+            assert_eq!(t.requests()[MINT], 1);
+            assert_eq!(t.requests()[GET_X], 2);
+        }
+
+        #[tokio::test]
+        async fn a_401_mints_a_new_token_once() {
+            let server = server(vec![reply(401, ""), reply(200, "[5]")]).await;
+            let t = server.transport(2);
+            assert_eq!(get_x(&t).await.unwrap(), vec![5]);
+            let seen = server.seen();
+            assert_eq!(seen[1].header("authorization"), Some("Bearer t1"));
+            assert_eq!(seen[2].target, TOKEN_PATH);
+            assert_eq!(seen[3].header("authorization"), Some("Bearer t2"));
+        }
+
+        #[tokio::test]
+        async fn a_second_401_is_a_credentials_error() {
+            let server = server(vec![reply(401, ""), reply(401, "")]).await;
+            let t = server.transport(2);
+            let error = get_x(&t).await.unwrap_err();
+            assert!(matches!(error, IconicError::Unauthorized), "{error}");
+            assert_eq!(t.requests()[MINT], 2);
+            assert_eq!(t.requests()[GET_X], 2);
+        }
+
+        #[tokio::test]
+        async fn transient_failures_are_retried_until_an_answer_decodes() {
+            let mut busy = reply(503, "");
+            busy.headers.push(("Retry-After", "0".into()));
+            let script = vec![
+                busy,
+                reply(429, ""),
+                reply(200, "<html><body>502 Bad Gateway</body></html>"),
+                reply(200, "[1, 2"),
+                reply(200, "[9]"),
+            ];
+            let server = server(script).await;
+            let t = server.transport(2);
+            assert_eq!(get_x(&t).await.unwrap(), vec![9]);
+            assert_eq!(t.requests()[GET_X], 5);
+        }
+
+        #[tokio::test]
+        async fn gives_up_after_five_attempts() {
+            let server = server((0..6).map(|_| reply(500, "oops")).collect()).await;
+            let t = server.transport(2);
+            match get_x(&t).await.unwrap_err() {
+                IconicError::Unavailable {
+                    attempts, reason, ..
+                } => {
+                    assert_eq!(attempts, 5);
+                    assert!(reason.contains("HTTP 500: oops"), "{reason}");
+                }
+                other => panic!("{other}"),
+            }
+            assert_eq!(t.requests()[GET_X], 5);
+        }
+
+        #[tokio::test]
+        async fn client_errors_are_not_retried() {
+            let problem = r#"{"type":"https://example/problem","title":"Unprocessable Entity","status":422,"detail":"limit must be at most 50"}"#;
+            let server = server(vec![reply(422, problem)]).await;
+            let t = server.transport(2);
+            let error = get_x(&t).await.unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "GET /v2/x: The Iconic refused the request (HTTP 422): Unprocessable Entity: limit must be at most 50"
+            );
+            assert_eq!(t.requests()[GET_X], 1);
+        }
+
+        #[tokio::test]
+        async fn unreachable_endpoint_is_unavailable_after_retries() {
+            // Bind then drop a listener so the port is (almost certainly) closed.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let server = TestServer {
+                url: format!("http://127.0.0.1:{port}"),
+                seen: Default::default(),
+            };
+            let t = server.transport(1);
+            let error = t.token().await.unwrap_err();
+            assert!(
+                matches!(error, IconicError::Unavailable { attempts: 5, .. }),
+                "{error}"
+            );
+        }
+    }
+}
