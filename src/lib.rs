@@ -3,6 +3,16 @@
 //! end-to-end tests and the benchmark can reach the same code.
 
 pub mod channel;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod engine;
+pub mod exit;
 pub mod http;
+pub mod lock;
+pub mod logging;
+pub mod output;
 pub mod secret;
 pub mod shopify;

@@ -143,12 +143,13 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
 }
 
 fn router(app: Arc<App>) -> Router {
-    let apis = shopify::router()
-        .merge(iconic::router())
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            faults::middleware,
-        ));
+    let apis =
+        shopify::router()
+            .merge(iconic::router())
+            .layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                faults::middleware,
+            ));
     let control = Router::new()
         .route("/_sandbox/state", get(dump_state))
         .route("/_sandbox/report", get(channel_report))

@@ -9,7 +9,10 @@ use anyhow::Result;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(version, about = "Local Shopify + The Iconic v2 APIs for rehearsing skubridge")]
+#[command(
+    version,
+    about = "Local Shopify + The Iconic v2 APIs for rehearsing skubridge"
+)]
 struct Args {
     /// Directory holding shopify.json and iconic.json.
     #[arg(long, conflicts_with = "generate")]

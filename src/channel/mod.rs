@@ -67,3 +67,48 @@ pub struct PushOutcome {
     /// Never confirmed (retries exhausted): pushed again on the next pass.
     pub failed: Vec<(StockUpdate, String)>,
 }
+
+/// A configured channel's API client, dispatched by kind.
+pub enum ChannelClient {
+    Iconic(iconic::IconicClient),
+}
+
+impl ChannelClient {
+    pub fn new(cfg: &crate::config::ChannelConfig, http: reqwest::Client) -> Self {
+        match cfg.kind {
+            crate::config::ChannelKind::Iconic => Self::Iconic(iconic::IconicClient::new(
+                iconic::IconicSettings {
+                    endpoint: cfg.endpoint.clone(),
+                    client_id: cfg.client_id.clone(),
+                    client_secret: cfg.client_secret.clone(),
+                    concurrency: cfg.concurrency,
+                },
+                http,
+            )),
+        }
+    }
+
+    /// Every listing (or those changed since `updated_since`).
+    pub async fn listings(
+        &self,
+        updated_since: Option<DateTime<Utc>>,
+        on_progress: &(dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<Vec<Listing>> {
+        match self {
+            Self::Iconic(c) => Ok(c.listings(updated_since, on_progress).await?),
+        }
+    }
+
+    /// Absolute stock sets in the largest batches the channel allows.
+    pub async fn push_stock(&self, updates: Vec<StockUpdate>) -> PushOutcome {
+        match self {
+            Self::Iconic(c) => c.push_stock(updates).await,
+        }
+    }
+
+    pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+        match self {
+            Self::Iconic(c) => c.requests(),
+        }
+    }
+}

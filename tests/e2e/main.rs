@@ -1,1 +1,7 @@
-fn main() {}
+//! The one end-to-end test binary (one link step for every test): the sandbox served
+//! over HTTP, the real `skubridge` executable, real SQLite files.
+
+mod config;
+mod harness;
+mod schema;
+mod stock;

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""make bench: skubridge against generated sandbox stores of N matched SKUs.
+
+For each N: a first (full) pass, then a steady-state pass after 1% of Shopify stock
+changed. Per pass: requests per endpoint against the minimum the APIs allow, wall time,
+skubridge's CPU time and peak RSS (wait4 rusage of the skubridge process alone).
+Writes bench/RESULTS.md. Standard library only.
+"""
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "50"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
+LEVELS_PAGE = 250  # Shopify connection page limit
+STOCK_BATCH = 100  # The Iconic v2 PUT /v2/stock/product limit
+
+
+def call(url, method="GET", body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        text = r.read().decode()
+    return json.loads(text) if text.strip() else None
+
+
+def measured(config, env):
+    """Runs one pass and returns (exit, wall s, cpu s, peak RSS MiB, stderr)."""
+    start = time.monotonic()
+    proc = subprocess.Popen([os.path.join(BIN, "skubridge"), "--config", config, "sync"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    code = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    rss_mib = usage.ru_maxrss / 1024.0
+    return code, wall, cpu, rss_mib, err
+
+
+def bench_size(n):
+    work = tempfile.mkdtemp(prefix=f"skubridge-bench-{n}-")
+    sandbox = subprocess.Popen(
+        [os.path.join(BIN, "skubridge-sandbox"), "--generate", str(n), "--addr", "127.0.0.1:0",
+         "--latency-ms", str(LATENCY_MS)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = sandbox.stdout.readline().strip()
+    try:
+        config = os.path.join(work, "skubridge.toml")
+        with open(config, "w") as f:
+            f.write(f"""database = "skubridge.db"
+[shopify]
+shop = "bench.myshopify.com"
+access_token = "${{SHOPIFY_ACCESS_TOKEN}}"
+endpoint = "{url}"
+[[channel]]
+name = "iconic"
+kind = "iconic"
+endpoint = "{url}"
+client_id = "iconic-bench"
+client_secret = "${{ICONIC_CLIENT_SECRET}}"
+reserve_stock = 0
+concurrency = {CONCURRENCY}
+""")
+        env = dict(os.environ, SHOPIFY_ACCESS_TOKEN="shpat_sandbox_bench",
+                   ICONIC_CLIENT_SECRET="iconic-bench-secret")
+        results = []
+
+        call(url + "/_sandbox/requests", "DELETE")
+        code, wall, cpu, rss, err = measured(config, env)
+        if code != 0:
+            sys.exit(f"first pass failed ({code}):\n{err}")
+        counts = call(url + "/_sandbox/requests")
+        minimum = {
+            "shopify (locations, bulk run, bulk poll, JSONL)": 4,
+            "iconic product-set pages": math.ceil(math.ceil(n / 5) / 100),
+            "iconic product-set products": math.ceil(n / 5),
+            "iconic stock writes": math.ceil(n / STOCK_BATCH),
+            "iconic token": 1,
+        }
+        results.append(("first (full) pass", n, code, wall, cpu, rss, counts, minimum))
+
+        # 1% of Shopify stock changes, spread over the catalog.
+        changed = max(1, n // 100)
+        step = n // changed
+        updates = [{"sku": f"SKU-{i:06d}", "available": 1000 + i}
+                   for i in range(1, n + 1, step)][:changed]
+        for i in range(0, len(updates), 5000):
+            call(url + "/_sandbox/shopify/inventory", "POST", updates[i:i + 5000])
+        time.sleep(1.1)  # the sandbox stamps changes in whole seconds
+        call(url + "/_sandbox/requests", "DELETE")
+        code, wall, cpu, rss, err = measured(config, env)
+        if code != 0:
+            sys.exit(f"steady pass failed ({code}):\n{err}")
+        counts = call(url + "/_sandbox/requests")
+        minimum = {
+            "shopify levels pages": math.ceil(changed / LEVELS_PAGE),
+            "iconic stock writes": math.ceil(changed / STOCK_BATCH),
+        }
+        results.append((f"steady pass, {changed} SKUs changed (1%)", n, code, wall, cpu, rss,
+                        counts, minimum))
+        return results
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}"
+
+
+def main():
+    rows = []
+    for n in SIZES:
+        print(f"bench: {n} SKUs ...", file=sys.stderr)
+        rows.extend(bench_size(n))
+    lines = [
+        "# skubridge benchmark",
+        "",
+        f"`make bench` on {time.strftime('%Y-%m-%d', time.gmtime())}: {machine()}.",
+        f"Sandbox latency {LATENCY_MS} ms per request; channel concurrency {CONCURRENCY}; "
+        "release build. CPU and peak RSS are skubridge's own (wait4 rusage), not the sandbox's.",
+        "Minimum requests: what the APIs allow for the work (Shopify pages of 250, "
+        "Iconic stock batches of 100, one Iconic call per product set).",
+        "",
+        "| pass | SKUs | requests | minimum | ratio | wall s | CPU s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    details = []
+    for name, n, code, wall, cpu, rss, counts, minimum in rows:
+        # "graphql <operation>" entries break Shopify's POSTs down; they are not extra requests.
+        api_total = sum(v for k, v in counts.items() if not k.startswith("graphql "))
+        least = sum(minimum.values())
+        lines.append(f"| {name} | {n:,} | {api_total:,} | {least:,} | {api_total / least:.2f}x "
+                     f"| {wall:.2f} | {cpu:.2f} | {rss:.0f} |")
+        details.append(f"\n### {name}, {n:,} SKUs\n")
+        details.append("| endpoint | requests |\n|---|---:|")
+        for k, v in sorted(counts.items()):
+            details.append(f"| `{k}` | {v:,} |")
+        details.append("\nMinimum: " + ", ".join(f"{k} {v:,}" for k, v in minimum.items()) + ".")
+    text = "\n".join(lines + ["", "## Requests per endpoint"] + details) + "\n"
+    os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+//! One module per subcommand. Each exposes its clap `Args` and a `run`; this module
+//! builds what they share (config, database, lock, clock) once.
+
+pub mod init;
+pub mod sync;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use tracing::warn;
+
+use crate::cli::{Cli, Command};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::exit::UsageError;
+use crate::lock::{self, RunLock};
+
+pub fn run(cli: Cli) -> Result<u8> {
+    let config_path = config_path(cli.config.as_deref());
+    match cli.command {
+        Command::Init(args) => init::run(&config_path, args),
+        Command::Sync(args) => {
+            let ctx = Ctx::open(&config_path, cli.db.as_deref())?;
+            runtime()?.block_on(sync::run(&ctx, args))
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `--config`, then `$SKUBRIDGE_CONFIG`, then `./skubridge.toml`.
+fn config_path(flag: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("SKUBRIDGE_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("skubridge.toml"))
+}
+
+/// What every command that touches the store needs, built once.
+pub struct Ctx {
+    pub cfg: Config,
+    pub db: Db,
+    pub clock: Clock,
+    /// stderr is a terminal: progress bars may be drawn.
+    pub interactive: bool,
+    _lock: RunLock,
+}
+
+impl Ctx {
+    /// Loads the config, takes the run lock, opens (and migrates) the database.
+    pub fn open(config_path: &Path, db_override: Option<&Path>) -> Result<Self> {
+        let clock = Clock::from_env().map_err(UsageError)?;
+        let mut cfg = Config::load(config_path, &|name| std::env::var(name).ok())?;
+        if let Some(db) = db_override {
+            cfg.database = db.to_path_buf();
+        }
+        for w in &cfg.warnings {
+            warn!("{w}");
+        }
+        let lock = lock::acquire(&cfg.database)?;
+        let db = Db::open(&cfg.database)?;
+        Ok(Self {
+            cfg,
+            db,
+            clock,
+            interactive: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            _lock: lock,
+        })
+    }
+}

@@ -1,0 +1,698 @@
+//! The configuration file: typed, validated, `${VAR}`-expanded.
+//!
+//! Errors name the file, the key path and the fix, e.g.
+//! `skubridge.toml: channel[0].reserve_stock: must be 0 or more (got -1)`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// Default Shopify Admin API version: the newest stable one when this build was made.
+pub const DEFAULT_API_VERSION: &str = "2026-10";
+
+/// A configuration problem: the file and one line saying what to change.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub database: PathBuf,
+    pub shopify: ShopifyConfig,
+    pub channels: Vec<ChannelConfig>,
+    pub schedule: Schedule,
+    /// Warnings found while loading (world-readable literal secrets); shown once per run.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShopifyConfig {
+    pub shop: String,
+    pub endpoint: String,
+    pub api_version: String,
+    pub auth: ShopifyAuthConfig,
+    /// Location GIDs whose `available` is summed; empty = every active location.
+    pub locations: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ShopifyAuthConfig {
+    Token(Secret),
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    Iconic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Live,
+    Preprod,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Preprod => "preprod",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub endpoint: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub environment: Environment,
+    pub reserve_stock: i64,
+    /// `None` = no cap.
+    pub max_stock: Option<i64>,
+    pub reconcile_every_hours: u32,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub sync_every_minutes: u32,
+    pub product_sync_every_minutes: u32,
+}
+
+// ---- raw file shape (unknown keys are errors) ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    database: Option<String>,
+    shopify: RawShopify,
+    #[serde(default)]
+    channel: Vec<RawChannel>,
+    #[serde(default)]
+    schedule: RawSchedule,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShopify {
+    shop: String,
+    access_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    api_version: Option<String>,
+    #[serde(default)]
+    locations: Vec<String>,
+    endpoint: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    name: String,
+    kind: String,
+    endpoint: String,
+    client_id: String,
+    client_secret: String,
+    #[serde(default = "default_environment")]
+    environment: String,
+    #[serde(default)]
+    reserve_stock: i64,
+    #[serde(default)]
+    max_stock: i64,
+    #[serde(default = "default_reconcile_hours")]
+    reconcile_every_hours: i64,
+    #[serde(default = "default_concurrency")]
+    concurrency: i64,
+}
+
+fn default_environment() -> String {
+    "live".into()
+}
+fn default_reconcile_hours() -> i64 {
+    24
+}
+fn default_concurrency() -> i64 {
+    4
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    #[serde(default = "default_sync_minutes")]
+    sync_every_minutes: i64,
+    #[serde(default = "default_product_minutes")]
+    product_sync_every_minutes: i64,
+}
+
+impl Default for RawSchedule {
+    fn default() -> Self {
+        Self {
+            sync_every_minutes: default_sync_minutes(),
+            product_sync_every_minutes: default_product_minutes(),
+        }
+    }
+}
+
+fn default_sync_minutes() -> i64 {
+    5
+}
+fn default_product_minutes() -> i64 {
+    60
+}
+
+/// Keys whose values are credentials: a literal value in a world-readable file is warned about.
+const SECRET_KEYS: &[&str] = &["access_token", "client_secret"];
+
+impl Config {
+    /// Reads, expands `${VAR}` from `env`, and validates the file at `path`.
+    pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let err = |message: String| ConfigError {
+            file: file.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(format!(
+                "cannot read the config file ({e}); create one with `skubridge init`"
+            ))
+        })?;
+        let mut value: toml::Value = toml::from_str(&text).map_err(|e| err(toml_message(&e)))?;
+        let mut literal_secrets = Vec::new();
+        let mut missing = Vec::new();
+        expand(&mut value, "", env, &mut literal_secrets, &mut missing);
+        if !missing.is_empty() {
+            return Err(err(missing.join("; ")));
+        }
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            err(format!("{}: {}", path, inner.trim_end()))
+        })?;
+        let mut warnings = Vec::new();
+        if !literal_secrets.is_empty() && world_readable(path) {
+            warnings.push(format!(
+                "{file} is readable by every user and holds a literal secret ({}); use ${{VAR}} from the environment or `chmod 600 {file}`",
+                literal_secrets.join(", ")
+            ));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let cfg = validate(raw, base).map_err(err)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            warnings,
+            ..cfg
+        })
+    }
+}
+
+fn toml_message(e: &toml::de::Error) -> String {
+    // toml's message spans several lines with a source excerpt; keep it, indented.
+    e.to_string().trim_end().replace('\n', "\n  ")
+}
+
+/// Replaces `${NAME}` in every string value. Collects every missing variable (with the
+/// key needing it) so one run names them all, and the keys holding literal secrets.
+fn expand(
+    v: &mut toml::Value,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    literal_secrets: &mut Vec<String>,
+    missing: &mut Vec<String>,
+) {
+    match v {
+        toml::Value::String(s) => {
+            let key = path.rsplit('.').next().unwrap_or(path);
+            if SECRET_KEYS.contains(&key) && !s.contains("${") && !s.is_empty() {
+                literal_secrets.push(path.to_string());
+            }
+            match expand_str(s, env) {
+                Ok(expanded) => *s = expanded,
+                Err(var) => missing.push(format!(
+                    "{path}: environment variable {var} is not set; export it or write the value in the file"
+                )),
+            }
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                expand(item, &format!("{path}[{i}]"), env, literal_secrets, missing);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, item) in t.iter_mut() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                expand(item, &p, env, literal_secrets, missing);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `${NAME}` → value; `$${` escapes a literal `${`. Returns the missing name on error.
+fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        if rest[..i].ends_with('$') {
+            out.push_str(&rest[..i - 1]);
+            out.push_str("${");
+            rest = &rest[i + 2..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(format!("(unclosed \"${{{after}\")"));
+        };
+        let name = &after[..end];
+        out.push_str(&env(name).ok_or_else(|| name.to_string())?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn world_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o004 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn world_readable(_: &Path) -> bool {
+    false
+}
+
+fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
+    let database = base.join(raw.database.as_deref().unwrap_or("skubridge.db"));
+    let shopify = validate_shopify(raw.shopify)?;
+    if raw.channel.is_empty() {
+        return Err(
+            "no [[channel]] configured; add one (see config.example.toml or `skubridge init`)"
+                .into(),
+        );
+    }
+    let mut names = BTreeSet::new();
+    let mut channels = Vec::new();
+    for (i, c) in raw.channel.into_iter().enumerate() {
+        let ch = validate_channel(c, i)?;
+        if !names.insert(ch.name.clone()) {
+            return Err(format!(
+                "channel[{i}].name: \"{}\" is used twice; channel names must be unique",
+                ch.name
+            ));
+        }
+        channels.push(ch);
+    }
+    let schedule = Schedule {
+        sync_every_minutes: positive(
+            raw.schedule.sync_every_minutes,
+            "schedule.sync_every_minutes",
+        )?,
+        product_sync_every_minutes: positive(
+            raw.schedule.product_sync_every_minutes,
+            "schedule.product_sync_every_minutes",
+        )?,
+    };
+    Ok(Config {
+        path: PathBuf::new(),
+        database,
+        shopify,
+        channels,
+        schedule,
+        warnings: Vec::new(),
+    })
+}
+
+fn validate_shopify(s: RawShopify) -> Result<ShopifyConfig, String> {
+    let shop = s.shop.trim().to_string();
+    if shop.is_empty() || shop.contains('/') || shop.contains(':') {
+        return Err(format!(
+            "shopify.shop: \"{shop}\" is not a shop domain; write it like \"my-store.myshopify.com\""
+        ));
+    }
+    let endpoint = match s.endpoint {
+        Some(e) => url_key(&e, "shopify.endpoint")?,
+        None => format!("https://{shop}"),
+    };
+    let api_version = s
+        .api_version
+        .unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+    if !is_api_version(&api_version) {
+        return Err(format!(
+            "shopify.api_version: \"{api_version}\" is not a Shopify API version; use the form \"{DEFAULT_API_VERSION}\""
+        ));
+    }
+    let auth = match (s.access_token, s.client_id, s.client_secret) {
+        (Some(token), None, None) if !token.is_empty() => {
+            ShopifyAuthConfig::Token(Secret::new(token))
+        }
+        (None, Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            ShopifyAuthConfig::ClientCredentials {
+                client_id: id,
+                client_secret: Secret::new(secret),
+            }
+        }
+        (None, None, None) => {
+            return Err(
+                "shopify: no credentials; set access_token, or client_id and client_secret".into(),
+            )
+        }
+        (Some(_), None, None) => return Err("shopify.access_token: must not be empty".into()),
+        (Some(_), _, _) => {
+            return Err(
+                "shopify: set either access_token or client_id + client_secret, not both".into(),
+            )
+        }
+        _ => {
+            return Err(
+                "shopify: client_id and client_secret must both be set (and not empty)".into(),
+            )
+        }
+    };
+    let mut locations = Vec::new();
+    for (i, l) in s.locations.iter().enumerate() {
+        locations.push(location_gid(l).ok_or_else(|| {
+            format!("shopify.locations[{i}]: \"{l}\" is not a location id; use \"gid://shopify/Location/123\" or 123")
+        })?);
+    }
+    Ok(ShopifyConfig {
+        shop,
+        endpoint,
+        api_version,
+        auth,
+        locations,
+    })
+}
+
+fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
+    let key = |k: &str| format!("channel[{i}].{k}");
+    let name = c.name.trim().to_string();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
+        return Err(format!(
+            "{}: \"{}\" must be letters, digits, '-' or '_' (it names the channel in the database and in orders)",
+            key("name"),
+            c.name
+        ));
+    }
+    let kind = match c.kind.as_str() {
+        "iconic" => ChannelKind::Iconic,
+        "seller_center" | "mirakl" | "hardtofind" => {
+            return Err(format!(
+                "{}: \"{}\" is not supported by this version of skubridge yet; supported: iconic",
+                key("kind"),
+                c.kind
+            ))
+        }
+        other => {
+            return Err(format!(
+                "{}: unknown channel kind \"{other}\"; supported: iconic",
+                key("kind")
+            ))
+        }
+    };
+    let endpoint = url_key(&c.endpoint, &key("endpoint"))?;
+    if c.client_id.trim().is_empty() {
+        return Err(format!(
+            "{}: must not be empty; copy it from Seller Center",
+            key("client_id")
+        ));
+    }
+    if c.client_secret.is_empty() {
+        return Err(format!(
+            "{}: must not be empty; copy it from Seller Center",
+            key("client_secret")
+        ));
+    }
+    let environment = match c.environment.as_str() {
+        "live" => Environment::Live,
+        "preprod" => Environment::Preprod,
+        other => {
+            return Err(format!(
+                "{}: \"{other}\" must be \"live\" or \"preprod\"",
+                key("environment")
+            ))
+        }
+    };
+    if c.reserve_stock < 0 {
+        return Err(format!(
+            "{}: must be 0 or more (got {})",
+            key("reserve_stock"),
+            c.reserve_stock
+        ));
+    }
+    if c.max_stock < 0 {
+        return Err(format!(
+            "{}: must be 0 (no cap) or more (got {})",
+            key("max_stock"),
+            c.max_stock
+        ));
+    }
+    let reconcile_every_hours = positive(c.reconcile_every_hours, &key("reconcile_every_hours"))?;
+    if !(1..=32).contains(&c.concurrency) {
+        return Err(format!(
+            "{}: must be between 1 and 32 (got {})",
+            key("concurrency"),
+            c.concurrency
+        ));
+    }
+    Ok(ChannelConfig {
+        name,
+        kind,
+        endpoint,
+        client_id: c.client_id.trim().to_string(),
+        client_secret: Secret::new(c.client_secret),
+        environment,
+        reserve_stock: c.reserve_stock,
+        max_stock: (c.max_stock > 0).then_some(c.max_stock),
+        reconcile_every_hours,
+        concurrency: c.concurrency as usize,
+    })
+}
+
+fn positive(v: i64, key: &str) -> Result<u32, String> {
+    u32::try_from(v)
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| format!("{key}: must be 1 or more (got {v})"))
+}
+
+fn url_key(v: &str, key: &str) -> Result<String, String> {
+    let v = v.trim().trim_end_matches('/');
+    let ok = (v.starts_with("https://") || v.starts_with("http://"))
+        && reqwest::Url::parse(v).is_ok_and(|u| u.host().is_some());
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "{key}: \"{v}\" is not an http(s) URL; write it like \"https://host.example\""
+        ))
+    }
+}
+
+fn is_api_version(v: &str) -> bool {
+    let b = v.as_bytes();
+    v == "unstable"
+        || (b.len() == 7
+            && b[4] == b'-'
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[5..].iter().all(u8::is_ascii_digit))
+}
+
+fn location_gid(v: &str) -> Option<String> {
+    let id = v.strip_prefix("gid://shopify/Location/").unwrap_or(v);
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+        .then(|| format!("gid://shopify/Location/{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const GOOD: &str = r#"
+[shopify]
+shop = "demo.myshopify.com"
+access_token = "${SHOPIFY_TOKEN}"
+locations = ["gid://shopify/Location/1", "2"]
+
+[[channel]]
+name = "iconic"
+kind = "iconic"
+endpoint = "https://sellercenter-api.theiconic.com.au/"
+client_id = "abc"
+client_secret = "${ICONIC_SECRET}"
+reserve_stock = 1
+"#;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "SHOPIFY_TOKEN" => Some("shpat_x".into()),
+            "ICONIC_SECRET" => Some("s3cret".into()),
+            _ => None,
+        }
+    }
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skubridge.toml");
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        Config::load(&path, &env)
+    }
+
+    fn error(text: &str) -> String {
+        load(text).unwrap_err().message
+    }
+
+    #[test]
+    fn loads_a_good_file_with_defaults() {
+        let c = load(GOOD).unwrap();
+        assert_eq!(c.shopify.endpoint, "https://demo.myshopify.com");
+        assert_eq!(c.shopify.api_version, DEFAULT_API_VERSION);
+        assert_eq!(
+            c.shopify.locations,
+            ["gid://shopify/Location/1", "gid://shopify/Location/2"]
+        );
+        let ch = &c.channels[0];
+        assert_eq!(ch.endpoint, "https://sellercenter-api.theiconic.com.au");
+        assert_eq!(ch.client_secret.expose(), "s3cret");
+        assert_eq!(ch.reserve_stock, 1);
+        assert_eq!(ch.max_stock, None);
+        assert_eq!(ch.reconcile_every_hours, 24);
+        assert_eq!(c.schedule.sync_every_minutes, 5);
+        assert!(c.database.ends_with("skubridge.db"));
+    }
+
+    #[test]
+    fn negative_reserve_names_the_key() {
+        let e = error(&GOOD.replace("reserve_stock = 1", "reserve_stock = -1"));
+        assert_eq!(e, "channel[0].reserve_stock: must be 0 or more (got -1)");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_path() {
+        let e = error(&GOOD.replace("reserve_stock = 1", "reserv_stock = 1"));
+        assert!(e.starts_with("channel[0]"), "{e}");
+        assert!(e.contains("unknown field `reserv_stock`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = error(&GOOD.replace("reserve_stock = 1", "reserve_stock = \"one\""));
+        assert!(e.starts_with("channel[0].reserve_stock"), "{e}");
+    }
+
+    #[test]
+    fn missing_variable_names_key_and_variable() {
+        let e = error(&GOOD.replace("${ICONIC_SECRET}", "${NOPE}"));
+        assert!(
+            e.starts_with("channel[0].client_secret: environment variable NOPE is not set"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_missing_variable_is_named_at_once() {
+        let e = error(
+            &GOOD
+                .replace("${ICONIC_SECRET}", "${NOPE}")
+                .replace("${SHOPIFY_TOKEN}", "${NADA}"),
+        );
+        assert!(
+            e.contains("channel[0].client_secret: environment variable NOPE"),
+            "{e}"
+        );
+        assert!(
+            e.contains("shopify.access_token: environment variable NADA"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dollar_escape_keeps_a_literal() {
+        assert_eq!(expand_str("a$${B}c", &env).unwrap(), "a${B}c");
+        assert_eq!(expand_str("x${SHOPIFY_TOKEN}y", &env).unwrap(), "xshpat_xy");
+    }
+
+    #[test]
+    fn credentials_must_be_one_kind() {
+        let e = error(&GOOD.replace(
+            "access_token = \"${SHOPIFY_TOKEN}\"",
+            "access_token = \"a\"\nclient_id = \"b\"",
+        ));
+        assert!(e.starts_with("shopify: set either access_token"), "{e}");
+        let e = error(&GOOD.replace("access_token = \"${SHOPIFY_TOKEN}\"", "client_id = \"b\""));
+        assert!(
+            e.contains("client_id and client_secret must both be set"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn other_validations() {
+        assert!(
+            error(&GOOD.replace("kind = \"iconic\"", "kind = \"mirakl\""))
+                .contains("not supported by this version")
+        );
+        assert!(error(&GOOD.replace("\"2\"", "\"warehouse\"")).starts_with("shopify.locations[1]"));
+        assert!(error(&GOOD.replace("https://sellercenter", "sellercenter"))
+            .starts_with("channel[0].endpoint"));
+        assert!(
+            error(&format!("{GOOD}\n[schedule]\nsync_every_minutes = 0\n"))
+                .starts_with("schedule.sync_every_minutes: must be 1 or more")
+        );
+        assert!(error(&format!(
+            "{GOOD}{}",
+            &GOOD[GOOD.find("[[channel]]").unwrap()..]
+        ))
+        .contains("is used twice"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn world_readable_literal_secret_warns() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skubridge.toml");
+        std::fs::write(&path, GOOD.replace("${ICONIC_SECRET}", "literal")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let c = Config::load(&path, &env).unwrap();
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("channel[0].client_secret"));
+        assert!(!c.warnings[0].contains("literal\""));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(Config::load(&path, &env).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let c = load(GOOD).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("shpat_x") && !dbg.contains("s3cret"), "{dbg}");
+    }
+}

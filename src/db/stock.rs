@@ -1,0 +1,172 @@
+//! What the channel was last told per listing, and what it refused.
+
+use rusqlite::params;
+
+use super::{Db, DbError};
+use crate::channel::StockUpdate;
+
+/// Everything the stock planner needs about one matched listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockRow {
+    pub product_id: String,
+    pub sku: String,
+    /// `None` when the matched Shopify variant no longer exists.
+    pub product_status: Option<String>,
+    /// Sum of `available` over the counted locations.
+    pub available: i64,
+    /// Last quantity the channel accepted.
+    pub pushed: Option<i64>,
+    /// Quantity the channel last refused (not offered again unchanged).
+    pub refused: Option<i64>,
+}
+
+pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT m.product_id, m.sku, v.product_status,
+                    (SELECT COALESCE(SUM(l.available), 0)
+                       FROM shopify_levels l
+                       JOIN shopify_locations loc
+                         ON loc.location_id = l.location_id AND loc.counted = 1
+                      WHERE l.inventory_item_id = m.inventory_item_id),
+                    p.quantity, r.quantity
+               FROM matches m
+               LEFT JOIN shopify_variants v ON v.variant_id = m.variant_id
+               LEFT JOIN stock_pushed p ON p.channel = m.channel AND p.product_id = m.product_id
+               LEFT JOIN stock_refused r ON r.channel = m.channel AND r.product_id = m.product_id
+              WHERE m.channel = ?1
+              ORDER BY m.sku, m.product_id",
+        )?;
+        let rows = st.query_map([channel], |r| {
+            Ok(StockRow {
+                product_id: r.get(0)?,
+                sku: r.get(1)?,
+                product_status: r.get(2)?,
+                available: r.get(3)?,
+                pushed: r.get(4)?,
+                refused: r.get(5)?,
+            })
+        })?;
+        rows.collect()
+    })
+}
+
+/// Records quantities the channel accepted (and forgets earlier refusals of them).
+pub fn record_accepted(
+    db: &Db,
+    channel: &str,
+    accepted: &[StockUpdate],
+    now: &str,
+) -> Result<(), DbError> {
+    db.write(|c| {
+        let mut up = c.prepare_cached(
+            "INSERT INTO stock_pushed (channel, product_id, quantity, pushed_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (channel, product_id) DO UPDATE SET quantity = excluded.quantity, pushed_at = excluded.pushed_at",
+        )?;
+        let mut clear =
+            c.prepare_cached("DELETE FROM stock_refused WHERE channel = ?1 AND product_id = ?2")?;
+        for u in accepted {
+            up.execute(params![channel, u.product_id, u.quantity, now])?;
+            clear.execute(params![channel, u.product_id])?;
+        }
+        Ok(())
+    })
+}
+
+pub fn record_refused(
+    db: &Db,
+    channel: &str,
+    refused: &[(StockUpdate, String)],
+    now: &str,
+) -> Result<(), DbError> {
+    db.write(|c| {
+        let mut st = c.prepare_cached(
+            "INSERT INTO stock_refused (channel, product_id, sku, quantity, reason, refused_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (channel, product_id) DO UPDATE SET sku = excluded.sku,
+               quantity = excluded.quantity, reason = excluded.reason, refused_at = excluded.refused_at",
+        )?;
+        for (u, reason) in refused {
+            st.execute(params![channel, u.product_id, u.sku, u.quantity, reason, now])?;
+        }
+        Ok(())
+    })
+}
+
+/// Forgets what the channel was told for these listings: their push was never
+/// confirmed, so the next pass offers it again.
+pub fn forget_pushed(db: &Db, channel: &str, product_ids: &[&str]) -> Result<(), DbError> {
+    db.write(|c| {
+        let mut st =
+            c.prepare_cached("DELETE FROM stock_pushed WHERE channel = ?1 AND product_id = ?2")?;
+        for id in product_ids {
+            st.execute(params![channel, id])?;
+        }
+        Ok(())
+    })
+}
+
+/// Forgets refusals so the next plan offers those quantities again (reconcile).
+pub fn clear_refused(db: &Db, channel: &str) -> Result<(), DbError> {
+    db.write(|c| {
+        c.execute("DELETE FROM stock_refused WHERE channel = ?1", [channel])
+            .map(drop)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::catalog::{self, LevelRow, MatchRow, VariantRow};
+    use crate::db::test_db;
+
+    #[test]
+    fn rows_sum_counted_locations_and_carry_pushed_and_refused() {
+        let (_d, db) = test_db();
+        catalog::replace_locations(
+            &db,
+            &[
+                ("L1".into(), "A".into(), true),
+                ("L2".into(), "B".into(), true),
+            ],
+            &["L1".into()],
+        )
+        .unwrap();
+        let v = VariantRow {
+            variant_id: "V1".into(),
+            sku: Some("S1".into()),
+            inventory_item_id: "I1".into(),
+            tracked: true,
+            product_id: "P".into(),
+            product_status: "ACTIVE".into(),
+            updated_at: None,
+        };
+        let level = |loc: &str, n| LevelRow {
+            inventory_item_id: "I1".into(),
+            location_id: loc.into(),
+            available: n,
+            updated_at: None,
+        };
+        catalog::replace_shopify(&db, &[v], &[level("L1", 5), level("L2", 100)]).unwrap();
+        let m = |pid: &str, vid: &str| MatchRow {
+            product_id: pid.into(),
+            sku: "S1".into(),
+            variant_id: vid.into(),
+            inventory_item_id: "I1".into(),
+        };
+        catalog::replace_matches(&db, "ch", &[m("501", "V1"), m("502", "GONE")], "t").unwrap();
+        let u = StockUpdate {
+            product_id: "501".into(),
+            sku: "S1".into(),
+            quantity: 4,
+        };
+        record_refused(&db, "ch", &[(u.clone(), "no".into())], "t").unwrap();
+        let rows = rows(&db, "ch").unwrap();
+        assert_eq!(rows[0].available, 5, "only the counted location");
+        assert_eq!(rows[0].refused, Some(4));
+        assert_eq!(rows[1].product_status, None, "variant gone");
+        record_accepted(&db, "ch", &[u], "t").unwrap();
+        let rows = super::rows(&db, "ch").unwrap();
+        assert_eq!((rows[0].pushed, rows[0].refused), (Some(4), None));
+    }
+}

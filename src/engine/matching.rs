@@ -1,0 +1,202 @@
+//! Matching rules (design §6), pure: a channel listing syncs with the one Shopify
+//! variant whose SKU is byte-identical. Nothing is trimmed, case-folded or guessed.
+
+use std::collections::HashMap;
+
+use crate::channel::{Listing, ListingStatus};
+use crate::db::catalog::{MatchRow, VariantRow};
+
+/// Why one listing does or does not sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Matched(MatchRow),
+    /// Not active on the channel: nothing to sync.
+    Inactive,
+    /// No Shopify variant has this exact SKU.
+    NoVariant,
+    /// The SKU is on this many Shopify variants: stock would flip-flop between them.
+    DuplicateInShopify(usize),
+    /// Another active listing on the channel has the same SKU.
+    DuplicateOnChannel,
+    /// The only variant with the SKU does not track inventory.
+    Untracked,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MatchCounts {
+    pub listings: usize,
+    pub matched: usize,
+    pub unmatched: usize,
+    pub duplicate: usize,
+    pub untracked: usize,
+    pub inactive: usize,
+    /// Shopify variants without a SKU (never matchable).
+    pub no_sku: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct MatchResult {
+    pub verdicts: Vec<(Listing, Verdict)>,
+    pub counts: MatchCounts,
+}
+
+impl MatchResult {
+    pub fn matches(&self) -> Vec<MatchRow> {
+        self.verdicts
+            .iter()
+            .filter_map(|(_, v)| match v {
+                Verdict::Matched(m) => Some(m.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub fn match_catalogs(variants: &[VariantRow], listings: &[Listing]) -> MatchResult {
+    let mut by_sku: HashMap<&str, Vec<&VariantRow>> = HashMap::new();
+    let mut no_sku = 0;
+    for v in variants {
+        match v.sku.as_deref() {
+            Some(s) if !s.is_empty() => by_sku.entry(s).or_default().push(v),
+            _ => no_sku += 1,
+        }
+    }
+    let mut active_per_sku: HashMap<&str, usize> = HashMap::new();
+    for l in listings
+        .iter()
+        .filter(|l| l.status == ListingStatus::Active)
+    {
+        *active_per_sku.entry(l.sku.as_str()).or_default() += 1;
+    }
+
+    let mut counts = MatchCounts {
+        listings: listings.len(),
+        no_sku,
+        ..Default::default()
+    };
+    let verdicts = listings
+        .iter()
+        .map(|l| {
+            let verdict = if l.status != ListingStatus::Active {
+                Verdict::Inactive
+            } else if active_per_sku[l.sku.as_str()] > 1 {
+                Verdict::DuplicateOnChannel
+            } else {
+                match by_sku.get(l.sku.as_str()).map(Vec::as_slice) {
+                    None | Some([]) => Verdict::NoVariant,
+                    Some([v]) if !v.tracked => Verdict::Untracked,
+                    Some([v]) => Verdict::Matched(MatchRow {
+                        product_id: l.product_id.clone(),
+                        sku: l.sku.clone(),
+                        variant_id: v.variant_id.clone(),
+                        inventory_item_id: v.inventory_item_id.clone(),
+                    }),
+                    Some(many) => Verdict::DuplicateInShopify(many.len()),
+                }
+            };
+            match &verdict {
+                Verdict::Matched(_) => counts.matched += 1,
+                Verdict::Inactive => counts.inactive += 1,
+                Verdict::NoVariant => counts.unmatched += 1,
+                Verdict::DuplicateInShopify(_) | Verdict::DuplicateOnChannel => {
+                    counts.duplicate += 1
+                }
+                Verdict::Untracked => counts.untracked += 1,
+            }
+            (l.clone(), verdict)
+        })
+        .collect();
+    MatchResult { verdicts, counts }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(id: &str, sku: Option<&str>, tracked: bool) -> VariantRow {
+        VariantRow {
+            variant_id: id.into(),
+            sku: sku.map(Into::into),
+            inventory_item_id: format!("I{id}"),
+            tracked,
+            product_id: "P".into(),
+            product_status: "ACTIVE".into(),
+            updated_at: None,
+        }
+    }
+
+    fn listing(id: &str, sku: &str, status: ListingStatus) -> Listing {
+        Listing {
+            product_id: id.into(),
+            sku: sku.into(),
+            status,
+            parent_id: None,
+            updated_at: None,
+        }
+    }
+
+    fn verdict_of(r: &MatchResult, id: &str) -> Verdict {
+        r.verdicts
+            .iter()
+            .find(|(l, _)| l.product_id == id)
+            .unwrap()
+            .1
+            .clone()
+    }
+
+    #[test]
+    fn exact_sku_only() {
+        let variants = [
+            variant("1", Some("ABC-1"), true),
+            variant("2", Some("DUP"), true),
+            variant("3", Some("DUP"), true),
+            variant("4", Some("NOTRACK"), false),
+            variant("5", None, true),
+            variant("6", Some(""), true),
+        ];
+        let listings = [
+            listing("a", "ABC-1", ListingStatus::Active),
+            listing("b", "ABC-1 ", ListingStatus::Active),
+            listing("c", "abc-1", ListingStatus::Active),
+            listing("d", "ABC_1", ListingStatus::Active),
+            listing("e", "DUP", ListingStatus::Active),
+            listing("f", "NOTRACK", ListingStatus::Active),
+            listing("g", "ABC-1", ListingStatus::Inactive),
+            listing("h", "", ListingStatus::Active),
+        ];
+        let r = match_catalogs(&variants, &listings);
+        assert!(matches!(verdict_of(&r, "a"), Verdict::Matched(m) if m.variant_id == "1"));
+        for near_miss in ["b", "c", "d", "h"] {
+            assert_eq!(verdict_of(&r, near_miss), Verdict::NoVariant, "{near_miss}");
+        }
+        assert_eq!(verdict_of(&r, "e"), Verdict::DuplicateInShopify(2));
+        assert_eq!(verdict_of(&r, "f"), Verdict::Untracked);
+        assert_eq!(verdict_of(&r, "g"), Verdict::Inactive);
+        assert_eq!(
+            r.counts,
+            MatchCounts {
+                listings: 8,
+                matched: 1,
+                unmatched: 4,
+                duplicate: 1,
+                untracked: 1,
+                inactive: 1,
+                no_sku: 2,
+            }
+        );
+        assert_eq!(r.matches().len(), 1);
+    }
+
+    #[test]
+    fn two_active_listings_with_one_sku_both_stay_unsynced() {
+        let r = match_catalogs(
+            &[variant("1", Some("X"), true)],
+            &[
+                listing("a", "X", ListingStatus::Active),
+                listing("b", "X", ListingStatus::Active),
+            ],
+        );
+        assert_eq!(verdict_of(&r, "a"), Verdict::DuplicateOnChannel);
+        assert_eq!(verdict_of(&r, "b"), Verdict::DuplicateOnChannel);
+    }
+}

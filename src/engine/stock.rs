@@ -1,0 +1,136 @@
+//! The stock rule (design §7), pure: `target = clamp(available − reserve, 0, max)`,
+//! 0 for products that are not sellable, and only differences are pushed.
+
+use serde::Serialize;
+
+use crate::db::stock::StockRow;
+
+#[derive(Debug, Clone, Copy)]
+pub struct StockRules {
+    pub reserve: i64,
+    pub max: Option<i64>,
+}
+
+/// One line of the plan (also what `sync --dry-run` prints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedPush {
+    pub product_id: String,
+    pub sku: String,
+    pub shopify_available: i64,
+    pub reserve: i64,
+    /// What the channel holds as far as skubridge knows (its last accepted push).
+    pub channel_now: Option<i64>,
+    pub new: i64,
+}
+
+/// Shopify product statuses whose stock is offered on channels. UNLISTED (2025-10+) is
+/// sellable, only hidden from the storefront's search and collections.
+fn sellable(status: Option<&str>) -> bool {
+    matches!(status, Some("ACTIVE" | "UNLISTED"))
+}
+
+pub fn target(row: &StockRow, rules: StockRules) -> i64 {
+    if !sellable(row.product_status.as_deref()) {
+        return 0;
+    }
+    let t = (row.available - rules.reserve).max(0);
+    rules.max.map_or(t, |m| t.min(m))
+}
+
+/// What to push. A `full` plan (reconcile) pushes every target, repairing manual edits
+/// on the channel; otherwise a target the channel already holds, or last refused
+/// unchanged, is skipped.
+pub fn plan(rows: &[StockRow], rules: StockRules, full: bool) -> Vec<PlannedPush> {
+    rows.iter()
+        .filter_map(|row| {
+            let new = target(row, rules);
+            let skip = !full && (row.pushed == Some(new) || row.refused == Some(new));
+            (!skip).then(|| PlannedPush {
+                product_id: row.product_id.clone(),
+                sku: row.sku.clone(),
+                shopify_available: row.available,
+                reserve: rules.reserve,
+                channel_now: row.pushed,
+                new,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(available: i64, pushed: Option<i64>) -> StockRow {
+        StockRow {
+            product_id: "1".into(),
+            sku: "S".into(),
+            product_status: Some("ACTIVE".into()),
+            available,
+            pushed,
+            refused: None,
+        }
+    }
+
+    const RULES: StockRules = StockRules {
+        reserve: 1,
+        max: None,
+    };
+
+    #[test]
+    fn target_subtracts_reserve_and_never_goes_negative() {
+        assert_eq!(target(&row(10, None), RULES), 9);
+        assert_eq!(target(&row(1, None), RULES), 0);
+        assert_eq!(target(&row(-3, None), RULES), 0);
+    }
+
+    #[test]
+    fn max_caps_the_target() {
+        let rules = StockRules {
+            reserve: 0,
+            max: Some(5),
+        };
+        assert_eq!(target(&row(10, None), rules), 5);
+        assert_eq!(target(&row(3, None), rules), 3);
+    }
+
+    #[test]
+    fn unsellable_or_deleted_products_push_zero() {
+        for status in [Some("DRAFT"), Some("ARCHIVED"), None] {
+            let r = StockRow {
+                product_status: status.map(Into::into),
+                ..row(10, Some(9))
+            };
+            assert_eq!(target(&r, RULES), 0, "{status:?}");
+        }
+        let unlisted = StockRow {
+            product_status: Some("UNLISTED".into()),
+            ..row(10, None)
+        };
+        assert_eq!(target(&unlisted, RULES), 9);
+    }
+
+    #[test]
+    fn only_differences_are_planned_unless_full() {
+        let rows = [row(10, Some(9)), row(5, Some(9)), row(7, None)];
+        let p = plan(&rows, RULES, false);
+        assert_eq!(p.iter().map(|p| p.new).collect::<Vec<_>>(), [4, 6]);
+        assert_eq!(p[0].channel_now, Some(9));
+        assert_eq!(plan(&rows, RULES, true).len(), 3);
+    }
+
+    #[test]
+    fn a_refused_quantity_is_not_offered_again_until_it_changes() {
+        let refused = StockRow {
+            refused: Some(9),
+            ..row(10, None)
+        };
+        assert!(plan(std::slice::from_ref(&refused), RULES, false).is_empty());
+        let changed = StockRow {
+            available: 11,
+            ..refused.clone()
+        };
+        assert_eq!(plan(&[changed], RULES, false)[0].new, 10);
+        assert_eq!(plan(&[refused], RULES, true).len(), 1, "reconcile retries");
+    }
+}

@@ -1,0 +1,305 @@
+//! The test environment: a sandbox served in-process over real HTTP on loopback, a
+//! temporary directory with a config and a real SQLite file, and a builder that runs
+//! the real `skubridge` binary against them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+pub const SHOPIFY_TOKEN: &str = "shpat_e2e_secret_token";
+pub const ICONIC_ID: &str = "iconic-e2e";
+pub const ICONIC_SECRET: &str = "iconic-e2e-very-secret";
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    _sandbox: skubridge_sandbox::Sandbox,
+}
+
+impl Env {
+    /// A sandbox serving these fixtures, and a config pointing at it.
+    pub fn new(shopify: Value, iconic: Value) -> Self {
+        let fixture = skubridge_sandbox::Fixture {
+            shopify: serde_json::from_value(shopify).expect("shopify fixture"),
+            iconic: serde_json::from_value(iconic).expect("iconic fixture"),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = rt
+            .block_on(skubridge_sandbox::start(
+                fixture,
+                "127.0.0.1:0".parse().unwrap(),
+                Default::default(),
+            ))
+            .expect("sandbox starts");
+        let env = Self {
+            dir: tempfile::tempdir().unwrap(),
+            url: sandbox.url(),
+            rt,
+            http: reqwest::Client::new(),
+            _sandbox: sandbox,
+        };
+        env.write_config("");
+        env
+    }
+
+    /// The standard store of these tests (see `standard_shopify`).
+    pub fn standard() -> Self {
+        Self::new(standard_shopify(), standard_iconic())
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("skubridge.toml")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("skubridge.db")
+    }
+
+    /// Writes the config; `channel_extra` lines are appended to the `[[channel]]` table.
+    pub fn write_config(&self, channel_extra: &str) {
+        let text = format!(
+            r#"database = "skubridge.db"
+
+[shopify]
+shop = "e2e-store.myshopify.com"
+access_token = "${{SHOPIFY_TOKEN}}"
+endpoint = "{url}"
+
+[[channel]]
+name = "iconic"
+kind = "iconic"
+endpoint = "{url}"
+client_id = "{ICONIC_ID}"
+client_secret = "${{ICONIC_SECRET}}"
+reserve_stock = 1
+{channel_extra}
+"#,
+            url = self.url
+        );
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn write_raw_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    /// `skubridge <args>` in the environment's directory.
+    pub fn run(&self, args: &[&str]) -> Run<'_> {
+        Run {
+            env: self,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            vars: vec![],
+        }
+    }
+
+    fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.rt.block_on(async {
+            let resp = req.send().await.expect("control call");
+            let status = resp.status();
+            let text = resp.text().await.unwrap();
+            assert!(status.is_success(), "{path}: {status} {text}");
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        })
+    }
+
+    pub fn state(&self) -> Value {
+        self.control(reqwest::Method::GET, "/_sandbox/state", None)
+    }
+
+    /// Seller SKU -> quantity on the channel.
+    pub fn channel_stock(&self) -> BTreeMap<String, i64> {
+        self.state()["iconic"]["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["seller_sku"].as_str().unwrap().to_string(),
+                    p["quantity"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn set_shopify_stock(&self, sku: &str, available: i64) {
+        self.control(
+            reqwest::Method::POST,
+            "/_sandbox/shopify/inventory",
+            Some(json!([{"sku": sku, "available": available}])),
+        );
+    }
+
+    pub fn set_channel_product(&self, product_id: u64, patch: Value) {
+        self.control(
+            reqwest::Method::PATCH,
+            &format!("/_sandbox/iconic/products/{product_id}"),
+            Some(patch),
+        );
+    }
+
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        serde_json::from_value(self.control(reqwest::Method::GET, "/_sandbox/requests", None))
+            .unwrap()
+    }
+
+    /// Requests to endpoints whose label contains `needle`.
+    pub fn count(&self, needle: &str) -> u64 {
+        self.requests()
+            .iter()
+            .filter(|(k, _)| k.contains(needle))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    pub fn fault(&self, rule: Value) {
+        self.control(reqwest::Method::POST, "/_sandbox/faults", Some(rule));
+    }
+
+    pub fn clear_faults(&self) {
+        self.control(reqwest::Method::DELETE, "/_sandbox/faults", None);
+    }
+
+    pub fn latency(&self, ms: u64) {
+        self.control(
+            reqwest::Method::PUT,
+            "/_sandbox/latency",
+            Some(json!({ "ms": ms })),
+        );
+    }
+}
+
+pub struct Run<'a> {
+    env: &'a Env,
+    args: Vec<String>,
+    vars: Vec<(String, Option<String>)>,
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run<'_> {
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.vars.push((k.into(), Some(v.into())));
+        self
+    }
+
+    pub fn env_remove(mut self, k: &str) -> Self {
+        self.vars.push((k.into(), None));
+        self
+    }
+
+    pub fn output(self) -> Output {
+        let out = self.command().output().expect("skubridge runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn command(self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skubridge"));
+        cmd.current_dir(self.env.dir.path())
+            .args(&self.args)
+            .env_remove("SKUBRIDGE_CONFIG")
+            .env_remove("SKUBRIDGE_LOG")
+            .env_remove("SKUBRIDGE_NOW")
+            .env_remove("RUST_LOG")
+            .env("SHOPIFY_TOKEN", SHOPIFY_TOKEN)
+            .env("ICONIC_SECRET", ICONIC_SECRET)
+            // Keep fault tests fast: backoff waits shrink, attempts stay the same.
+            .env("SKUBRIDGE_BACKOFF_MS", "20");
+        for (k, v) in &self.vars {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd
+    }
+
+    /// Runs and asserts the exit code, returning the output.
+    pub fn expect(self, code: i32) -> Output {
+        let out = self.output();
+        assert_eq!(
+            out.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+}
+
+fn variant(id: u64, sku: Option<&str>, available: i64, tracked: bool) -> Value {
+    json!({"id": id, "title": format!("v{id}"), "sku": sku, "tracked": tracked,
+           "inventory_item_id": id + 5000, "available": {"1": available}})
+}
+
+/// A small store with one of each case the stock path must handle.
+pub fn standard_shopify() -> Value {
+    json!({
+        "shop": "e2e-store.myshopify.com",
+        "name": "E2E Store",
+        "access_token": SHOPIFY_TOKEN,
+        "locations": [{"id": 1, "name": "Warehouse", "active": true}],
+        "products": [
+            {"id": 100, "title": "Linen Shirt", "status": "ACTIVE", "variants": [
+                variant(1001, Some("LS-S"), 10, true),
+                variant(1002, Some("LS-M"), 3, true),
+                variant(1003, Some("LS-L"), 0, true),
+                variant(1004, Some("VEN-1"), 4, true),
+            ]},
+            {"id": 200, "title": "Draft Jacket", "status": "DRAFT", "variants": [
+                variant(2001, Some("DR-1"), 5, true),
+            ]},
+            {"id": 300, "title": "Twin Socks", "status": "ACTIVE", "variants": [
+                variant(3001, Some("DUP-1"), 8, true),
+                variant(3002, Some("DUP-1"), 2, true),
+            ]},
+            {"id": 400, "title": "Gift Card", "status": "ACTIVE", "variants": [
+                variant(4001, Some("UT-1"), 9, false),
+            ]},
+        ]
+    })
+}
+
+fn listing(id: u64, sku: &str, quantity: i64) -> Value {
+    json!({"id": id, "seller_sku": sku, "status": "active", "quantity": quantity})
+}
+
+pub fn standard_iconic() -> Value {
+    json!({
+        "client_id": ICONIC_ID,
+        "client_secret": ICONIC_SECRET,
+        "product_sets": [
+            {"id": 10, "name": "Linen Shirt", "status": "active", "products": [
+                listing(501, "LS-S", 0),
+                listing(502, "LS-M", 0),
+                listing(503, "LS-L", 4),
+                {"id": 504, "seller_sku": "LS-XL", "status": "inactive", "quantity": 2},
+                {"id": 505, "seller_sku": "VEN-1", "status": "active", "quantity": 1,
+                 "fulfilled_by_venture": true},
+            ]},
+            {"id": 20, "name": "Draft Jacket", "status": "active", "products": [listing(601, "DR-1", 6)]},
+            {"id": 30, "name": "Twin Socks", "status": "active", "products": [listing(701, "DUP-1", 7)]},
+            {"id": 40, "name": "Gift Card", "status": "active", "products": [listing(801, "UT-1", 5)]},
+            {"id": 50, "name": "Not in Shopify", "status": "active", "products": [listing(901, "NOSHOP-1", 3)]},
+        ]
+    })
+}
