@@ -49,5 +49,5 @@ Not synced, on purpose (exact SKUs only, never guessed):
   hp-chino-olv-34   Shopify has HP-CHINO-OLV-34 (case)
   HP-SCARF-RED      no Shopify variant
 The Leather Belt is a draft in Shopify, so its listings are set to 0; every quantity is
-the warehouse's available stock minus 1 reserved, capped at 20 (max_stock).
+the warehouse's available stock minus 1 reserved, capped at 15 (max_stock).
 TXT

@@ -43,7 +43,22 @@ fn summary(report: &PassReport, dry_run: bool) -> String {
         let get = |k| s.counts.get(k).copied().unwrap_or(0);
         let what = match (s.step, &s.error) {
             (_, Some(_)) => "FAILED".to_string(),
-            ("products", _) => format!("{} matched", get("matched")),
+            // Matching ran: a merchant wants to see how much of the channel syncs.
+            ("products", _) if s.counts.contains_key("listings") => format!(
+                "matched {} of {} listings ({} without a Shopify variant, {} duplicate, {} untracked, {} inactive)",
+                get("matched"),
+                get("listings"),
+                get("unmatched"),
+                get("duplicate"),
+                get("untracked"),
+                get("inactive")
+            ),
+            ("products", _) => continue,
+            ("shopify_read", _) if s.counts.contains_key("variants") => format!(
+                "full read ({} variants, {} levels)",
+                get("variants"),
+                get("levels")
+            ),
             ("shopify_read", _) if get("full") == 1 => "full read".to_string(),
             ("shopify_read", _) => format!("{} levels changed", get("levels")),
             ("stock", _) if dry_run => format!("{} to push", get("planned")),

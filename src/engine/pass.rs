@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::matching;
 use super::stock::{self, PlannedPush, StockRules};
@@ -245,10 +245,6 @@ impl<'a> Engine<'a> {
         catalog::replace_matches(self.db, &name, &result.matches(), &now)?;
         meta::set_watermark(self.db, &products_watermark(&name), &now)?;
         let c = &result.counts;
-        info!(
-            "{name}: matched {} of {} listings ({} without a Shopify variant, {} duplicate, {} untracked, {} inactive)",
-            c.matched, c.listings, c.unmatched, c.duplicate, c.untracked, c.inactive
-        );
         Ok(Counts::from([
             ("listings", c.listings as i64),
             ("matched", c.matched as i64),
@@ -266,6 +262,7 @@ impl<'a> Engine<'a> {
     /// the levels changed since the last watermark.
     async fn read_shopify_stock(&mut self) -> Result<Counts> {
         if self.full_read_done {
+            // Already read in full by the products step of this pass.
             return Ok(Counts::from([("full", 1)]));
         }
         let watermark = meta::watermark(self.db, LEVELS_WATERMARK)?
@@ -274,14 +271,11 @@ impl<'a> Engine<'a> {
         let reconcile = (0..self.channels.len()).any(|i| self.reconcile_due(i).unwrap_or(true));
         match watermark {
             Some(since) if !reconcile => self.incremental_levels(since).await,
-            _ => {
-                let n = self.full_shopify_read().await?;
-                Ok(Counts::from([("full", 1), ("levels", n)]))
-            }
+            _ => self.full_shopify_read().await,
         }
     }
 
-    async fn full_shopify_read(&mut self) -> Result<i64> {
+    async fn full_shopify_read(&mut self) -> Result<Counts> {
         let locations = self
             .shopify
             .locations()
@@ -317,12 +311,11 @@ impl<'a> Engine<'a> {
         catalog::replace_shopify(self.db, &variants, &levels)?;
         meta::set_watermark(self.db, LEVELS_WATERMARK, &clock::rfc3339(cat.read_at))?;
         self.full_read_done = true;
-        info!(
-            "Shopify: read {} variants and {} inventory levels",
-            variants.len(),
-            levels.len()
-        );
-        Ok(levels.len() as i64)
+        Ok(Counts::from([
+            ("full", 1),
+            ("variants", variants.len() as i64),
+            ("levels", levels.len() as i64),
+        ]))
     }
 
     async fn incremental_levels(&mut self, since: DateTime<Utc>) -> Result<Counts> {
@@ -335,11 +328,17 @@ impl<'a> Engine<'a> {
         let mut read_at = None;
         let mut n = 0;
         for loc in &counted {
-            let read = self
-                .shopify
-                .levels_since(loc, from)
-                .await
-                .with_context(|| format!("reading Shopify inventory levels at {loc}"))?;
+            let read = match self.shopify.levels_since(loc, from).await {
+                Ok(read) => read,
+                // A location removed in Shopify: a full read refreshes the list.
+                Err(shopify::ShopifyError::NotFound { .. }) => {
+                    return self.full_shopify_read().await;
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("reading Shopify inventory levels at {loc}"))
+                }
+            };
             let rows: Vec<LevelRow> = read.levels.iter().map(level_row).collect();
             catalog::upsert_levels(self.db, &rows)?;
             n += rows.len() as i64;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::jsonl::{LineError, Parser};
 use super::queries::{BULK_CATALOG, BULK_RUN, CURRENT_BULK};
@@ -84,7 +84,7 @@ pub(super) async fn catalog(
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Catalog, ShopifyError> {
     let (operation, read_at) = start(t).await?;
-    info!(id = %operation.id, "Shopify bulk query started");
+    debug!(id = %operation.id, "Shopify bulk query started");
     let operation = finish(t, operation).await?;
     let (variants, levels) = match &operation.url {
         Some(url) => download(t, url, on_progress).await?,
