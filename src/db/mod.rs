@@ -47,7 +47,8 @@ impl Db {
         }
         conn.busy_timeout(Duration::from_secs(10)).map_err(wrap)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY;",
         )
         .map_err(wrap)?;
         let db = Self {

@@ -20,6 +20,7 @@ pub struct StockRow {
     pub refused: Option<i64>,
 }
 
+/// Every matched listing of `channel`, in no particular order (callers sort what they show).
 pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
     db.read(|c| {
         let mut st = c.prepare_cached(
@@ -34,8 +35,7 @@ pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
                LEFT JOIN shopify_variants v ON v.variant_id = m.variant_id
                LEFT JOIN stock_pushed p ON p.channel = m.channel AND p.product_id = m.product_id
                LEFT JOIN stock_refused r ON r.channel = m.channel AND r.product_id = m.product_id
-              WHERE m.channel = ?1
-              ORDER BY m.sku, m.product_id",
+              WHERE m.channel = ?1",
         )?;
         let rows = st.query_map([channel], |r| {
             Ok(StockRow {

@@ -34,9 +34,10 @@ pub struct MatchCounts {
     pub no_sku: usize,
 }
 
+/// One verdict per listing, in the order the listings were given.
 #[derive(Debug, Default)]
 pub struct MatchResult {
-    pub verdicts: Vec<(Listing, Verdict)>,
+    pub verdicts: Vec<Verdict>,
     pub counts: MatchCounts,
 }
 
@@ -44,7 +45,7 @@ impl MatchResult {
     pub fn matches(&self) -> Vec<MatchRow> {
         self.verdicts
             .iter()
-            .filter_map(|(_, v)| match v {
+            .filter_map(|v| match v {
                 Verdict::Matched(m) => Some(m.clone()),
                 _ => None,
             })
@@ -103,7 +104,7 @@ pub fn match_catalogs(variants: &[VariantRow], listings: &[Listing]) -> MatchRes
                 }
                 Verdict::Untracked => counts.untracked += 1,
             }
-            (l.clone(), verdict)
+            verdict
         })
         .collect();
     MatchResult { verdicts, counts }
@@ -135,13 +136,9 @@ mod tests {
         }
     }
 
-    fn verdict_of(r: &MatchResult, id: &str) -> Verdict {
-        r.verdicts
-            .iter()
-            .find(|(l, _)| l.product_id == id)
-            .unwrap()
-            .1
-            .clone()
+    fn verdict_of(r: &MatchResult, listings: &[Listing], id: &str) -> Verdict {
+        let i = listings.iter().position(|l| l.product_id == id).unwrap();
+        r.verdicts[i].clone()
     }
 
     #[test]
@@ -165,13 +162,22 @@ mod tests {
             listing("h", "", ListingStatus::Active),
         ];
         let r = match_catalogs(&variants, &listings);
-        assert!(matches!(verdict_of(&r, "a"), Verdict::Matched(m) if m.variant_id == "1"));
+        assert!(
+            matches!(verdict_of(&r, &listings, "a"), Verdict::Matched(m) if m.variant_id == "1")
+        );
         for near_miss in ["b", "c", "d", "h"] {
-            assert_eq!(verdict_of(&r, near_miss), Verdict::NoVariant, "{near_miss}");
+            assert_eq!(
+                verdict_of(&r, &listings, near_miss),
+                Verdict::NoVariant,
+                "{near_miss}"
+            );
         }
-        assert_eq!(verdict_of(&r, "e"), Verdict::DuplicateInShopify(2));
-        assert_eq!(verdict_of(&r, "f"), Verdict::Untracked);
-        assert_eq!(verdict_of(&r, "g"), Verdict::Inactive);
+        assert_eq!(
+            verdict_of(&r, &listings, "e"),
+            Verdict::DuplicateInShopify(2)
+        );
+        assert_eq!(verdict_of(&r, &listings, "f"), Verdict::Untracked);
+        assert_eq!(verdict_of(&r, &listings, "g"), Verdict::Inactive);
         assert_eq!(
             r.counts,
             MatchCounts {
@@ -189,14 +195,12 @@ mod tests {
 
     #[test]
     fn two_active_listings_with_one_sku_both_stay_unsynced() {
-        let r = match_catalogs(
-            &[variant("1", Some("X"), true)],
-            &[
-                listing("a", "X", ListingStatus::Active),
-                listing("b", "X", ListingStatus::Active),
-            ],
-        );
-        assert_eq!(verdict_of(&r, "a"), Verdict::DuplicateOnChannel);
-        assert_eq!(verdict_of(&r, "b"), Verdict::DuplicateOnChannel);
+        let listings = [
+            listing("a", "X", ListingStatus::Active),
+            listing("b", "X", ListingStatus::Active),
+        ];
+        let r = match_catalogs(&[variant("1", Some("X"), true)], &listings);
+        assert_eq!(verdict_of(&r, &listings, "a"), Verdict::DuplicateOnChannel);
+        assert_eq!(verdict_of(&r, &listings, "b"), Verdict::DuplicateOnChannel);
     }
 }

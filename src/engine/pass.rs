@@ -306,8 +306,8 @@ impl<'a> Engine<'a> {
                 .await
                 .context("reading the Shopify catalog (bulk operation)")?
         };
-        let variants: Vec<VariantRow> = cat.variants.iter().map(variant_row).collect();
-        let levels: Vec<LevelRow> = cat.levels.iter().map(level_row).collect();
+        let variants: Vec<VariantRow> = cat.variants.into_iter().map(variant_row).collect();
+        let levels: Vec<LevelRow> = cat.levels.into_iter().map(level_row).collect();
         catalog::replace_shopify(self.db, &variants, &levels)?;
         meta::set_watermark(self.db, LEVELS_WATERMARK, &clock::rfc3339(cat.read_at))?;
         self.full_read_done = true;
@@ -339,7 +339,7 @@ impl<'a> Engine<'a> {
                         .with_context(|| format!("reading Shopify inventory levels at {loc}"))
                 }
             };
-            let rows: Vec<LevelRow> = read.levels.iter().map(level_row).collect();
+            let rows: Vec<LevelRow> = read.levels.into_iter().map(level_row).collect();
             catalog::upsert_levels(self.db, &rows)?;
             n += rows.len() as i64;
             // The earliest read start: nothing changed before it can be missed.
@@ -482,22 +482,22 @@ fn shopify_settings(cfg: &Config) -> shopify::ShopifySettings {
     }
 }
 
-fn variant_row(v: &shopify::Variant) -> VariantRow {
+fn variant_row(v: shopify::Variant) -> VariantRow {
     VariantRow {
-        variant_id: v.id.clone(),
-        sku: v.sku.clone(),
-        inventory_item_id: v.inventory_item_id.clone(),
+        variant_id: v.id,
+        sku: v.sku,
+        inventory_item_id: v.inventory_item_id,
         tracked: v.tracked,
-        product_id: v.product_id.clone(),
+        product_id: v.product_id,
         product_status: v.product_status.as_str().to_string(),
         updated_at: v.updated_at.map(clock::rfc3339),
     }
 }
 
-fn level_row(l: &shopify::Level) -> LevelRow {
+fn level_row(l: shopify::Level) -> LevelRow {
     LevelRow {
-        inventory_item_id: l.inventory_item_id.clone(),
-        location_id: l.location_id.clone(),
+        inventory_item_id: l.inventory_item_id,
+        location_id: l.location_id,
         available: l.available,
         updated_at: l.updated_at.map(clock::rfc3339),
     }

@@ -40,8 +40,10 @@ pub fn target(row: &StockRow, rules: StockRules) -> i64 {
 /// What to push. A `full` plan (reconcile) pushes every target, repairing manual edits
 /// on the channel; otherwise a target the channel already holds, or last refused
 /// unchanged, is skipped.
+/// The plan is ordered by SKU, as it is shown.
 pub fn plan(rows: &[StockRow], rules: StockRules, full: bool) -> Vec<PlannedPush> {
-    rows.iter()
+    let mut plan: Vec<PlannedPush> = rows
+        .iter()
         .filter_map(|row| {
             let new = target(row, rules);
             let skip = !full && (row.pushed == Some(new) || row.refused == Some(new));
@@ -54,7 +56,13 @@ pub fn plan(rows: &[StockRow], rules: StockRules, full: bool) -> Vec<PlannedPush
                 new,
             })
         })
-        .collect()
+        .collect();
+    plan.sort_by(|a, b| {
+        a.sku
+            .cmp(&b.sku)
+            .then_with(|| a.product_id.cmp(&b.product_id))
+    });
+    plan
 }
 
 #[cfg(test)]
