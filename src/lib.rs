@@ -16,3 +16,5 @@ pub mod logging;
 pub mod output;
 pub mod secret;
 pub mod shopify;
+#[cfg(test)]
+pub(crate) mod test_server;

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::queries::BULK_CATALOG;
-use super::test_server::{Canned, Server};
 use super::transport::Transport;
 use super::*;
 use crate::http::Backoff;
+use crate::test_server::{Reply, TestServer};
 
 const FAST: Backoff = Backoff {
     attempts: 5,
@@ -21,7 +21,7 @@ const FAST: Backoff = Backoff {
 const TOKEN: &str = "shpat_static";
 const SECRET: &str = "shpss_very_secret";
 
-fn client(server: &Server, auth: ShopifyAuth) -> ShopifyClient {
+fn client(server: &TestServer, auth: ShopifyAuth) -> ShopifyClient {
     let settings = ShopifySettings {
         endpoint: format!("{}/", server.url),
         api_version: "2026-10".into(),
@@ -56,23 +56,38 @@ fn cost(requested: f64, available: f64) -> Value {
     }})
 }
 
-fn ok(data: Value) -> Canned {
-    Canned::json(json!({ "data": data, "extensions": cost(1.0, 1999.0) }))
+fn ok(data: Value) -> Reply {
+    Reply::json(&json!({ "data": data, "extensions": cost(1.0, 1999.0) }))
 }
 
-fn throttled() -> Canned {
-    Canned::json(json!({
+fn throttled() -> Reply {
+    Reply::json(&json!({
         "errors": [{ "message": "Throttled", "extensions": { "code": "THROTTLED" } }],
         "extensions": cost(752.0, 2.0)
     }))
 }
 
-fn shop() -> Canned {
+fn shop() -> Reply {
     ok(json!({ "shop": { "name": "Demo", "myshopifyDomain": "demo.myshopify.com" } }))
 }
 
-fn minted(token: &str) -> Canned {
-    Canned::json(json!({ "access_token": token, "scope": "read_products", "expires_in": 86399 }))
+fn minted(token: &str) -> Reply {
+    Reply::json(&json!({ "access_token": token, "scope": "read_products", "expires_in": 86399 }))
+}
+
+/// The operation names (or `METHOD target` for other requests) in arrival order.
+fn log(server: &TestServer) -> Vec<String> {
+    server
+        .seen()
+        .iter()
+        .map(|r| {
+            let body = serde_json::from_str::<Value>(&r.body).unwrap_or_default();
+            match body["operationName"].as_str() {
+                Some(op) => op.to_string(),
+                None => format!("{} {}", r.method, r.target),
+            }
+        })
+        .collect()
 }
 
 fn time(s: &str) -> DateTime<Utc> {
@@ -81,14 +96,14 @@ fn time(s: &str) -> DateTime<Utc> {
 
 #[tokio::test]
 async fn sends_the_documented_request() {
-    let server = Server::start(|_| vec![shop()]).await;
+    let server = TestServer::scripted(|_| vec![shop()]).await;
     let shopify = client(&server, static_token());
     let shop = shopify.shop().await.unwrap();
     assert_eq!(shop.myshopify_domain, "demo.myshopify.com");
 
-    let request = &server.received()[0];
+    let request = &server.seen()[0];
     assert_eq!(request.method, "POST");
-    assert_eq!(request.path, "/admin/api/2026-10/graphql.json");
+    assert_eq!(request.target, "/admin/api/2026-10/graphql.json");
     assert_eq!(request.header("x-shopify-access-token"), Some(TOKEN));
     assert_eq!(request.header("content-type"), Some("application/json"));
     let body: Value = serde_json::from_str(&request.body).unwrap();
@@ -103,7 +118,7 @@ async fn sends_the_documented_request() {
 
 #[tokio::test]
 async fn throttled_replies_are_waited_out_and_retried() {
-    let server = Server::start(|_| vec![throttled(), throttled(), shop()]).await;
+    let server = TestServer::scripted(|_| vec![throttled(), throttled(), shop()]).await;
     let shopify = client(&server, static_token());
     assert_eq!(shopify.shop().await.unwrap().name, "Demo");
     assert_eq!(shopify.requests()["graphql Shop"], 3);
@@ -111,26 +126,26 @@ async fn throttled_replies_are_waited_out_and_retried() {
 
 #[tokio::test]
 async fn reads_retry_server_errors_html_pages_and_cut_off_json() {
-    let server = Server::start(|_| {
+    let server = TestServer::scripted(|_| {
         vec![
-            Canned::raw(503, "text/plain", "busy"),
-            Canned::raw(429, "text/plain", "slow down"),
-            Canned::raw(200, "text/html", "<html><body>Bad gateway</body></html>"),
-            Canned::raw(200, "application/json", r#"{"data":{"shop":{"na"#),
+            Reply::typed(503, "text/plain", "busy"),
+            Reply::typed(429, "text/plain", "slow down"),
+            Reply::typed(200, "text/html", "<html><body>Bad gateway</body></html>"),
+            Reply::typed(200, "application/json", r#"{"data":{"shop":{"na"#),
             shop(),
         ]
     })
     .await;
     let shopify = client(&server, static_token());
     assert_eq!(shopify.shop().await.unwrap().name, "Demo");
-    assert_eq!(server.received().len(), 5);
+    assert_eq!(server.seen().len(), 5);
 }
 
 #[tokio::test]
 async fn reads_give_up_after_five_attempts_with_the_last_error() {
-    let server = Server::start(|_| {
+    let server = TestServer::scripted(|_| {
         (0..6)
-            .map(|_| Canned::raw(502, "text/html", "<html>bad gateway</html>"))
+            .map(|_| Reply::typed(502, "text/html", "<html>bad gateway</html>"))
             .collect()
     })
     .await;
@@ -143,15 +158,15 @@ async fn reads_give_up_after_five_attempts_with_the_last_error() {
             snippet: "<html>bad gateway</html>".into()
         }
     );
-    assert_eq!(server.received().len(), 5);
+    assert_eq!(server.seen().len(), 5);
 }
 
 #[tokio::test]
 async fn client_errors_and_graphql_errors_are_final() {
-    let server = Server::start(|_| {
+    let server = TestServer::scripted(|_| {
         vec![
-            Canned::raw(400, "application/json", r#"{"errors":"bad request"}"#),
-            Canned::json(json!({
+            Reply::typed(400, "application/json", r#"{"errors":"bad request"}"#),
+            Reply::json(&json!({
                 "errors": [{ "message": "Field 'nam' doesn't exist on type 'Shop'" }],
                 "extensions": cost(1.0, 1999.0)
             })),
@@ -178,18 +193,18 @@ async fn client_errors_and_graphql_errors_are_final() {
         matches!(&err, ShopifyError::Decode { message, .. } if message.contains("shop.name")),
         "{err:?}"
     );
-    assert_eq!(server.received().len(), 3);
+    assert_eq!(server.seen().len(), 3);
 }
 
 #[tokio::test]
 async fn client_credentials_are_minted_once_and_reused() {
-    let server = Server::start(|_| vec![minted("tok-1"), shop(), shop()]).await;
+    let server = TestServer::scripted(|_| vec![minted("tok-1"), shop(), shop()]).await;
     let shopify = client(&server, credentials());
     shopify.shop().await.unwrap();
     shopify.shop().await.unwrap();
 
-    let received = server.received();
-    assert_eq!(received[0].path, "/admin/oauth/access_token");
+    let received = server.seen();
+    assert_eq!(received[0].target, "/admin/oauth/access_token");
     assert_eq!(
         received[0].header("content-type"),
         Some("application/x-www-form-urlencoded")
@@ -205,8 +220,8 @@ async fn client_credentials_are_minted_once_and_reused() {
 
 #[tokio::test]
 async fn a_401_re_mints_once_then_is_an_error() {
-    let unauthorized = || Canned::raw(401, "application/json", r#"{"errors":"Invalid API key"}"#);
-    let server = Server::start(|_| {
+    let unauthorized = || Reply::typed(401, "application/json", r#"{"errors":"Invalid API key"}"#);
+    let server = TestServer::scripted(|_| {
         vec![
             minted("tok-1"),
             unauthorized(),
@@ -221,7 +236,7 @@ async fn a_401_re_mints_once_then_is_an_error() {
     let shopify = client(&server, credentials());
     shopify.shop().await.unwrap();
     assert_eq!(
-        server.received()[3].header("x-shopify-access-token"),
+        server.seen()[3].header("x-shopify-access-token"),
         Some("tok-2")
     );
 
@@ -233,12 +248,12 @@ async fn a_401_re_mints_once_then_is_an_error() {
             status: 401
         }
     );
-    assert_eq!(server.received().len(), 7);
+    assert_eq!(server.seen().len(), 7);
 }
 
 #[tokio::test]
 async fn a_static_token_is_not_retried_on_401_or_403() {
-    let server = Server::start(|_| vec![Canned::raw(403, "text/plain", "scope")]).await;
+    let server = TestServer::scripted(|_| vec![Reply::typed(403, "text/plain", "scope")]).await;
     let err = client(&server, static_token()).shop().await.unwrap_err();
     assert_eq!(
         err,
@@ -247,20 +262,20 @@ async fn a_static_token_is_not_retried_on_401_or_403() {
             status: 403
         }
     );
-    assert_eq!(server.received().len(), 1);
+    assert_eq!(server.seen().len(), 1);
 }
 
 #[tokio::test]
 async fn errors_never_show_the_secret() {
     let echo = format!(r#"{{"error":"invalid_client","client_secret":"{SECRET}"}}"#);
-    let server = Server::start(|_| vec![Canned::raw(400, "application/json", &echo)]).await;
+    let server = TestServer::scripted(|_| vec![Reply::typed(400, "application/json", &echo)]).await;
     let err = client(&server, credentials()).shop().await.unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("invalid_client"), "{shown}");
     assert!(!shown.contains(SECRET), "{shown}");
 }
 
-fn levels_page(item: &str, available: i64, next: Option<&str>) -> Canned {
+fn levels_page(item: &str, available: i64, next: Option<&str>) -> Reply {
     ok(json!({ "location": { "inventoryLevels": {
         "pageInfo": { "hasNextPage": next.is_some(), "endCursor": next },
         "nodes": [{
@@ -273,10 +288,10 @@ fn levels_page(item: &str, available: i64, next: Option<&str>) -> Canned {
 
 #[tokio::test]
 async fn pages_follow_cursors_and_read_at_is_the_first_reply() {
-    let server = Server::start(|_| {
+    let server = TestServer::scripted(|_| {
         vec![
-            levels_page("I1", 3, Some("c1")).dated("Sun, 01 Mar 2026 10:00:00 GMT"),
-            levels_page("I2", 0, None).dated("Sun, 01 Mar 2026 10:00:07 GMT"),
+            levels_page("I1", 3, Some("c1")).header("Date", "Sun, 01 Mar 2026 10:00:00 GMT"),
+            levels_page("I2", 0, None).header("Date", "Sun, 01 Mar 2026 10:00:07 GMT"),
         ]
     })
     .await;
@@ -286,17 +301,7 @@ async fn pages_follow_cursors_and_read_at_is_the_first_reply() {
         .await
         .unwrap();
     assert_eq!(read.read_at, time("2026-03-01T10:00:00Z"));
-    let items: Vec<_> = read
-        .levels
-        .iter()
-        .map(|l| {
-            (
-                l.inventory_item_id.as_str(),
-                l.location_id.as_str(),
-                l.available,
-            )
-        })
-        .collect();
+    let items: Vec<_> = read.levels.iter().map(Level::key).collect();
     assert_eq!(
         items,
         [
@@ -305,7 +310,7 @@ async fn pages_follow_cursors_and_read_at_is_the_first_reply() {
         ]
     );
     let bodies: Vec<Value> = server
-        .received()
+        .seen()
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect();
@@ -331,20 +336,20 @@ async fn variants_without_a_filter_send_a_null_query() {
             "inventoryItem": { "id": "I1", "tracked": true }
         }]
     }}));
-    let server = Server::start(|_| vec![page]).await;
+    let server = TestServer::scripted(|_| vec![page]).await;
     let variants = client(&server, static_token())
         .variants(None)
         .await
         .unwrap();
     assert_eq!(variants[0].product_status, ProductStatus::Draft);
     assert_eq!(variants[0].sku, None);
-    let body: Value = serde_json::from_str(&server.received()[0].body).unwrap();
+    let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["variables"]["query"], Value::Null);
 }
 
 #[tokio::test]
 async fn an_unknown_location_is_not_found() {
-    let server = Server::start(|_| vec![ok(json!({ "location": null }))]).await;
+    let server = TestServer::scripted(|_| vec![ok(json!({ "location": null }))]).await;
     let err = client(&server, static_token())
         .levels_since("gid://shopify/Location/404", Utc::now())
         .await
@@ -369,13 +374,13 @@ fn bulk_op(status: &str, url: Option<String>) -> Value {
     })
 }
 
-fn run_reply(status: &str) -> Canned {
+fn run_reply(status: &str) -> Reply {
     ok(json!({ "bulkOperationRunQuery": {
         "bulkOperation": bulk_op(status, None), "userErrors": []
     }}))
 }
 
-fn current(status: &str, url: Option<String>) -> Canned {
+fn current(status: &str, url: Option<String>) -> Reply {
     ok(json!({ "currentBulkOperation": bulk_op(status, url) }))
 }
 
@@ -388,15 +393,15 @@ const JSONL: &str = concat!(
 
 #[tokio::test]
 async fn bulk_catalog_runs_polls_and_streams_the_result() {
-    let server = Server::start(|base| {
+    let server = TestServer::scripted(|base| {
         vec![
-            run_reply("CREATED").dated("Sun, 01 Mar 2026 10:00:00 GMT"),
+            run_reply("CREATED").header("Date", "Sun, 01 Mar 2026 10:00:00 GMT"),
             current("RUNNING", None),
             current(
                 "COMPLETED",
                 Some(format!("{base}/results/catalog.jsonl?sig=x")),
             ),
-            Canned::raw(200, "application/jsonl", JSONL),
+            Reply::typed(200, "application/jsonl", JSONL),
         ]
     })
     .await;
@@ -414,7 +419,7 @@ async fn bulk_catalog_runs_polls_and_streams_the_result() {
     assert_eq!(progress.load(Ordering::Relaxed), 2);
 
     assert_eq!(
-        server.log(),
+        log(&server),
         [
             "BulkOperationRunQuery",
             "CurrentBulkOperation",
@@ -422,18 +427,18 @@ async fn bulk_catalog_runs_polls_and_streams_the_result() {
             "GET /results/catalog.jsonl?sig=x"
         ]
     );
-    let download = &server.received()[3];
+    let download = &server.seen()[3];
     assert_eq!(download.header("x-shopify-access-token"), None);
-    let body: Value = serde_json::from_str(&server.received()[0].body).unwrap();
+    let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["variables"]["query"], BULK_CATALOG);
     assert_eq!(shopify.requests()["GET bulk result"], 1);
 }
 
 #[tokio::test]
 async fn an_ambiguous_bulk_start_adopts_the_operation_it_started() {
-    let server = Server::start(|_| {
+    let server = TestServer::scripted(|_| {
         vec![
-            Canned::raw(502, "text/html", "<html>bad gateway</html>"),
+            Reply::typed(502, "text/html", "<html>bad gateway</html>"),
             current("RUNNING", None),
             current("COMPLETED", None),
         ]
@@ -445,7 +450,7 @@ async fn an_ambiguous_bulk_start_adopts_the_operation_it_started() {
         .unwrap();
     assert!(catalog.variants.is_empty() && catalog.levels.is_empty());
     assert_eq!(
-        server.log(),
+        log(&server),
         [
             "BulkOperationRunQuery",
             "CurrentBulkOperation",
@@ -456,9 +461,9 @@ async fn an_ambiguous_bulk_start_adopts_the_operation_it_started() {
 
 #[tokio::test]
 async fn an_ambiguous_bulk_start_is_rerun_only_when_nothing_runs() {
-    let server = Server::start(|_| {
+    let server = TestServer::scripted(|_| {
         vec![
-            Canned::raw(504, "text/plain", "timeout"),
+            Reply::typed(504, "text/plain", "timeout"),
             ok(json!({ "currentBulkOperation": null })),
             run_reply("CREATED"),
             current("COMPLETED", None),
@@ -470,7 +475,7 @@ async fn an_ambiguous_bulk_start_is_rerun_only_when_nothing_runs() {
         .await
         .unwrap();
     assert_eq!(
-        server.log(),
+        log(&server),
         [
             "BulkOperationRunQuery",
             "CurrentBulkOperation",
@@ -482,7 +487,8 @@ async fn an_ambiguous_bulk_start_is_rerun_only_when_nothing_runs() {
 
 #[tokio::test]
 async fn a_failed_bulk_operation_reports_its_error_code() {
-    let server = Server::start(|_| vec![run_reply("CREATED"), current("FAILED", None)]).await;
+    let server =
+        TestServer::scripted(|_| vec![run_reply("CREATED"), current("FAILED", None)]).await;
     let err = client(&server, static_token())
         .bulk_catalog(&|_| {})
         .await
@@ -497,7 +503,7 @@ async fn a_failed_bulk_operation_reports_its_error_code() {
 
 #[tokio::test]
 async fn bulk_user_errors_are_bulk_errors() {
-    let server = Server::start(|_| {
+    let server = TestServer::scripted(|_| {
         vec![ok(json!({ "bulkOperationRunQuery": {
             "bulkOperation": null,
             "userErrors": [{ "code": "INVALID", "field": ["query"], "message": "Invalid bulk query" }]
@@ -518,13 +524,13 @@ async fn bulk_user_errors_are_bulk_errors() {
 
 #[tokio::test]
 async fn a_cut_off_download_is_fetched_again() {
-    let server = Server::start(|base| {
+    let server = TestServer::scripted(|base| {
         let url = format!("{base}/r.jsonl");
         vec![
             run_reply("CREATED"),
             current("COMPLETED", Some(url)),
-            Canned::raw(200, "application/jsonl", &JSONL[..JSONL.len() - 30]),
-            Canned::raw(200, "application/jsonl", JSONL),
+            Reply::typed(200, "application/jsonl", &JSONL[..JSONL.len() - 30]),
+            Reply::typed(200, "application/jsonl", JSONL),
         ]
     })
     .await;
@@ -533,7 +539,7 @@ async fn a_cut_off_download_is_fetched_again() {
         .await
         .unwrap();
     assert_eq!(catalog.levels.len(), 1);
-    assert_eq!(server.received().len(), 4);
+    assert_eq!(server.seen().len(), 4);
 }
 
 #[test]

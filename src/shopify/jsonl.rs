@@ -237,16 +237,7 @@ mod tests {
             variants[1].product_status,
             ProductStatus::Other("UNLISTED".into())
         );
-        let summary: Vec<_> = levels
-            .iter()
-            .map(|l| {
-                (
-                    l.inventory_item_id.as_str(),
-                    l.location_id.as_str(),
-                    l.available,
-                )
-            })
-            .collect();
+        let summary: Vec<_> = levels.iter().map(Level::key).collect();
         assert_eq!(
             summary,
             [

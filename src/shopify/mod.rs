@@ -11,8 +11,6 @@ mod client_tests;
 mod jsonl;
 mod queries;
 mod search;
-#[cfg(test)]
-mod test_server;
 mod throttle;
 mod transport;
 mod wire;
@@ -110,6 +108,14 @@ pub struct Level {
     pub location_id: String,
     pub available: i64,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+impl Level {
+    /// What tests compare: the item, the location and the quantity.
+    fn key(&self) -> (&str, &str, i64) {
+        (&self.inventory_item_id, &self.location_id, self.available)
+    }
 }
 
 /// The whole catalog as one bulk operation saw it.

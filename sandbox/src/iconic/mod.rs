@@ -242,17 +242,17 @@ mod tests {
         }
 
         async fn token_with(&self, basic: &str) -> Reply {
+            self.mint(basic, "grant_type=client_credentials").await
+        }
+
+        /// A token request with `basic` credentials and the `form` body.
+        async fn mint(&self, basic: &str, form: &'static str) -> Reply {
             let headers = [
                 ("authorization", basic),
                 ("content-type", "application/x-www-form-urlencoded"),
             ];
-            self.send(
-                "POST",
-                "/oauth/client-credentials",
-                &headers,
-                "grant_type=client_credentials",
-            )
-            .await
+            self.send("POST", "/oauth/client-credentials", &headers, form)
+                .await
         }
 
         async fn get(&self, token: &str, uri: &str) -> Reply {
@@ -262,13 +262,24 @@ mod tests {
         }
 
         async fn put_stock(&self, token: &str, body: Value) -> Reply {
+            self.put_stock_as(token, "application/json", body.to_string())
+                .await
+        }
+
+        /// A stock write whose body claims to be `content_type`.
+        async fn put_stock_as(&self, token: &str, content_type: &str, body: String) -> Reply {
             let bearer = format!("Bearer {token}");
             let headers = [
                 ("authorization", bearer.as_str()),
-                ("content-type", "application/json"),
+                ("content-type", content_type),
             ];
-            self.send("PUT", "/v2/stock/product", &headers, body.to_string())
-                .await
+            self.send("PUT", "/v2/stock/product", &headers, body).await
+        }
+
+        /// A control-API request with a JSON body (no credentials: none are needed).
+        async fn control(&self, method: &str, uri: &str, body: &Value) -> Reply {
+            let headers = [("content-type", "application/json")];
+            self.send(method, uri, &headers, body.to_string()).await
         }
 
         fn dump(&self) -> Value {
@@ -340,18 +351,7 @@ mod tests {
     #[tokio::test]
     async fn token_endpoint_wants_the_client_credentials_grant() {
         let h = Harness::start(fixture(5)).await;
-        let headers = [
-            ("authorization", GOOD_BASIC),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ];
-        let wrong = h
-            .send(
-                "POST",
-                "/oauth/client-credentials",
-                &headers,
-                "grant_type=password",
-            )
-            .await;
+        let wrong = h.mint(GOOD_BASIC, "grant_type=password").await;
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
         assert_eq!(wrong.body["error"], "unsupported_grant_type");
     }
@@ -389,12 +389,7 @@ mod tests {
         let inactive = json!({"id": 7, "name": "Retired", "status": "inactive",
             "products": [{"id": 70, "seller_sku": "OLD-1"}]});
         let added = h
-            .send(
-                "POST",
-                "/_sandbox/iconic/product-sets",
-                &[("content-type", "application/json")],
-                inactive.to_string(),
-            )
+            .control("POST", "/_sandbox/iconic/product-sets", &inactive)
             .await;
         assert_eq!(added.status, StatusCode::CREATED);
         let token = h.token().await;
@@ -403,12 +398,7 @@ mod tests {
         let all = h.get(&token, "/v2/product-sets?status=all").await;
         assert_eq!(all.body["pagination"]["totalCount"], 3);
         let again = h
-            .send(
-                "POST",
-                "/_sandbox/iconic/product-sets",
-                &[("content-type", "application/json")],
-                inactive.to_string(),
-            )
+            .control("POST", "/_sandbox/iconic/product-sets", &inactive)
             .await;
         again.problem(StatusCode::CONFLICT);
     }
@@ -532,12 +522,10 @@ mod tests {
             .to_string();
         assert!(detail.contains("item 1"), "{detail}");
 
-        let bearer = format!("Bearer {token}");
-        h.send(
-            "PUT",
-            "/v2/stock/product",
-            &[("authorization", &bearer), ("content-type", "text/plain")],
-            r#"[{"productId":1,"quantity":1}]"#,
+        h.put_stock_as(
+            &token,
+            "text/plain",
+            r#"[{"productId":1,"quantity":1}]"#.into(),
         )
         .await
         .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -578,12 +566,7 @@ mod tests {
         let patch = json!({"status": "inactive", "seller_sku": "RENAMED", "quantity": 9,
             "fulfilled_by_venture": true});
         let reply = h
-            .send(
-                "PATCH",
-                "/_sandbox/iconic/products/3",
-                &[("content-type", "application/json")],
-                patch.to_string(),
-            )
+            .control("PATCH", "/_sandbox/iconic/products/3", &patch)
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert_eq!(reply.body["seller_sku"], "RENAMED");
@@ -591,12 +574,7 @@ mod tests {
         assert_eq!(reply.body["quantity"], 9);
         assert_eq!(reply.body["fulfilled_by_venture"], true);
         let missing = h
-            .send(
-                "PATCH",
-                "/_sandbox/iconic/products/99",
-                &[("content-type", "application/json")],
-                "{}",
-            )
+            .control("PATCH", "/_sandbox/iconic/products/99", &json!({}))
             .await;
         missing.problem(StatusCode::NOT_FOUND);
     }

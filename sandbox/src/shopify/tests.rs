@@ -442,22 +442,32 @@ async fn http(addr: std::net::SocketAddr, request_head: &str, body: &str) -> (u1
     (status, body.to_string())
 }
 
+/// The sandbox serving `fixture()` on a free port.
+async fn running() -> crate::Sandbox {
+    let fixture = crate::Fixture {
+        shopify: fixture(),
+        ..Default::default()
+    };
+    crate::start(fixture, "127.0.0.1:0".parse().unwrap(), Default::default())
+        .await
+        .unwrap()
+}
+
+/// The request head of a GraphQL call to API `version` with `token`.
+fn graphql_head(version: &str, token: &str) -> String {
+    format!(
+        "POST /admin/api/{version}/graphql.json HTTP/1.1\r\nContent-Type: application/json\r\nX-Shopify-Access-Token: {token}"
+    )
+}
+
 async fn post_graphql(addr: std::net::SocketAddr, token: &str, query: &str) -> (u16, String) {
-    let head = format!(
-        "POST /admin/api/2026-04/graphql.json HTTP/1.1\r\nContent-Type: application/json\r\nX-Shopify-Access-Token: {token}"
-    );
+    let head = graphql_head("2026-04", token);
     http(addr, &head, &json!({"query": query}).to_string()).await
 }
 
 #[tokio::test]
 async fn http_auth_tokens_and_bulk_download() {
-    let fixture = crate::Fixture {
-        shopify: fixture(),
-        ..Default::default()
-    };
-    let sb = crate::start(fixture, "127.0.0.1:0".parse().unwrap(), Default::default())
-        .await
-        .unwrap();
+    let sb = running().await;
     let addr = sb.addr;
     let shop = "query ShopName { shop { name } }";
 
@@ -476,7 +486,7 @@ async fn http_auth_tokens_and_bulk_download() {
     assert_eq!(status, 400);
     let (status, _) = post_graphql(addr, TOKEN, shop).await;
     assert_eq!(status, 200);
-    let head = format!("POST /admin/api/latest/graphql.json HTTP/1.1\r\nContent-Type: application/json\r\nX-Shopify-Access-Token: {TOKEN}");
+    let head = graphql_head("latest", TOKEN);
     let (status, _) = http(addr, &head, &json!({"query": shop}).to_string()).await;
     assert_eq!(status, 404);
 
@@ -512,7 +522,7 @@ async fn http_auth_tokens_and_bulk_download() {
     );
     let run = json!({"query": "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } } }",
                      "variables": {"q": BULK_INNER}});
-    let head = format!("POST /admin/api/unstable/graphql.json HTTP/1.1\r\nContent-Type: application/json\r\nX-Shopify-Access-Token: {minted}");
+    let head = graphql_head("unstable", &minted);
     let (status, _) = http(addr, &head, &run.to_string()).await;
     assert_eq!(status, 200);
     let (status, body) = http(addr, "GET /shopify-bulk/1.jsonl HTTP/1.1", "").await;
@@ -531,13 +541,7 @@ async fn http_auth_tokens_and_bulk_download() {
 
 #[tokio::test]
 async fn http_control_changes_stock_and_refuses_unknown_skus() {
-    let fixture = crate::Fixture {
-        shopify: fixture(),
-        ..Default::default()
-    };
-    let sb = crate::start(fixture, "127.0.0.1:0".parse().unwrap(), Default::default())
-        .await
-        .unwrap();
+    let sb = running().await;
     let json_head = |line: &str| format!("{line} HTTP/1.1\r\nContent-Type: application/json");
     let inventory = json_head("POST /_sandbox/shopify/inventory");
     let (status, body) = http(sb.addr, &inventory, r#"[{"sku":"NOPE","available":1}]"#).await;

@@ -295,8 +295,9 @@ mod tests {
     mod over_http {
         use std::sync::Mutex;
 
-        use super::super::super::test_server::{reply, token_reply, TestServer};
+        use super::super::super::transport::token_reply;
         use super::*;
+        use crate::test_server::{Reply, TestServer};
 
         fn offset_of(target: &str) -> u64 {
             target
@@ -312,27 +313,27 @@ mod tests {
             TestServer::start(|seen| match seen.path() {
                 "/oauth/client-credentials" => token_reply("t"),
                 "/v2/product-sets" => match offset_of(&seen.target) {
-                    0 => reply(
+                    0 => Reply::new(
                         200,
                         r#"{"items":[{"id":1,"name":"Tee"},{"id":2}],"pagination":{"limit":2,"offset":0,"totalCount":3}}"#,
                     ),
-                    _ => reply(
+                    _ => Reply::new(
                         200,
                         r#"{"items":[{"id":3}],"pagination":{"limit":2,"offset":2,"totalCount":3}}"#,
                     ),
                 },
-                "/v2/product-set/1/products" => reply(
+                "/v2/product-set/1/products" => Reply::new(
                     200,
                     r#"{"items":[{"id":11,"sellerSku":"TEE-S","status":"active"},{"id":12,"sellerSku":"TEE-M","status":"inactive"}],"pagination":{"limit":100,"offset":0,"totalCount":2}}"#,
                 ),
                 "/v2/product-set/2/products" => {
-                    reply(200, r#"[{"id":21,"sellerSku":"CAP","status":"active"}]"#)
+                    Reply::new(200, r#"[{"id":21,"sellerSku":"CAP","status":"active"}]"#)
                 }
-                "/v2/product-set/3/products" => reply(
+                "/v2/product-set/3/products" => Reply::new(
                     200,
                     r#"{"items":[{"id":31,"sellerSku":"SOCK","status":"deleted"}],"pagination":{"limit":100,"offset":0,"hasNext":false}}"#,
                 ),
-                _ => reply(404, r#"{"title":"Not Found","detail":"no route"}"#),
+                _ => Reply::new(404, r#"{"title":"Not Found","detail":"no route"}"#),
             })
             .await
         }
@@ -340,7 +341,7 @@ mod tests {
         #[tokio::test]
         async fn lists_every_set_and_its_products_in_order() {
             let server = catalog().await;
-            let t = server.transport(3);
+            let t = Transport::to_test_server(&server.url, 3);
             let progress = Mutex::new(Vec::new());
             let listings = fetch(&t, None, &|n| progress.lock().unwrap().push(n))
                 .await
@@ -388,7 +389,7 @@ mod tests {
         #[tokio::test]
         async fn incremental_asks_for_sets_updated_since() {
             let server = catalog().await;
-            let t = server.transport(1);
+            let t = Transport::to_test_server(&server.url, 1);
             let since = DateTime::parse_from_rfc3339("2026-05-06T07:08:09Z")
                 .unwrap()
                 .with_timezone(&Utc);
@@ -412,15 +413,15 @@ mod tests {
             let server = TestServer::start(|seen| match seen.path() {
                 "/oauth/client-credentials" => token_reply("t"),
                 "/v2/product-sets" => {
-                    reply(200, r#"{"items":[{"id":8}],"pagination":{"totalCount":1}}"#)
+                    Reply::new(200, r#"{"items":[{"id":8}],"pagination":{"totalCount":1}}"#)
                 }
-                _ => reply(
+                _ => Reply::new(
                     403,
                     r#"{"title":"Forbidden","detail":"not your product set"}"#,
                 ),
             })
             .await;
-            let t = server.transport(2);
+            let t = Transport::to_test_server(&server.url, 2);
             let error = fetch(&t, None, &|_| {}).await.unwrap_err();
             assert!(
                 matches!(error, IconicError::Refused { status: 403, .. }),

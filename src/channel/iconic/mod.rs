@@ -7,8 +7,6 @@
 mod auth;
 mod listings;
 mod stock;
-#[cfg(test)]
-mod test_server;
 mod transport;
 
 use std::collections::BTreeMap;
@@ -153,8 +151,8 @@ mod tests {
 
     #[tokio::test]
     async fn check_auth_reports_rejected_credentials_without_retrying() {
-        use test_server::{reply, TestServer};
-        let server = TestServer::start(|_| reply(401, r#"{"error":"invalid_client"}"#)).await;
+        use crate::test_server::{Reply, TestServer};
+        let server = TestServer::start(|_| Reply::new(401, r#"{"error":"invalid_client"}"#)).await;
         let client = IconicClient::new(
             IconicSettings {
                 endpoint: server.url.clone(),

@@ -271,24 +271,25 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::time::Duration;
 
-        use super::super::super::test_server::{reply, token_reply, TestServer};
+        use super::super::super::transport::token_reply;
         use super::*;
+        use crate::test_server::{Reply, TestServer};
 
         #[tokio::test]
         async fn push_reports_accepted_refused_and_failed_items() {
             let server = TestServer::start(|seen| match seen.path() {
                 "/oauth/client-credentials" => token_reply("t"),
-                _ if seen.body.contains(r#"{"productId":5,"#) => reply(
+                _ if seen.body.contains(r#"{"productId":5,"#) => Reply::new(
                     200,
                     r#"[{"productId":5,"quantity":5,"message":"Product is fulfilled by venture"}]"#,
                 ),
-                _ => reply(
+                _ => Reply::new(
                     400,
                     r#"{"title":"Bad Request","status":400,"detail":"quantity must be >= 0"}"#,
                 ),
             })
             .await;
-            let t = server.transport(2);
+            let t = Transport::to_test_server(&server.url, 2);
             let mut updates: Vec<StockUpdate> =
                 (1..=150).map(|i| update(&i.to_string(), i)).collect();
             updates.push(update("not-a-number", 1));
@@ -345,10 +346,10 @@ mod tests {
                 // Blocking is fine here: the test runtime has spare workers.
                 std::thread::sleep(Duration::from_millis(30));
                 in_flight.fetch_sub(1, Ordering::SeqCst);
-                reply(200, "[]")
+                Reply::new(200, "[]")
             })
             .await;
-            let t = server.transport(2);
+            let t = Transport::to_test_server(&server.url, 2);
             let updates = (1..=600).map(|i| update(&i.to_string(), 1)).collect();
             let outcome = push(&t, updates).await;
             assert_eq!(outcome.accepted.len(), 600);

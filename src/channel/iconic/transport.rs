@@ -21,6 +21,15 @@ const MINT: &str = "POST /oauth/client-credentials";
 
 const JSON: &str = "application/json";
 
+/// The token endpoint's answer to a mint, for a `crate::test_server` handler.
+#[cfg(test)]
+pub(super) fn token_reply(token: &str) -> crate::test_server::Reply {
+    crate::test_server::Reply::new(
+        200,
+        &format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":3600}}"#),
+    )
+}
+
 /// Why one attempt did not produce a value.
 #[derive(Debug)]
 enum Failure {
@@ -62,10 +71,22 @@ impl Transport {
         }
     }
 
+    /// A transport to a `crate::test_server` at `url`, with millisecond backoff.
     #[cfg(test)]
-    pub(super) fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
-        self
+    pub(super) fn to_test_server(url: &str, concurrency: usize) -> Self {
+        let settings = IconicSettings {
+            endpoint: format!("{url}/"),
+            client_id: "iconic-id".into(),
+            client_secret: Secret::new("iconic-secret"),
+            concurrency,
+        };
+        let mut transport = Self::new(settings, reqwest::Client::new());
+        transport.backoff = Backoff {
+            attempts: 5,
+            base: Duration::from_millis(1),
+            max: Duration::from_millis(4),
+        };
+        transport
     }
 
     pub(super) fn concurrency(&self) -> usize {
@@ -414,28 +435,23 @@ mod tests {
     }
 
     mod over_http {
-        use std::collections::VecDeque;
         use std::sync::atomic::{AtomicU32, Ordering};
-        use std::sync::Mutex;
 
-        use super::super::super::test_server::{reply, token_reply, Reply, TestServer};
+        use super::super::token_reply;
         use super::*;
+        use crate::test_server::{Reply, Script, TestServer};
 
         const GET_X: &str = "GET /v2/x";
 
         /// Answers token requests with t1, t2...; API requests from `script`, then `[0]`.
         async fn server(script: Vec<Reply>) -> TestServer {
             let tokens = AtomicU32::new(0);
-            let script = Mutex::new(VecDeque::from(script));
+            let script = Script::new(script);
             TestServer::start(move |seen| {
                 if seen.path() == TOKEN_PATH {
                     return token_reply(&format!("t{}", tokens.fetch_add(1, Ordering::SeqCst) + 1));
                 }
-                script
-                    .lock()
-                    .unwrap()
-                    .pop_front()
-                    .unwrap_or_else(|| reply(200, "[0]"))
+                script.pop().unwrap_or_else(|| Reply::new(200, "[0]"))
             })
             .await
         }
@@ -447,8 +463,8 @@ mod tests {
 
         #[tokio::test]
         async fn sends_basic_auth_for_the_token_and_bearer_for_calls() {
-            let server = server(vec![reply(200, "[7]")]).await;
-            let t = server.transport(2);
+            let server = server(vec![Reply::new(200, "[7]")]).await;
+            let t = Transport::to_test_server(&server.url, 2);
             assert_eq!(get_x(&t).await.unwrap(), vec![7]);
             assert_eq!(get_x(&t).await.unwrap(), vec![0]);
             let seen = server.seen();
@@ -473,8 +489,8 @@ mod tests {
 
         #[tokio::test]
         async fn a_401_mints_a_new_token_once() {
-            let server = server(vec![reply(401, ""), reply(200, "[5]")]).await;
-            let t = server.transport(2);
+            let server = server(vec![Reply::new(401, ""), Reply::new(200, "[5]")]).await;
+            let t = Transport::to_test_server(&server.url, 2);
             assert_eq!(get_x(&t).await.unwrap(), vec![5]);
             let seen = server.seen();
             assert_eq!(seen[1].header("authorization"), Some("Bearer t1"));
@@ -484,8 +500,8 @@ mod tests {
 
         #[tokio::test]
         async fn a_second_401_is_a_credentials_error() {
-            let server = server(vec![reply(401, ""), reply(401, "")]).await;
-            let t = server.transport(2);
+            let server = server(vec![Reply::new(401, ""), Reply::new(401, "")]).await;
+            let t = Transport::to_test_server(&server.url, 2);
             let error = get_x(&t).await.unwrap_err();
             assert!(matches!(error, IconicError::Unauthorized), "{error}");
             assert_eq!(t.requests()[MINT], 2);
@@ -494,25 +510,23 @@ mod tests {
 
         #[tokio::test]
         async fn transient_failures_are_retried_until_an_answer_decodes() {
-            let mut busy = reply(503, "");
-            busy.headers.push(("Retry-After", "0".into()));
             let script = vec![
-                busy,
-                reply(429, ""),
-                reply(200, "<html><body>502 Bad Gateway</body></html>"),
-                reply(200, "[1, 2"),
-                reply(200, "[9]"),
+                Reply::new(503, "").header("Retry-After", "0"),
+                Reply::new(429, ""),
+                Reply::new(200, "<html><body>502 Bad Gateway</body></html>"),
+                Reply::new(200, "[1, 2"),
+                Reply::new(200, "[9]"),
             ];
             let server = server(script).await;
-            let t = server.transport(2);
+            let t = Transport::to_test_server(&server.url, 2);
             assert_eq!(get_x(&t).await.unwrap(), vec![9]);
             assert_eq!(t.requests()[GET_X], 5);
         }
 
         #[tokio::test]
         async fn gives_up_after_five_attempts() {
-            let server = server((0..6).map(|_| reply(500, "oops")).collect()).await;
-            let t = server.transport(2);
+            let server = server((0..6).map(|_| Reply::new(500, "oops")).collect()).await;
+            let t = Transport::to_test_server(&server.url, 2);
             match get_x(&t).await.unwrap_err() {
                 IconicError::Unavailable {
                     attempts, reason, ..
@@ -528,8 +542,8 @@ mod tests {
         #[tokio::test]
         async fn client_errors_are_not_retried() {
             let problem = r#"{"type":"https://example/problem","title":"Unprocessable Entity","status":422,"detail":"limit must be at most 50"}"#;
-            let server = server(vec![reply(422, problem)]).await;
-            let t = server.transport(2);
+            let server = server(vec![Reply::new(422, problem)]).await;
+            let t = Transport::to_test_server(&server.url, 2);
             let error = get_x(&t).await.unwrap_err();
             assert_eq!(
                 error.to_string(),
@@ -546,11 +560,7 @@ mod tests {
                 .local_addr()
                 .unwrap()
                 .port();
-            let server = TestServer {
-                url: format!("http://127.0.0.1:{port}"),
-                seen: Default::default(),
-            };
-            let t = server.transport(1);
+            let t = Transport::to_test_server(&format!("http://127.0.0.1:{port}"), 1);
             let error = t.token().await.unwrap_err();
             assert!(
                 matches!(error, IconicError::Unavailable { attempts: 5, .. }),
