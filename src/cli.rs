@@ -53,6 +53,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run one pass: match products, then push stock to every channel (cron runs this)
     Sync(commands::sync::Args),
+    /// List every channel listing that does not sync, why, and near-miss hints
+    Unmatched(commands::unmatched::Args),
     /// Write a commented starter config
     Init(commands::init::Args),
 }

@@ -28,6 +28,7 @@ pub struct Config {
     pub shopify: ShopifyConfig,
     pub channels: Vec<ChannelConfig>,
     pub schedule: Schedule,
+    pub notify: NotifyConfig,
     /// Warnings found while loading (world-readable literal secrets); shown once per run.
     pub warnings: Vec<String>,
 }
@@ -86,6 +87,27 @@ pub struct ChannelConfig {
     pub concurrency: usize,
 }
 
+/// Where the emails a person must act on go (design §10).
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub transport: NotifyTransport,
+    pub to: Vec<String>,
+    pub from: String,
+    /// The same problem is mailed at most this often.
+    pub repeat_after_hours: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum NotifyTransport {
+    /// `smtp://host:25` (plain relay), `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtps://host:465` (TLS); user and password in the URL. The whole URL is secret.
+    Smtp { url: Secret },
+    /// Each email written as an .eml file into this directory.
+    File { dir: PathBuf },
+    /// Each email logged at warn level (the default when [notify] is absent).
+    Log,
+}
+
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub sync_every_minutes: u32,
@@ -103,6 +125,24 @@ struct RawConfig {
     channel: Vec<RawChannel>,
     #[serde(default)]
     schedule: RawSchedule,
+    notify: Option<RawNotify>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    transport: Option<String>,
+    smtp_url: Option<String>,
+    dir: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
+    from: Option<String>,
+    #[serde(default = "default_repeat_hours")]
+    repeat_after_hours: i64,
+}
+
+fn default_repeat_hours() -> i64 {
+    24
 }
 
 #[derive(Deserialize)]
@@ -174,7 +214,7 @@ fn default_product_minutes() -> i64 {
 }
 
 /// Keys whose values are credentials: a literal value in a world-readable file is warned about.
-const SECRET_KEYS: &[&str] = &["access_token", "client_secret"];
+const SECRET_KEYS: &[&str] = &["access_token", "client_secret", "smtp_url"];
 
 impl Config {
     /// Reads, expands `${VAR}` from `env`, and validates the file at `path`.
@@ -235,7 +275,7 @@ fn expand(
     match v {
         toml::Value::String(s) => {
             let key = path.rsplit('.').next().unwrap_or(path);
-            if SECRET_KEYS.contains(&key) && !s.contains("${") && !s.is_empty() {
+            if SECRET_KEYS.contains(&key) && holds_literal_secret(key, s) {
                 literal_secrets.push(path.to_string());
             }
             match expand_str(s, env) {
@@ -262,6 +302,18 @@ fn expand(
         }
         _ => {}
     }
+}
+
+fn holds_literal_secret(key: &str, value: &str) -> bool {
+    if value.is_empty() || value.contains("${") {
+        return false;
+    }
+    // An SMTP URL is only secret when it carries a password (`user:password@`).
+    key != "smtp_url"
+        || value
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('@'))
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 /// `${NAME}` → value; `$${` escapes a literal `${`. Returns the missing name on error.
@@ -332,13 +384,73 @@ fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             "schedule.product_sync_every_minutes",
         )?,
     };
+    let notify = validate_notify(raw.notify, base)?;
     Ok(Config {
         path: PathBuf::new(),
         database,
         shopify,
         channels,
         schedule,
+        notify,
         warnings: Vec::new(),
+    })
+}
+
+fn validate_notify(raw: Option<RawNotify>, base: &Path) -> Result<NotifyConfig, String> {
+    let Some(n) = raw else {
+        return Ok(NotifyConfig {
+            transport: NotifyTransport::Log,
+            to: Vec::new(),
+            from: "skubridge@localhost".into(),
+            repeat_after_hours: 24,
+        });
+    };
+    let kind = n
+        .transport
+        .as_deref()
+        .unwrap_or(if n.smtp_url.is_some() { "smtp" } else { "log" });
+    let transport = match kind {
+        "smtp" => {
+            let url = n.smtp_url.ok_or("notify.smtp_url: required with transport = \"smtp\"; write it like \"smtps://user:${SMTP_PASSWORD}@smtp.example.com:465\"")?;
+            let scheme = url.split("://").next().unwrap_or_default();
+            if !(scheme == "smtp" || scheme == "smtps") || !url.contains("://") {
+                return Err("notify.smtp_url: must start with smtp:// (add ?tls=required for STARTTLS) or smtps://".into());
+            }
+            NotifyTransport::Smtp {
+                url: Secret::new(url),
+            }
+        }
+        "file" => NotifyTransport::File {
+            dir: base.join(n.dir.as_deref().unwrap_or("outbox")),
+        },
+        "log" => NotifyTransport::Log,
+        other => {
+            return Err(format!(
+                "notify.transport: \"{other}\" must be \"smtp\", \"file\" or \"log\""
+            ))
+        }
+    };
+    if !matches!(transport, NotifyTransport::Log) && n.to.is_empty() {
+        return Err("notify.to: list at least one address, like [\"ops@brand.com\"]".into());
+    }
+    for (i, addr) in n.to.iter().enumerate() {
+        if addr.parse::<lettre::Address>().is_err() {
+            return Err(format!(
+                "notify.to[{i}]: \"{addr}\" is not an email address"
+            ));
+        }
+    }
+    let from = n.from.unwrap_or_else(|| "skubridge@localhost".into());
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(format!(
+            "notify.from: \"{from}\" is not an email address (\"skubridge@brand.com\" or \"skubridge <skubridge@brand.com>\")"
+        ));
+    }
+    Ok(NotifyConfig {
+        transport,
+        to: n.to,
+        from,
+        repeat_after_hours: positive(n.repeat_after_hours, "notify.repeat_after_hours")?,
     })
 }
 
@@ -687,6 +799,37 @@ reserve_stock = 1
         assert!(!c.warnings[0].contains("literal\""));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(Config::load(&path, &env).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn notify_section() {
+        let c = load(GOOD).unwrap();
+        assert!(matches!(c.notify.transport, NotifyTransport::Log));
+        let with = |t: &str| format!("{GOOD}\n[notify]\n{t}\n");
+        let c = load(&with("to = [\"ops@brand.com\"]\nsmtp_url = \"smtps://u:${ICONIC_SECRET}@mail.example.com:465\"")).unwrap();
+        assert!(matches!(c.notify.transport, NotifyTransport::Smtp { .. }));
+        assert_eq!(c.notify.repeat_after_hours, 24);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(error(&with("smtp_url = \"smtp://mail.example.com\"")).starts_with("notify.to:"));
+        assert!(error(&with("to = [\"nobody\"]\ntransport = \"log\"")).starts_with("notify.to[0]"));
+        assert!(error(&with("to = [\"a@b.co\"]\nsmtp_url = \"http://x\""))
+            .starts_with("notify.smtp_url"));
+        assert!(error(&with("transport = \"pigeon\"")).starts_with("notify.transport"));
+        let c = load(&with(
+            "to = [\"a@b.co\"]\ntransport = \"file\"\ndir = \"mail\"",
+        ))
+        .unwrap();
+        assert!(
+            matches!(&c.notify.transport, NotifyTransport::File { dir } if dir.ends_with("mail"))
+        );
+    }
+
+    #[test]
+    fn an_smtp_url_is_a_literal_secret_only_with_a_password() {
+        assert!(holds_literal_secret("smtp_url", "smtps://u:pw@host:465"));
+        assert!(!holds_literal_secret("smtp_url", "smtp://localhost:25"));
+        assert!(!holds_literal_secret("smtp_url", "smtps://u:${PW}@host"));
+        assert!(holds_literal_secret("client_secret", "abc"));
     }
 
     #[test]

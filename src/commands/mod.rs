@@ -3,6 +3,7 @@
 
 pub mod init;
 pub mod sync;
+pub mod unmatched;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Sync(args) => {
             let ctx = Ctx::open(&config_path, cli.db.as_deref())?;
             runtime()?.block_on(sync::run(&ctx, args))
+        }
+        Command::Unmatched(args) => {
+            unmatched::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
         }
     }
 }
@@ -49,12 +53,22 @@ pub struct Ctx {
     pub clock: Clock,
     /// stderr is a terminal: progress bars may be drawn.
     pub interactive: bool,
-    _lock: RunLock,
+    /// Held by commands that change state; reports read alongside a running pass (WAL).
+    _lock: Option<RunLock>,
 }
 
 impl Ctx {
     /// Loads the config, takes the run lock, opens (and migrates) the database.
     pub fn open(config_path: &Path, db_override: Option<&Path>) -> Result<Self> {
+        Self::build(config_path, db_override, true)
+    }
+
+    /// Like [`Ctx::open`] without the run lock, for commands that only read.
+    pub fn open_readonly(config_path: &Path, db_override: Option<&Path>) -> Result<Self> {
+        Self::build(config_path, db_override, false)
+    }
+
+    fn build(config_path: &Path, db_override: Option<&Path>, lock: bool) -> Result<Self> {
         let clock = Clock::from_env().map_err(UsageError)?;
         let mut cfg = Config::load(config_path, &|name| std::env::var(name).ok())?;
         if let Some(db) = db_override {
@@ -63,7 +77,11 @@ impl Ctx {
         for w in &cfg.warnings {
             warn!("{w}");
         }
-        let lock = lock::acquire(&cfg.database)?;
+        let lock = if lock {
+            Some(lock::acquire(&cfg.database)?)
+        } else {
+            None
+        };
         let db = Db::open(&cfg.database)?;
         Ok(Self {
             cfg,
