@@ -1,11 +1,14 @@
 //! skubridge-sandbox: local, stateful stand-ins for Shopify's Admin GraphQL API and
 //! The Iconic's Seller Center v2 REST API, faithful to the contracts skubridge relies
 //! on (auth, pagination, limits, error shapes), plus a control API under `/_sandbox/`
-//! for tests, the demo and the benchmark.
+//! for tests, the demo and the benchmark. An SMTP sink on a second port keeps the mail
+//! it is sent (see [`smtp`]).
 
+mod base64;
 pub mod faults;
 pub mod iconic;
 pub mod shopify;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -64,6 +67,8 @@ pub struct App {
     pub counts: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Added to every API request (not to control calls), in milliseconds.
     pub latency_ms: AtomicU64,
+    /// What the SMTP sink received, and its outage switch.
+    pub mail: smtp::MailStore,
     /// The channel as loaded, so the report can show what changed since.
     initial_channel: Value,
 }
@@ -87,18 +92,26 @@ impl App {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub latency: Duration,
+    /// Where the SMTP sink listens; `None` picks a free port on the HTTP address's IP.
+    pub smtp_addr: Option<SocketAddr>,
 }
 
-/// A running sandbox. Dropping it stops the server.
+/// A running sandbox. Dropping it stops the servers.
 pub struct Sandbox {
     pub addr: SocketAddr,
+    pub smtp_addr: SocketAddr,
     pub app: Arc<App>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _smtp: smtp::Server,
 }
 
 impl Sandbox {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    pub fn smtp_url(&self) -> String {
+        format!("smtp://{}", self.smtp_addr)
     }
 }
 
@@ -110,7 +123,8 @@ impl Drop for Sandbox {
     }
 }
 
-/// Binds `addr` (port 0 picks a free one) and serves in a background task.
+/// Binds `addr` (port 0 picks a free one) and the SMTP sink, and serves both in
+/// background tasks.
 pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Result<Sandbox> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -125,7 +139,12 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
         faults: faults::Faults::default(),
         counts: Mutex::default(),
         latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
+        mail: smtp::MailStore::default(),
     });
+    let smtp_addr = options
+        .smtp_addr
+        .unwrap_or_else(|| SocketAddr::new(addr.ip(), 0));
+    let smtp = smtp::Server::start(smtp_addr, app.clone()).await?;
     let router = router(app.clone());
     let (tx, rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
@@ -137,8 +156,10 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
     });
     Ok(Sandbox {
         addr,
+        smtp_addr: smtp.addr(),
         app,
         shutdown: Some(tx),
+        _smtp: smtp,
     })
 }
 
@@ -157,7 +178,8 @@ fn router(app: Arc<App>) -> Router {
         .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/_sandbox/latency", put(set_latency))
         .merge(shopify::control_router())
-        .merge(iconic::control_router());
+        .merge(iconic::control_router())
+        .merge(smtp::control_router());
     apis.merge(control).with_state(app)
 }
 
