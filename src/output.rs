@@ -6,6 +6,7 @@ use comfy_table::{CellAlignment, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::stock::PlannedPush;
+use crate::engine::unmatched;
 use crate::engine::{ProgressSink, Reporter};
 
 /// The `--dry-run` plan, one table per channel.
@@ -26,7 +27,7 @@ pub fn plan_tables(plans: &[(String, Vec<PlannedPush>)]) -> String {
         ]);
         for p in pushes {
             t.add_row(vec![
-                escape_invisible(&p.sku),
+                unmatched::shown(&p.sku),
                 p.shopify_available.to_string(),
                 p.reserve.to_string(),
                 p.channel_now.map_or("?".to_string(), |n| n.to_string()),
@@ -41,28 +42,6 @@ pub fn plan_tables(plans: &[(String, Vec<PlannedPush>)]) -> String {
         out.push_str(&format!("{channel}: {} stock changes\n{t}\n", pushes.len()));
     }
     out
-}
-
-/// SKUs are shown with invisible and non-ASCII-space characters escaped, so a
-/// trailing space or a zero-width character is visible in a table.
-pub fn escape_invisible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let last = s.chars().count().saturating_sub(1);
-    for (i, c) in s.chars().enumerate() {
-        let edge_space = c == ' ' && (i == 0 || i == last);
-        if edge_space || c.is_control() || is_invisible(c) {
-            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{00A0}' | '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
-        | '\u{17B4}' | '\u{17B5}' | '\u{180E}' | '\u{2000}'..='\u{200F}' | '\u{2028}'..='\u{202F}'
-        | '\u{205F}'..='\u{206F}' | '\u{3000}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}')
 }
 
 /// Progress bars on a terminal, nothing otherwise.
@@ -110,14 +89,6 @@ impl Reporter for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn invisible_characters_are_escaped() {
-        assert_eq!(escape_invisible("AB-1 "), "AB-1\\u{0020}");
-        assert_eq!(escape_invisible("A\u{200B}B"), "A\\u{200B}B");
-        assert_eq!(escape_invisible("A\u{00A0}B"), "A\\u{00A0}B");
-        assert_eq!(escape_invisible("A B"), "A B");
-    }
 
     #[test]
     fn dry_run_table_shows_unknown_channel_quantity() {

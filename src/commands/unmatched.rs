@@ -1,12 +1,407 @@
-//! STUB: `skubridge unmatched` (being written).
+//! `skubridge unmatched`: every active channel listing that does not sync, why, and
+//! near-miss hints; then the Shopify variants no listing can match. It reads only what
+//! the last product sync stored, so it runs alongside a pass and costs no API calls.
 
-use anyhow::Result;
+use std::io::{self, Write};
+
+use anyhow::{Context, Result};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::Table;
+use serde::Serialize;
+use tracing::warn;
 
 use super::Ctx;
+use crate::channel::Listing;
+use crate::db::catalog;
+use crate::engine::unmatched::{self, Report, VariantProblem};
+use crate::exit::{UsageError, OK};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Tables to read
+    Table,
+    /// For scripts: stable field names and codes, exact SKUs
+    Json,
+    /// For a spreadsheet: one row per problem
+    Csv,
+}
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Only this channel (its `name` in the config; example: --channel iconic)
+    #[arg(long, value_name = "NAME")]
+    channel: Option<String>,
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<u8> {
-    Ok(0)
+    /// Output format (example: --format csv > unmatched.csv)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let names: Vec<&str> = ctx.cfg.channels.iter().map(|c| c.name.as_str()).collect();
+    let selected: Vec<&str> = match args.channel.as_deref() {
+        None => names.clone(),
+        Some(wanted) if names.contains(&wanted) => vec![wanted],
+        Some(wanted) => {
+            return Err(UsageError(format!(
+                "--channel {wanted}: no such channel in the config (configured: {})",
+                names.join(", ")
+            ))
+            .into())
+        }
+    };
+    let mut stored: Vec<(&str, Vec<Listing>)> = Vec::new();
+    let mut never: Vec<&str> = Vec::new();
+    for name in selected {
+        let listings = catalog::listings(&ctx.db, name)?;
+        if listings.is_empty() {
+            never.push(name);
+        } else {
+            stored.push((name, listings));
+        }
+    }
+    if stored.is_empty() {
+        return Err(UsageError(format!(
+            "no product sync has happened yet ({} has no listings stored): run `skubridge sync` first",
+            never.join(", ")
+        ))
+        .into());
+    }
+    for name in never {
+        warn!(
+            "{name}: no listings stored yet (no product sync has happened); run `skubridge sync`"
+        );
+    }
+    let variants = catalog::variants(&ctx.db)?;
+    let channels: Vec<(&str, &[Listing])> =
+        stored.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+    let report = unmatched::report(&variants, &channels);
+    let text = match args.format {
+        Format::Table => table(&report),
+        Format::Json => json(&report)?,
+        Format::Csv => csv(&report)?,
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("writing the report to stdout")?;
+    Ok(OK)
+}
+
+fn variant_sku(v: &VariantProblem) -> &str {
+    v.sku.as_deref().unwrap_or("")
+}
+
+fn table(r: &Report) -> String {
+    let mut out = String::new();
+    if !r.listings.is_empty() {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "Channel",
+            "Product id",
+            "SKU",
+            "Reason",
+            "Hint",
+        ]);
+        for p in &r.listings {
+            t.add_row(vec![
+                p.channel.clone(),
+                p.product_id.clone(),
+                unmatched::shown(&p.sku),
+                p.reason.to_string(),
+                p.hint().unwrap_or_default(),
+            ]);
+        }
+        out.push_str(&format!("Channel listings that do not sync\n{t}\n"));
+    }
+    if !r.variants.is_empty() {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "Variant id",
+            "Product id",
+            "SKU",
+            "Problem",
+        ]);
+        for v in &r.variants {
+            t.add_row(vec![
+                v.variant_id.clone(),
+                v.product_id.clone(),
+                unmatched::shown(variant_sku(v)),
+                v.issue.to_string(),
+            ]);
+        }
+        out.push_str(&format!("Shopify variants no listing can match\n{t}\n"));
+    }
+    out.push_str(&summary(r));
+    out.push('\n');
+    out
+}
+
+fn summary(r: &Report) -> String {
+    let hinted = r
+        .listings
+        .iter()
+        .filter(|p| !p.near_misses.is_empty())
+        .count();
+    format!(
+        "{} ({hinted} with a near-miss hint); {} with a duplicate or missing SKU",
+        count(
+            r.listings.len(),
+            "active listing does not sync",
+            "active listings do not sync"
+        ),
+        count(r.variants.len(), "Shopify variant", "Shopify variants"),
+    )
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    listings: Vec<JsonListing<'a>>,
+    shopify_variants: Vec<JsonVariant<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonListing<'a> {
+    channel: &'a str,
+    product_id: &'a str,
+    sku: &'a str,
+    reason: &'static str,
+    reason_text: String,
+    hint: Option<String>,
+    near_misses: Vec<JsonNearMiss<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonNearMiss<'a> {
+    shopify_sku: &'a str,
+    differences: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonVariant<'a> {
+    variant_id: &'a str,
+    product_id: &'a str,
+    sku: Option<&'a str>,
+    problem: &'static str,
+    problem_text: String,
+}
+
+/// One line of JSON: exact SKUs, with invisible characters written as `\uXXXX` escapes.
+fn json(r: &Report) -> Result<String> {
+    let doc = JsonReport {
+        listings: r
+            .listings
+            .iter()
+            .map(|p| JsonListing {
+                channel: &p.channel,
+                product_id: &p.product_id,
+                sku: &p.sku,
+                reason: p.reason.code(),
+                reason_text: p.reason.to_string(),
+                hint: p.hint(),
+                near_misses: p
+                    .near_misses
+                    .iter()
+                    .map(|n| JsonNearMiss {
+                        shopify_sku: &n.shopify_sku,
+                        differences: n.differences.iter().map(ToString::to_string).collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        shopify_variants: r
+            .variants
+            .iter()
+            .map(|v| JsonVariant {
+                variant_id: &v.variant_id,
+                product_id: &v.product_id,
+                sku: v.sku.as_deref(),
+                problem: v.issue.code(),
+                problem_text: v.issue.to_string(),
+            })
+            .collect(),
+    };
+    let mut buf = Vec::new();
+    doc.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut buf,
+        EscapeHidden,
+    ))?;
+    buf.push(b'\n');
+    Ok(String::from_utf8(buf)?)
+}
+
+/// serde_json's compact output, with every `hidden` character escaped.
+struct EscapeHidden;
+
+impl serde_json::ser::Formatter for EscapeHidden {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment
+            .char_indices()
+            .filter(|&(_, c)| unmatched::is_hidden(c))
+        {
+            writer.write_all(&fragment.as_bytes()[start..i])?;
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                write!(writer, "\\u{unit:04X}")?;
+            }
+            start = i + c.len_utf8();
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+/// Listing problems, then Shopify variant problems; `product_id` is the channel's for a
+/// listing and Shopify's for a variant.
+fn csv(r: &Report) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "kind",
+        "channel",
+        "product_id",
+        "variant_id",
+        "sku",
+        "reason",
+        "reason_text",
+        "hint",
+    ])?;
+    for p in &r.listings {
+        w.write_record([
+            "listing",
+            &p.channel,
+            &p.product_id,
+            "",
+            &unmatched::shown(&p.sku),
+            p.reason.code(),
+            &p.reason.to_string(),
+            &p.hint().unwrap_or_default(),
+        ])?;
+    }
+    for v in &r.variants {
+        w.write_record([
+            "shopify_variant",
+            "",
+            &v.product_id,
+            &v.variant_id,
+            &unmatched::shown(variant_sku(v)),
+            v.issue.code(),
+            &v.issue.to_string(),
+            "",
+        ])?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::unmatched::{Difference, ListingProblem, NearMiss, Reason, VariantIssue};
+
+    /// Any hidden character other than the line ends.
+    fn shows_raw(text: &str) -> bool {
+        text.lines().any(|l| l.chars().any(unmatched::is_hidden))
+    }
+
+    fn sample() -> Report {
+        Report {
+            listings: vec![ListingProblem {
+                channel: "iconic".into(),
+                product_id: "501".into(),
+                sku: "AB\u{200B}C_1 ".into(),
+                reason: Reason::NoVariant,
+                near_misses: vec![
+                    NearMiss {
+                        shopify_sku: "ABC-1".into(),
+                        differences: vec![
+                            Difference::Separator('_', '-'),
+                            Difference::Trailing(' '),
+                            Difference::Invisible('\u{200B}'),
+                        ],
+                    },
+                    NearMiss {
+                        shopify_sku: "abc_1".into(),
+                        differences: vec![Difference::Case],
+                    },
+                ],
+            }],
+            variants: vec![VariantProblem {
+                variant_id: "gid://shopify/ProductVariant/9".into(),
+                product_id: "gid://shopify/Product/1".into(),
+                sku: Some("\u{A0}X".into()),
+                issue: VariantIssue::DuplicateSku(2),
+            }],
+        }
+    }
+
+    #[test]
+    fn skus_are_shown_escaped() {
+        assert_eq!(
+            unmatched::shown(" A\u{A0}B "),
+            "\\u{0020}A\\u{00A0}B\\u{0020}"
+        );
+        assert_eq!(
+            unmatched::shown("A\u{FE0F}\u{E0041}"),
+            "A\\u{FE0F}\\u{E0041}"
+        );
+        assert_eq!(
+            unmatched::shown("A\\u{20}"),
+            "A\\u{20}",
+            "a literal backslash stays"
+        );
+    }
+
+    #[test]
+    fn the_hint_names_every_near_miss() {
+        assert_eq!(
+            sample().listings[0].hint().unwrap(),
+            "\"AB\\u{200B}C_1\\u{0020}\" ≈ Shopify \"ABC-1\" (underscore vs dash, \
+             trailing space, U+200B zero-width space) or \"abc_1\" (case)"
+        );
+    }
+
+    #[test]
+    fn json_is_exact_and_never_raw() {
+        let text = json(&sample()).unwrap();
+        assert!(!shows_raw(&text), "{text}");
+        assert!(text.contains(r#""sku":"AB\u200BC_1 ""#), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["listings"][0]["sku"], "AB\u{200B}C_1 ");
+        assert_eq!(v["listings"][0]["reason"], "no_variant");
+        assert_eq!(v["shopify_variants"][0]["sku"], "\u{A0}X");
+        assert_eq!(v["shopify_variants"][0]["problem"], "duplicate_sku");
+        // Beyond the Basic Multilingual Plane: a surrogate pair.
+        let mut r = sample();
+        r.listings[0].sku = "A\u{E0041}".into();
+        let text = json(&r).unwrap();
+        assert!(text.contains(r#""sku":"A\uDB40\uDC41""#), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["listings"][0]["sku"], "A\u{E0041}");
+    }
+
+    #[test]
+    fn table_and_csv_show_escaped_skus_only() {
+        let r = sample();
+        for text in [table(&r), csv(&r).unwrap()] {
+            assert!(!shows_raw(&text), "{text}");
+            assert!(text.contains("AB\\u{200B}C_1\\u{0020}"), "{text}");
+            assert!(text.contains("\\u{00A0}X"), "{text}");
+        }
+        assert!(table(&r).ends_with(
+            "1 active listing does not sync (1 with a near-miss hint); \
+             1 Shopify variant with a duplicate or missing SKU\n"
+        ));
+        assert_eq!(
+            summary(&Report::default()),
+            "0 active listings do not sync (0 with a near-miss hint); \
+             0 Shopify variants with a duplicate or missing SKU"
+        );
+    }
 }
