@@ -34,10 +34,10 @@ def call(url, method="GET", body=None):
     return json.loads(text) if text.strip() else None
 
 
-def measured(config, env):
-    """Runs one pass and returns (exit, wall s, cpu s, peak RSS MiB, stderr)."""
+def measured(config, env, *args):
+    """Runs one skubridge command (default: sync) and returns (exit, wall s, cpu s, peak RSS MiB, stderr)."""
     start = time.monotonic()
-    proc = subprocess.Popen([os.path.join(BIN, "skubridge"), "--config", config, "sync"],
+    proc = subprocess.Popen([os.path.join(BIN, "skubridge"), "--config", config, *(args or ["sync"])],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = proc.stderr.read().decode()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -109,6 +109,19 @@ concurrency = {CONCURRENCY}
         }
         results.append((f"steady pass, {changed} SKUs changed (1%)", n, code, wall, cpu, rss,
                         counts, minimum))
+
+        call(url + "/_sandbox/requests", "DELETE")
+        code, wall, cpu, rss, err = measured(config, env, "reset-products", "--yes")
+        if code != 0:
+            sys.exit(f"reset-products failed ({code}):\n{err}")
+        counts = call(url + "/_sandbox/requests")
+        minimum = {
+            "shopify (locations, bulk run, bulk poll, JSONL)": 4,
+            "iconic product-set pages": math.ceil(math.ceil(n / 5) / 100),
+            "iconic product-set products": math.ceil(n / 5),
+            "iconic token": 1,
+        }
+        results.append(("reset-products", n, code, wall, cpu, rss, counts, minimum))
         return results
     finally:
         sandbox.terminate()

@@ -53,6 +53,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run one pass: match products, then push stock to every channel (cron runs this)
     Sync(commands::sync::Args),
+    /// Re-match every SKU from scratch (sync pauses while it runs)
+    ResetProducts(commands::reset_products::Args),
     /// List every channel listing that does not sync, why, and near-miss hints
     Unmatched(commands::unmatched::Args),
     /// Write a commented starter config

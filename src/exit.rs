@@ -10,7 +10,8 @@ pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 /// Usage or configuration error: fix the command line or the config.
 pub const USAGE: u8 = 2;
-/// EX_TEMPFAIL: another run holds the lock; cron should simply try again.
+/// EX_TEMPFAIL: another run holds the lock (or a product reset is in progress); cron
+/// should simply try again.
 pub const TEMPFAIL: u8 = 75;
 
 /// A command-line or setup problem the user must fix (exit 2).

@@ -1,19 +1,43 @@
 //! One run at a time per database: an exclusive, non-blocking OS lock on a file beside
 //! it. The kernel releases it when the process dies, so a `kill -9` never leaves a
-//! stale lock behind.
+//! stale lock behind. The holder writes what it is doing into the file, so a run that
+//! finds it held can say why ("product reset in progress since …").
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// What `reset-products` writes into the lock file; `sync` recognises it.
+pub const RESET_PURPOSE: &str = "reset-products";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another skubridge run is in progress (lock {path} is held); try again later")]
-    Held { path: String },
+    #[error("{}", held_message(holder.as_deref()))]
+    Held {
+        path: String,
+        holder: Option<String>,
+    },
     #[error("cannot create the lock file {path}: {source}")]
     Io {
         path: String,
         source: std::io::Error,
     },
+}
+
+fn held_message(holder: Option<&str>) -> String {
+    match holder.and_then(|h| h.strip_prefix(RESET_PURPOSE)) {
+        Some(rest) => format!(
+            "product reset in progress{}; sync resumes when it finishes",
+            rest.trim_end()
+        ),
+        None => format!(
+            "another skubridge run is in progress{}; try again later",
+            holder
+                .filter(|h| !h.trim().is_empty())
+                .map(|h| format!(" ({})", h.trim_end()))
+                .unwrap_or_default()
+        ),
+    }
 }
 
 /// Held for the life of the value.
@@ -28,25 +52,31 @@ pub fn lock_path(db: &Path) -> PathBuf {
     db.with_file_name(name)
 }
 
-pub fn acquire(db: &Path) -> Result<RunLock, LockError> {
+/// Takes the lock for `purpose` (e.g. "sync"), recording `purpose since <since>`.
+pub fn acquire(db: &Path, purpose: &str, since: &str) -> Result<RunLock, LockError> {
     let path = lock_path(db);
     let shown = path.display().to_string();
-    let file = OpenOptions::new()
+    let io = |source| LockError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| LockError::Io {
-            path: shown.clone(),
-            source,
-        })?;
+        .map_err(io)?;
     match file.try_lock() {
-        Ok(()) => Ok(RunLock { _file: file }),
-        Err(TryLockError::WouldBlock) => Err(LockError::Held { path: shown }),
-        Err(TryLockError::Error(source)) => Err(LockError::Io {
+        Ok(()) => {
+            file.set_len(0).map_err(io)?;
+            writeln!(file, "{purpose} since {since} (pid {})", std::process::id()).map_err(io)?;
+            Ok(RunLock { _file: file })
+        }
+        Err(TryLockError::WouldBlock) => Err(LockError::Held {
+            holder: std::fs::read_to_string(&path).ok(),
             path: shown,
-            source,
         }),
+        Err(TryLockError::Error(source)) => Err(io(source)),
     }
 }
 
@@ -58,10 +88,29 @@ mod tests {
     fn second_lock_is_refused_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("s.db");
-        let first = acquire(&db).unwrap();
-        assert!(matches!(acquire(&db), Err(LockError::Held { .. })));
+        let first = acquire(&db, "sync", "2026-11-27T00:00:00Z").unwrap();
+        let err = acquire(&db, "sync", "later").unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }));
+        assert!(
+            err.to_string().starts_with(
+                "another skubridge run is in progress (sync since 2026-11-27T00:00:00Z (pid"
+            ),
+            "{err}"
+        );
         drop(first);
-        acquire(&db).unwrap();
+        acquire(&db, "sync", "now").unwrap();
         assert!(lock_path(&db).ends_with("s.db.lock"));
+    }
+
+    #[test]
+    fn a_held_reset_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let _reset = acquire(&db, RESET_PURPOSE, "2026-11-27T01:02:03Z").unwrap();
+        let err = acquire(&db, "sync", "now").unwrap_err().to_string();
+        assert!(
+            err.starts_with("product reset in progress since 2026-11-27T01:02:03Z (pid"),
+            "{err}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! builds what they share (config, database, lock, clock) once.
 
 pub mod init;
+pub mod reset_products;
 pub mod sync;
 pub mod unmatched;
 
@@ -22,8 +23,13 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Init(args) => init::run(&config_path, args),
         Command::Sync(args) => {
-            let ctx = Ctx::open(&config_path, cli.db.as_deref())?;
+            let ctx = Ctx::open(&config_path, cli.db.as_deref(), "sync")?;
             runtime()?.block_on(sync::run(&ctx, args))
+        }
+        Command::ResetProducts(args) => {
+            reset_products::confirm(&args)?;
+            let ctx = Ctx::open(&config_path, cli.db.as_deref(), crate::lock::RESET_PURPOSE)?;
+            runtime()?.block_on(reset_products::run(&ctx, args))
         }
         Command::Unmatched(args) => {
             unmatched::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
@@ -58,17 +64,17 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Loads the config, takes the run lock, opens (and migrates) the database.
-    pub fn open(config_path: &Path, db_override: Option<&Path>) -> Result<Self> {
-        Self::build(config_path, db_override, true)
+    /// Loads the config, takes the run lock for `purpose`, opens (and migrates) the database.
+    pub fn open(config_path: &Path, db_override: Option<&Path>, purpose: &str) -> Result<Self> {
+        Self::build(config_path, db_override, Some(purpose))
     }
 
     /// Like [`Ctx::open`] without the run lock, for commands that only read.
     pub fn open_readonly(config_path: &Path, db_override: Option<&Path>) -> Result<Self> {
-        Self::build(config_path, db_override, false)
+        Self::build(config_path, db_override, None)
     }
 
-    fn build(config_path: &Path, db_override: Option<&Path>, lock: bool) -> Result<Self> {
+    fn build(config_path: &Path, db_override: Option<&Path>, lock: Option<&str>) -> Result<Self> {
         let clock = Clock::from_env().map_err(UsageError)?;
         let mut cfg = Config::load(config_path, &|name| std::env::var(name).ok())?;
         if let Some(db) = db_override {
@@ -77,10 +83,13 @@ impl Ctx {
         for w in &cfg.warnings {
             warn!("{w}");
         }
-        let lock = if lock {
-            Some(lock::acquire(&cfg.database)?)
-        } else {
-            None
+        let lock = match lock {
+            Some(purpose) => Some(lock::acquire(
+                &cfg.database,
+                purpose,
+                &crate::clock::rfc3339(clock.now()),
+            )?),
+            None => None,
         };
         let db = Db::open(&cfg.database)?;
         Ok(Self {

@@ -78,6 +78,9 @@ fn summary(report: &PassReport, dry_run: bool) -> String {
         };
         parts.push(format!("{label}: {what}"));
     }
+    if let Some(e) = report.emails.as_ref().filter(|e| e.sent > 0) {
+        parts.push(format!("{} emails sent", e.sent));
+    }
     format!(
         "sync{} {} in {:.1}s, {} requests: {}",
         if dry_run { " --dry-run" } else { "" },

@@ -78,6 +78,11 @@ fn insert_variants(c: &Connection, variants: &[VariantRow]) -> rusqlite::Result<
     Ok(())
 }
 
+/// Adds or updates variants (an incremental product read); nothing is removed.
+pub fn upsert_variants(db: &Db, variants: &[VariantRow]) -> Result<(), DbError> {
+    db.write(|c| insert_variants(c, variants))
+}
+
 pub fn upsert_levels(db: &Db, levels: &[LevelRow]) -> Result<(), DbError> {
     db.write(|c| upsert_levels_in(c, levels))
 }
@@ -173,22 +178,31 @@ pub fn locations(db: &Db) -> Result<Vec<LocationRow>, DbError> {
 pub fn replace_listings(db: &Db, channel: &str, listings: &[Listing]) -> Result<(), DbError> {
     db.write(|c| {
         c.execute("DELETE FROM channel_listings WHERE channel = ?1", [channel])?;
-        let mut st = c.prepare(
-            "INSERT OR REPLACE INTO channel_listings (channel, product_id, sku, status, parent_id, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for l in listings {
-            st.execute(params![
-                channel,
-                l.product_id,
-                l.sku,
-                l.status.as_str(),
-                l.parent_id,
-                l.updated_at.map(crate::clock::rfc3339)
-            ])?;
-        }
-        Ok(())
+        insert_listings(c, channel, listings)
     })
+}
+
+/// Adds or updates listings (an incremental read); nothing is removed.
+pub fn upsert_listings(db: &Db, channel: &str, listings: &[Listing]) -> Result<(), DbError> {
+    db.write(|c| insert_listings(c, channel, listings))
+}
+
+fn insert_listings(c: &Connection, channel: &str, listings: &[Listing]) -> rusqlite::Result<()> {
+    let mut st = c.prepare_cached(
+        "INSERT OR REPLACE INTO channel_listings (channel, product_id, sku, status, parent_id, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for l in listings {
+        st.execute(params![
+            channel,
+            l.product_id,
+            l.sku,
+            l.status.as_str(),
+            l.parent_id,
+            l.updated_at.map(crate::clock::rfc3339)
+        ])?;
+    }
+    Ok(())
 }
 
 pub fn listings(db: &Db, channel: &str) -> Result<Vec<Listing>, DbError> {
@@ -235,6 +249,24 @@ pub fn replace_matches(
             ])?;
         }
         Ok(())
+    })
+}
+
+pub fn matches(db: &Db, channel: &str) -> Result<Vec<MatchRow>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare(
+            "SELECT product_id, sku, variant_id, inventory_item_id FROM matches
+             WHERE channel = ?1 ORDER BY product_id",
+        )?;
+        let rows = st.query_map([channel], |r| {
+            Ok(MatchRow {
+                product_id: r.get(0)?,
+                sku: r.get(1)?,
+                variant_id: r.get(2)?,
+                inventory_item_id: r.get(3)?,
+            })
+        })?;
+        rows.collect()
     })
 }
 

@@ -25,3 +25,10 @@ pub fn set_watermark(db: &Db, name: &str, value: &str) -> Result<(), DbError> {
         .map(drop)
     })
 }
+
+pub fn clear_watermark(db: &Db, name: &str) -> Result<(), DbError> {
+    db.write(|c| {
+        c.execute("DELETE FROM watermarks WHERE name = ?1", [name])
+            .map(drop)
+    })
+}

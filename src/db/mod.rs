@@ -12,7 +12,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// Forward-only migrations; the schema version is `PRAGMA user_version`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_notify.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -128,6 +131,31 @@ impl Db {
         f(&self.conn).map_err(|e| self.err(e))
     }
 
+    /// Runs `f` so that every write it makes lands together or not at all (a process
+    /// killed midway leaves the previous state).
+    pub fn atomically<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("SAVEPOINT atomic")
+            .map_err(|e| self.err(e))?;
+        match f() {
+            Ok(v) => {
+                self.conn
+                    .execute_batch("RELEASE atomic")
+                    .map_err(|e| self.err(e))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self
+                    .conn
+                    .execute_batch("ROLLBACK TO atomic; RELEASE atomic");
+                Err(e)
+            }
+        }
+    }
+
     /// Starts a scope whose writes are all discarded by [`Db::discard`] (`--dry-run`).
     pub fn begin_scratch(&self) -> Result<(), DbError> {
         self.conn
@@ -183,6 +211,25 @@ mod tests {
         let err = Db::open(&dir.path().join("t.db")).err().unwrap();
         assert!(matches!(err, DbError::TooNew { found: 99, .. }));
         assert!(err.to_string().contains("newer skubridge"));
+    }
+
+    #[test]
+    fn atomically_rolls_back_every_write_on_error() {
+        let (_dir, db) = test_db();
+        let r: Result<(), DbError> = db.atomically(|| {
+            meta::set_watermark(&db, "a", "1")?;
+            meta::set_watermark(&db, "b", "2")?;
+            Err(DbError::TooNew {
+                path: String::new(),
+                found: 0,
+                known: 0,
+            })
+        });
+        assert!(r.is_err());
+        assert_eq!(meta::watermark(&db, "a").unwrap(), None);
+        db.atomically(|| meta::set_watermark(&db, "a", "1"))
+            .unwrap();
+        assert_eq!(meta::watermark(&db, "a").unwrap().as_deref(), Some("1"));
     }
 
     #[test]

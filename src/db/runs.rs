@@ -55,3 +55,23 @@ pub fn record_step(db: &Db, run_id: i64, s: &Step<'_>) -> Result<(), DbError> {
         .map(drop)
     })
 }
+
+/// How many passes in a row (the latest first) this step has failed.
+pub fn consecutive_failures(db: &Db, step: &str, channel: &str) -> Result<i64, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT s.outcome FROM sync_steps s JOIN sync_runs r ON r.id = s.run_id
+              WHERE s.step = ?1 AND s.channel = ?2 AND r.dry_run = 0
+              ORDER BY s.run_id DESC LIMIT 100",
+        )?;
+        let outcomes = st.query_map(params![step, channel], |r| r.get::<_, String>(0))?;
+        let mut n = 0;
+        for o in outcomes {
+            if o? != "failed" {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    })
+}

@@ -2,8 +2,10 @@
 //! orchestrator (`pass`) does the I/O in the order of design §5 and records every step.
 
 pub mod matching;
+pub mod notices;
 pub mod pass;
 pub mod stock;
+pub mod unmatched;
 
 pub use pass::{Engine, PassOptions, PassReport, Step, StepReport};
 

@@ -8,14 +8,16 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use super::matching;
 use super::stock::{self, PlannedPush, StockRules};
 use super::Reporter;
+use super::{matching, notices, unmatched};
 use crate::channel::{ChannelClient, StockUpdate};
 use crate::clock::{self, Clock};
 use crate::config::{ChannelConfig, Config};
 use crate::db::catalog::{self, LevelRow, VariantRow};
 use crate::db::{self, meta, runs, Db};
+use crate::exit::UsageError;
+use crate::notify::{self, Digest, FlushOutcome, Item};
 use crate::shopify::{self, ShopifyClient};
 
 /// Incremental level reads start this far before the last watermark: Shopify's search
@@ -30,6 +32,22 @@ fn reconcile_watermark(channel: &str) -> String {
 
 fn products_watermark(channel: &str) -> String {
     format!("products.{channel}")
+}
+
+/// When Shopify variants were last read for product sync (once per pass for all channels).
+const SHOPIFY_PRODUCTS_WATERMARK: &str = "products.shopify";
+
+/// Incremental product reads start this far back: they use the local clock, and a
+/// re-read listing costs nothing but a row.
+const PRODUCTS_OVERLAP: chrono::Duration = chrono::Duration::minutes(10);
+
+fn fingerprint_watermark(channel: &str) -> String {
+    format!("fingerprint.{channel}")
+}
+
+/// What a channel's product ids are only valid for.
+fn fingerprint(c: &ChannelConfig) -> String {
+    format!("{} {} {}", c.endpoint, c.client_id, c.environment.as_str())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,6 +88,8 @@ pub struct PassReport {
     pub plans: Vec<(String, Vec<PlannedPush>)>,
     pub requests: BTreeMap<String, u64>,
     pub duration: Duration,
+    /// Emails sent at the end of the pass, and whether the outbox could be flushed.
+    pub emails: Option<FlushOutcome>,
 }
 
 impl PassReport {
@@ -96,6 +116,10 @@ pub struct Engine<'a> {
     channels: Vec<ChannelClient>,
     /// A full Shopify read already happened in this pass.
     full_read_done: bool,
+    /// Changed Shopify variants were already read for product sync in this pass.
+    variants_read: bool,
+    /// Problems found in this pass, mailed at its end.
+    notices: Vec<(Digest, Vec<Item>)>,
 }
 
 impl<'a> Engine<'a> {
@@ -115,6 +139,8 @@ impl<'a> Engine<'a> {
             shopify,
             channels,
             full_read_done: false,
+            variants_read: false,
+            notices: Vec::new(),
         }
     }
 
@@ -123,6 +149,7 @@ impl<'a> Engine<'a> {
     }
 
     pub async fn run_pass(&mut self, opts: PassOptions) -> Result<PassReport> {
+        self.check_environment()?;
         let t0 = Instant::now();
         let started = self.now();
         if opts.dry_run {
@@ -161,8 +188,50 @@ impl<'a> Engine<'a> {
         self.record(run_id, &report)?;
         if opts.dry_run {
             self.db.discard()?;
+        } else {
+            self.notice_failures(&report)?;
+            report.emails = Some(self.send_notices().await?);
         }
         Ok(report)
+    }
+
+    /// Steps that failed in this pass and the ones before (see `notices::failures`).
+    fn notice_failures(&mut self, report: &PassReport) -> Result<()> {
+        let mut failed = Vec::new();
+        for s in report.steps.iter().filter(|s| s.error.is_some()) {
+            let consecutive = runs::consecutive_failures(self.db, s.step, &s.channel)?;
+            failed.push((s, consecutive));
+        }
+        let list: Vec<notices::Failure<'_>> = failed
+            .iter()
+            .map(|(s, consecutive)| notices::Failure {
+                step: s.step,
+                channel: &s.channel,
+                error: s.error.as_deref().unwrap_or_default(),
+                consecutive: *consecutive,
+            })
+            .collect();
+        self.notices.push(notices::failures(&list));
+        Ok(())
+    }
+
+    /// Queues this pass's problems (one digest per kind, de-duplicated) and flushes the outbox.
+    async fn send_notices(&mut self) -> Result<FlushOutcome> {
+        let repeat = chrono::Duration::hours(i64::from(self.cfg.notify.repeat_after_hours));
+        let now = self.clock.now();
+        for (digest, items) in std::mem::take(&mut self.notices) {
+            if !items.is_empty() {
+                notify::queue_digest(self.db, now, repeat, &digest, &items)?;
+            }
+        }
+        let outcome = notify::flush(self.db, &self.cfg.notify, &self.cfg.shopify.shop).await;
+        if let Some(e) = &outcome.error {
+            warn!(
+                "{} emails could not be sent ({e}); they stay queued for the next pass",
+                outcome.pending
+            );
+        }
+        Ok(outcome)
     }
 
     fn name(&self, i: usize) -> &str {
@@ -221,29 +290,110 @@ impl<'a> Engine<'a> {
 
     // ---- products -------------------------------------------------------------
 
-    /// First cut of product matching: a full match when the channel has none yet.
+    /// Matches a channel's listings: in full when it has no matches yet, otherwise
+    /// incrementally once `product_sync_every_minutes` have passed.
     async fn products(&mut self, i: usize) -> Result<Counts> {
         let name = self.cfg.channels[i].name.clone();
-        let existing = catalog::match_count(self.db, &name)?;
-        if existing > 0 {
-            return Ok(Counts::from([("matched", existing)]));
+        if catalog::match_count(self.db, &name)? == 0 {
+            return self.full_match(i).await;
         }
+        if !self.product_sync_due(&name)? {
+            return Ok(Counts::new());
+        }
+        self.incremental_match(i).await
+    }
+
+    fn product_sync_due(&self, channel: &str) -> Result<bool> {
+        let every =
+            chrono::Duration::minutes(i64::from(self.cfg.schedule.product_sync_every_minutes));
+        Ok(meta::watermark(self.db, &products_watermark(channel))?
+            .as_deref()
+            .and_then(clock::parse)
+            .is_none_or(|t| self.clock.now() - t >= every))
+    }
+
+    /// Every listing re-read and re-matched against a full Shopify read, written in one
+    /// transaction: a run killed midway leaves the previous matches.
+    async fn full_match(&mut self, i: usize) -> Result<Counts> {
         if !self.full_read_done {
             self.full_shopify_read().await?;
         }
-        let listings = {
-            let sink = self.reporter.progress(&format!("{name}: reading listings"));
-            self.channels[i]
-                .listings(None, &|n| sink.set(n))
+        let name = self.cfg.channels[i].name.clone();
+        let listings = self.read_listings(i, None).await?;
+        let started = self.now();
+        self.db.atomically(|| -> Result<Counts> {
+            catalog::replace_listings(self.db, &name, &listings)?;
+            let counts = self.rematch(i, &started)?;
+            meta::set_watermark(
+                self.db,
+                &fingerprint_watermark(&name),
+                &fingerprint(&self.cfg.channels[i]),
+            )?;
+            Ok(counts)
+        })
+    }
+
+    /// Only what changed since the last product sync is read (Shopify variants once per
+    /// pass, this channel's listings), then the whole local mirror is re-matched: a
+    /// duplicate can appear or disappear anywhere.
+    async fn incremental_match(&mut self, i: usize) -> Result<Counts> {
+        let name = self.cfg.channels[i].name.clone();
+        let started = self.now();
+        let since = meta::watermark(self.db, &products_watermark(&name))?
+            .as_deref()
+            .and_then(clock::parse)
+            .map(|t| t - PRODUCTS_OVERLAP);
+        if !self.variants_read {
+            let shopify_since = meta::watermark(self.db, SHOPIFY_PRODUCTS_WATERMARK)?
+                .as_deref()
+                .and_then(clock::parse)
+                .map(|t| t - PRODUCTS_OVERLAP);
+            let shopify_started = self.now();
+            let variants = self
+                .shopify
+                .variants(shopify_since)
                 .await
-                .with_context(|| format!("reading {name} listings"))?
-        };
-        catalog::replace_listings(self.db, &name, &listings)?;
+                .context("reading changed Shopify variants")?;
+            let rows: Vec<VariantRow> = variants.into_iter().map(variant_row).collect();
+            catalog::upsert_variants(self.db, &rows)?;
+            meta::set_watermark(self.db, SHOPIFY_PRODUCTS_WATERMARK, &shopify_started)?;
+            self.variants_read = true;
+        }
+        let listings = self.read_listings(i, since).await?;
+        self.db.atomically(|| -> Result<Counts> {
+            catalog::upsert_listings(self.db, &name, &listings)?;
+            let mut counts = self.rematch(i, &started)?;
+            counts.insert("listings_changed", listings.len() as i64);
+            Ok(counts)
+        })
+    }
+
+    async fn read_listings(
+        &self,
+        i: usize,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::channel::Listing>> {
+        let name = &self.cfg.channels[i].name;
+        let sink = self.reporter.progress(&format!("{name}: reading listings"));
+        self.channels[i]
+            .listings(since, &|n| sink.set(n))
+            .await
+            .with_context(|| format!("reading {name} listings"))
+    }
+
+    /// Matches the stored catalogs and stores the matches when they changed.
+    fn rematch(&mut self, i: usize, now: &str) -> Result<Counts> {
+        let name = &self.cfg.channels[i].name.clone();
         let variants = catalog::variants(self.db)?;
+        let listings = catalog::listings(self.db, name)?;
         let result = matching::match_catalogs(&variants, &listings);
-        let now = self.now();
-        catalog::replace_matches(self.db, &name, &result.matches(), &now)?;
-        meta::set_watermark(self.db, &products_watermark(&name), &now)?;
+        let matches = result.matches();
+        if matches != catalog::matches(self.db, name)? {
+            catalog::replace_matches(self.db, name, &matches, now)?;
+        }
+        let problems = unmatched::report(&variants, &[(name.as_str(), &listings)]).listings;
+        self.notices.push(notices::unmatched(name, &problems));
+        meta::set_watermark(self.db, &products_watermark(name), now)?;
         let c = &result.counts;
         Ok(Counts::from([
             ("listings", c.listings as i64),
@@ -254,6 +404,75 @@ impl<'a> Engine<'a> {
             ("inactive", c.inactive as i64),
             ("no_sku", c.no_sku as i64),
         ]))
+    }
+
+    /// Refuses to sync a channel whose endpoint, credentials or environment changed
+    /// since its products were matched: its product ids belong to another catalog.
+    pub fn check_environment(&self) -> Result<()> {
+        for c in &self.cfg.channels {
+            let stored = meta::watermark(self.db, &fingerprint_watermark(&c.name))?;
+            if stored.is_some_and(|s| s != fingerprint(c)) {
+                return Err(UsageError(format!(
+                    "environment changed for channel {name} (endpoint, client_id or environment differ from when its products were matched): run `skubridge reset-products --channel {name}`",
+                    name = c.name
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// `reset-products`: a fresh full read of Shopify and of each channel in `only`
+    /// (every channel when empty), re-matched from scratch. The next `sync`
+    /// reconciles: every target is pushed again.
+    pub async fn reset_products(&mut self, only: &[usize]) -> Result<Vec<(String, Counts)>> {
+        let started = self.now();
+        let run_id = runs::start(self.db, "reset-products", false, &started)?;
+        let t0 = Instant::now();
+        let result = self.reset_channels(only).await;
+        if let Ok(results) = &result {
+            notify::queue_message(
+                self.db,
+                self.clock.now(),
+                "reset_complete",
+                "Product reset complete",
+                &notices::reset_complete(results),
+            )?;
+        }
+        // Sent whether or not the reset finished: its unmatched listings are news either way.
+        let emails = self.send_notices().await?;
+        if emails.sent > 0 {
+            tracing::debug!("{} emails sent", emails.sent);
+        }
+        let requests = serde_json::to_string(&self.requests())?;
+        let error = result.as_ref().err().map(|e| format!("{e:#}"));
+        runs::finish(
+            self.db,
+            run_id,
+            &runs::Finish {
+                outcome: if error.is_some() { "failed" } else { "ok" },
+                finished_at: &self.now(),
+                duration_ms: t0.elapsed().as_millis() as i64,
+                requests: &requests,
+                error: error.as_deref(),
+            },
+        )?;
+        result
+    }
+
+    async fn reset_channels(&mut self, only: &[usize]) -> Result<Vec<(String, Counts)>> {
+        self.full_shopify_read().await?;
+        let mut out = Vec::new();
+        for i in 0..self.channels.len() {
+            if !only.is_empty() && !only.contains(&i) {
+                continue;
+            }
+            let counts = self.full_match(i).await?;
+            let name = self.cfg.channels[i].name.clone();
+            meta::clear_watermark(self.db, &reconcile_watermark(&name))?;
+            out.push((name, counts));
+        }
+        Ok(out)
     }
 
     // ---- Shopify stock read -----------------------------------------------------
@@ -421,6 +640,7 @@ impl<'a> Engine<'a> {
                 u.quantity, u.sku, u.product_id
             );
         }
+        self.notices.push(notices::refused(name, &outcome.refused));
         if let Some((_, reason)) = outcome.failed.first() {
             warn!(
                 "{name}: {} stock updates not confirmed (first: {reason}); they are retried on the next pass",

@@ -15,6 +15,8 @@ pub const ICONIC_SECRET: &str = "iconic-e2e-very-secret";
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The sandbox's SMTP sink, for `[notify] smtp_url`.
+    pub smtp_url: String,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
     _sandbox: skubridge_sandbox::Sandbox,
@@ -42,6 +44,7 @@ impl Env {
         let env = Self {
             dir: tempfile::tempdir().unwrap(),
             url: sandbox.url(),
+            smtp_url: sandbox.smtp_url(),
             rt,
             http: reqwest::Client::new(),
             _sandbox: sandbox,
@@ -65,6 +68,11 @@ impl Env {
 
     /// Writes the config; `channel_extra` lines are appended to the `[[channel]]` table.
     pub fn write_config(&self, channel_extra: &str) {
+        self.write_config_with(channel_extra, "");
+    }
+
+    /// Like `write_config`, with `tail` (more tables) at the end.
+    pub fn write_config_with(&self, channel_extra: &str, tail: &str) {
         let text = format!(
             r#"database = "skubridge.db"
 
@@ -81,6 +89,7 @@ client_id = "{ICONIC_ID}"
 client_secret = "${{ICONIC_SECRET}}"
 reserve_stock = 1
 {channel_extra}
+{tail}
 "#,
             url = self.url
         );
@@ -141,11 +150,54 @@ reserve_stock = 1
         );
     }
 
-    pub fn set_channel_product(&self, product_id: u64, patch: Value) {
+    /// Adds a Shopify product (fixture format).
+    pub fn add_shopify_product(&self, product: Value) {
         self.control(
-            reqwest::Method::PATCH,
-            &format!("/_sandbox/iconic/products/{product_id}"),
-            Some(patch),
+            reqwest::Method::POST,
+            "/_sandbox/shopify/products",
+            Some(product),
+        );
+    }
+
+    /// Adds a product set with its products to the channel (fixture format).
+    pub fn add_channel_set(&self, set: Value) {
+        self.control(
+            reqwest::Method::POST,
+            "/_sandbox/iconic/product-sets",
+            Some(set),
+        );
+    }
+
+    /// Rows in a table of the skubridge database.
+    pub fn db_count(&self, table: &str) -> i64 {
+        rusqlite::Connection::open(self.db_path())
+            .unwrap()
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    pub fn set_channel_product(&self, product_id: u64, patch: Value) {
+        self.control_patch(&format!("/_sandbox/iconic/products/{product_id}"), patch);
+    }
+
+    pub fn control_patch(&self, path: &str, patch: Value) {
+        self.control(reqwest::Method::PATCH, path, Some(patch));
+    }
+
+    /// Emails the SMTP sink received, oldest first.
+    pub fn mails(&self) -> Vec<Value> {
+        self.control(reqwest::Method::GET, "/_sandbox/mail", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// While down, the SMTP sink refuses every connection with 421.
+    pub fn smtp_down(&self, down: bool) {
+        self.control(
+            reqwest::Method::PUT,
+            "/_sandbox/mail/outage",
+            Some(json!({ "down": down })),
         );
     }
 

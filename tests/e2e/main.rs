@@ -2,6 +2,9 @@
 //! over HTTP, the real `skubridge` executable, real SQLite files.
 
 mod config;
+mod email;
 mod harness;
+mod products;
 mod schema;
 mod stock;
+mod unmatched;

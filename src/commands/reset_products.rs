@@ -1,0 +1,103 @@
+//! `skubridge reset-products`: re-match every SKU from scratch. Holds the run lock for
+//! its whole length, so `sync` exits 75 ("product reset in progress since …") meanwhile.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Result;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::Table;
+
+use super::Ctx;
+use crate::engine::Engine;
+use crate::exit::{UsageError, FAILED, OK};
+use crate::output;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Reset only this channel (default: every channel)
+    #[arg(long, value_name = "NAME")]
+    channel: Option<String>,
+
+    /// Don't ask for confirmation (required when not run from a terminal)
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Checked before the lock is taken, so a refused reset never blocks a sync.
+pub fn confirm(args: &Args) -> Result<()> {
+    if args.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError(
+            "reset-products re-reads both catalogs and pauses sync while it runs; pass --yes to run it unattended".into(),
+        )
+        .into());
+    }
+    eprint!(
+        "Re-match every SKU of {} from scratch? Stock sync pauses until it finishes. [y/N] ",
+        args.channel.as_deref().unwrap_or("every channel")
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(UsageError("reset-products cancelled".into()).into())
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let only = match &args.channel {
+        None => Vec::new(),
+        Some(name) => vec![ctx
+            .cfg
+            .channels
+            .iter()
+            .position(|c| &c.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = ctx.cfg.channels.iter().map(|c| c.name.as_str()).collect();
+                UsageError(format!(
+                    "--channel {name}: no such channel in the config (configured: {})",
+                    known.join(", ")
+                ))
+            })?],
+    };
+    let reporter = output::Progress::new(ctx.interactive);
+    let mut engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &reporter);
+    let results = match engine.reset_products(&only).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("product reset failed: {e:#}; the previous matches are unchanged");
+            return Ok(FAILED);
+        }
+    };
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "Channel",
+        "Listings",
+        "Matched",
+        "Unmatched",
+        "Duplicate",
+        "No SKU",
+        "Untracked",
+        "Inactive",
+    ]);
+    for (name, c) in &results {
+        let get = |k: &str| c.get(k).copied().unwrap_or(0).to_string();
+        t.add_row(vec![
+            name.clone(),
+            get("listings"),
+            get("matched"),
+            get("unmatched"),
+            get("duplicate"),
+            get("no_sku"),
+            get("untracked"),
+            get("inactive"),
+        ]);
+    }
+    println!("Product reset complete.\n{t}");
+    println!("The next `skubridge sync` pushes every matched SKU's stock again; `skubridge unmatched` lists what does not sync and why.");
+    Ok(OK)
+}

@@ -1,0 +1,191 @@
+//! What a pass tells a person, pure: problems turned into email digests (one per kind,
+//! each problem a keyed item so it is mailed once per repeat window; see `notify`).
+
+use super::unmatched::{shown, ListingProblem};
+use crate::channel::StockUpdate;
+use crate::notify::{Digest, Item, COUNT};
+
+/// Active listings on `channel` that do not sync.
+pub fn unmatched(channel: &str, problems: &[ListingProblem]) -> (Digest, Vec<Item>) {
+    let items = problems
+        .iter()
+        .map(|p| Item {
+            // Keyed by reason too: a listing that stops syncing for a new reason is news.
+            key: format!("{channel}:{}:{}", p.product_id, p.reason.code()),
+            line: format!(
+                "SKU \"{}\" (product {}): {}{}",
+                shown(&p.sku),
+                p.product_id,
+                p.reason,
+                p.hint()
+                    .map(|h| format!(". Near miss: {h}"))
+                    .unwrap_or_default()
+            ),
+        })
+        .collect();
+    let digest = Digest {
+        kind: "unmatched",
+        subject: format!("{COUNT} listings on {channel} are not syncing stock"),
+        intro: format!(
+            "These active listings on {channel} do not sync with Shopify, so skubridge does not update their stock there:"
+        ),
+        action: "Make each SKU identical on both sides (skubridge matches exact SKUs and never guesses; \
+                 a near miss names the difference), give each SKU to one Shopify variant only, track \
+                 inventory on the variant, or publish the product. Changes are picked up by the next \
+                 product sync; `skubridge unmatched` shows the current list."
+            .to_string(),
+    };
+    (digest, items)
+}
+
+/// Stock updates the channel refused, with its reasons verbatim.
+pub fn refused(channel: &str, refused: &[(StockUpdate, String)]) -> (Digest, Vec<Item>) {
+    let items = refused
+        .iter()
+        .map(|(u, reason)| Item {
+            key: format!("{channel}:{}:{reason}", u.product_id),
+            line: format!(
+                "SKU \"{}\" (product {}): quantity {} refused: {reason}",
+                shown(&u.sku),
+                u.product_id,
+                u.quantity
+            ),
+        })
+        .collect();
+    let digest = Digest {
+        kind: "stock_refused",
+        subject: format!("{channel} refused stock for {COUNT} SKUs"),
+        intro: format!(
+            "{channel} refused these stock updates, so its quantities may be wrong for them:"
+        ),
+        action: format!(
+            "Check each listing in {channel}'s seller centre (consignment stock, deleted or blocked \
+             listings cannot take stock updates). skubridge offers a quantity again when it changes, \
+             and every listing at the next reconcile."
+        ),
+    };
+    (digest, items)
+}
+
+/// A step of the pass that failed, with how many passes in a row it has failed.
+pub struct Failure<'a> {
+    pub step: &'a str,
+    pub channel: &'a str,
+    pub error: &'a str,
+    pub consecutive: i64,
+}
+
+/// Steps failing pass after pass. A single failure is usually a blip the next pass
+/// repairs; two in a row deserve a person's attention.
+pub fn failures(failures: &[Failure<'_>]) -> (Digest, Vec<Item>) {
+    let items = failures
+        .iter()
+        .filter(|f| f.consecutive >= 2)
+        .map(|f| {
+            let place = if f.channel.is_empty() {
+                f.step.to_string()
+            } else {
+                format!("{} {}", f.channel, f.step)
+            };
+            Item {
+                key: format!("{}:{}", f.step, f.channel),
+                line: format!(
+                    "{place}: failed {} passes in a row; last error: {}",
+                    f.consecutive, f.error
+                ),
+            }
+        })
+        .collect();
+    let digest = Digest {
+        kind: "step_failed",
+        subject: format!("{COUNT} sync steps keep failing"),
+        intro: "skubridge keeps failing at these steps, so stock on the channels may be out of date:"
+            .to_string(),
+        action: "Read the error: credentials and configuration errors need a fix in skubridge.toml; \
+                 outages of Shopify or the channel clear by themselves and the next pass catches up. \
+                 `skubridge sync -v` shows each request."
+            .to_string(),
+    };
+    (digest, items)
+}
+
+/// The body of the "Product reset complete" email: per channel, what now syncs.
+pub fn reset_complete(
+    results: &[(String, std::collections::BTreeMap<&'static str, i64>)],
+) -> String {
+    let mut body = String::from(
+        "The product reset finished: every SKU was matched again from a full read of Shopify and of each channel.\n\n",
+    );
+    for (channel, c) in results {
+        let get = |k: &str| c.get(k).copied().unwrap_or(0);
+        body.push_str(&format!(
+            "{channel}: {} of {} listings matched; {} without a Shopify variant, {} duplicate, {} untracked, {} inactive; {} Shopify variants have no SKU.\n",
+            get("matched"),
+            get("listings"),
+            get("unmatched"),
+            get("duplicate"),
+            get("untracked"),
+            get("inactive"),
+            get("no_sku"),
+        ));
+    }
+    body.push_str(
+        "\nThe next `skubridge sync` pushes every matched SKU's stock again. `skubridge unmatched` lists what does not sync, why, and near misses.",
+    );
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::unmatched::{Difference, NearMiss, Reason};
+
+    #[test]
+    fn unmatched_items_show_escaped_skus_and_hints() {
+        let p = ListingProblem {
+            channel: "iconic".into(),
+            product_id: "501".into(),
+            sku: "AB_1\u{200B}".into(),
+            reason: Reason::NoVariant,
+            near_misses: vec![NearMiss {
+                shopify_sku: "AB-1".into(),
+                differences: vec![Difference::Separator('_', '-')],
+            }],
+        };
+        let (digest, items) = unmatched("iconic", &[p]);
+        assert_eq!(digest.kind, "unmatched");
+        assert_eq!(items[0].key, "iconic:501:no_variant");
+        assert!(items[0].line.contains("AB_1\\u{200B}"), "{}", items[0].line);
+        assert!(!items[0].line.contains('\u{200B}'));
+        assert!(
+            items[0].line.contains("underscore vs dash"),
+            "{}",
+            items[0].line
+        );
+    }
+
+    #[test]
+    fn only_repeated_failures_are_mailed() {
+        let f = |consecutive| Failure {
+            step: "stock",
+            channel: "iconic",
+            error: "boom",
+            consecutive,
+        };
+        assert!(failures(&[f(1)]).1.is_empty());
+        let (_, items) = failures(&[f(2)]);
+        assert_eq!(items[0].key, "stock:iconic");
+        assert!(items[0].line.contains("2 passes in a row"));
+    }
+
+    #[test]
+    fn refused_keeps_the_channel_reason() {
+        let u = StockUpdate {
+            product_id: "7".into(),
+            sku: "S".into(),
+            quantity: 3,
+        };
+        let (_, items) = refused("iconic", &[(u, "Product is consignment".into())]);
+        assert!(items[0].line.ends_with("refused: Product is consignment"));
+    }
+}
