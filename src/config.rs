@@ -375,11 +375,11 @@ fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         channels.push(ch);
     }
     let schedule = Schedule {
-        sync_every_minutes: positive(
+        sync_every_minutes: positive_minutes(
             raw.schedule.sync_every_minutes,
             "schedule.sync_every_minutes",
         )?,
-        product_sync_every_minutes: positive(
+        product_sync_every_minutes: positive_minutes(
             raw.schedule.product_sync_every_minutes,
             "schedule.product_sync_every_minutes",
         )?,
@@ -604,11 +604,26 @@ fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
     })
 }
 
+/// Intervals are at most a year: longer ones are typos, and time arithmetic on them
+/// must never overflow.
+const MAX_HOURS: i64 = 24 * 366;
+
 fn positive(v: i64, key: &str) -> Result<u32, String> {
-    u32::try_from(v)
-        .ok()
-        .filter(|v| *v >= 1)
-        .ok_or_else(|| format!("{key}: must be 1 or more (got {v})"))
+    within(v, 1, MAX_HOURS, key)
+}
+
+fn positive_minutes(v: i64, key: &str) -> Result<u32, String> {
+    within(v, 1, MAX_HOURS * 60, key)
+}
+
+fn within(v: i64, min: i64, max: i64, key: &str) -> Result<u32, String> {
+    if v < min {
+        return Err(format!("{key}: must be {min} or more (got {v})"));
+    }
+    if v > max {
+        return Err(format!("{key}: must be at most {max} (a year; got {v})"));
+    }
+    Ok(v as u32)
 }
 
 fn url_key(v: &str, key: &str) -> Result<String, String> {

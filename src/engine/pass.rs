@@ -224,7 +224,7 @@ impl<'a> Engine<'a> {
                 notify::queue_digest(self.db, now, repeat, &digest, &items)?;
             }
         }
-        let outcome = notify::flush(self.db, &self.cfg.notify, &self.cfg.shopify.shop).await;
+        let outcome = notify::flush(self.db, &self.cfg.notify, &self.cfg.shopify.shop, now).await;
         if let Some(e) = &outcome.error {
             warn!(
                 "{} emails could not be sent ({e}); they stay queued for the next pass",

@@ -2,13 +2,14 @@
 //! configured transport. A row that fails stays for the next pass; a failure that is not
 //! about that one email (server down, bad credentials, disk) stops the flush.
 
+use chrono::{DateTime, Utc};
 use std::time::{Duration, SystemTime};
 
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::outbox::{self, Row};
-use crate::clock::{self, rfc3339, Clock};
+use crate::clock::{self, rfc3339};
 use crate::config::{NotifyConfig, NotifyTransport};
 use crate::db::Db;
 use crate::secret::Secret;
@@ -30,9 +31,9 @@ pub struct FlushOutcome {
 
 /// Sends every queued email, oldest first. Never panics; errors are in the outcome and, per
 /// email, in its outbox row (attempts, last error).
-pub async fn flush(db: &Db, cfg: &NotifyConfig, shop: &str) -> FlushOutcome {
+pub async fn flush(db: &Db, cfg: &NotifyConfig, shop: &str, now: DateTime<Utc>) -> FlushOutcome {
     let mut outcome = FlushOutcome::default();
-    if let Err(e) = send_all(db, cfg, shop, &mut outcome).await {
+    if let Err(e) = send_all(db, cfg, shop, now, &mut outcome).await {
         outcome.error = Some(e);
     }
     match outbox::count_unsent(db) {
@@ -49,6 +50,7 @@ async fn send_all(
     db: &Db,
     cfg: &NotifyConfig,
     shop: &str,
+    now: DateTime<Utc>,
     outcome: &mut FlushOutcome,
 ) -> Result<(), String> {
     let rows = outbox::unsent(db).map_err(|e| e.to_string())?;
@@ -60,7 +62,8 @@ async fn send_all(
         // Recorded on the email that was next, as if its own send had failed.
         Err(e) => return Err(record_failure(db, first, e, outcome)),
     };
-    let sent_at = rfc3339(Clock::from_env().unwrap_or(Clock::System).now());
+    // The run's clock (SKUBRIDGE_NOW in tests; main already rejected a bad value).
+    let sent_at = rfc3339(now);
     let mut result = Ok(());
     for row in &rows {
         match mailer.deliver(&compose(row, shop)).await {
@@ -427,7 +430,13 @@ mod tests {
         let (tmp, db) = test_db();
         queue_unmatched(&db);
         let dir: PathBuf = tmp.path().join("outbox");
-        let outcome = flush(&db, &cfg(NotifyTransport::File { dir: dir.clone() }), SHOP).await;
+        let outcome = flush(
+            &db,
+            &cfg(NotifyTransport::File { dir: dir.clone() }),
+            SHOP,
+            Utc::now(),
+        )
+        .await;
         assert_eq!(
             outcome,
             FlushOutcome {
@@ -455,7 +464,13 @@ mod tests {
         assert!(eml.ends_with(&format!("\n\n{BODY}")), "{eml}");
         assert_eq!(rows(&db), [(1, None, true)]);
         // Nothing left: the next flush sends nothing.
-        let again = flush(&db, &cfg(NotifyTransport::File { dir: dir.clone() }), SHOP).await;
+        let again = flush(
+            &db,
+            &cfg(NotifyTransport::File { dir: dir.clone() }),
+            SHOP,
+            Utc::now(),
+        )
+        .await;
         assert_eq!(again, FlushOutcome::default());
         assert_eq!(self::emls(&dir).len(), 1);
     }
@@ -469,7 +484,7 @@ mod tests {
         std::fs::write(&dir, "").unwrap();
         let cfg = cfg(NotifyTransport::File { dir: dir.clone() });
 
-        let failed = flush(&db, &cfg, SHOP).await;
+        let failed = flush(&db, &cfg, SHOP, Utc::now()).await;
         assert_eq!((failed.sent, failed.failed, failed.pending), (0, 1, 1));
         let error = failed.error.unwrap();
         assert!(error.starts_with("email directory"), "{error}");
@@ -477,7 +492,7 @@ mod tests {
         assert_eq!(crate::notify::pending(&db).unwrap(), 1);
 
         std::fs::remove_file(&dir).unwrap();
-        let sent = flush(&db, &cfg, SHOP).await;
+        let sent = flush(&db, &cfg, SHOP, Utc::now()).await;
         assert_eq!(
             (sent.sent, sent.failed, sent.pending, sent.error),
             (1, 0, 0, None)
@@ -493,7 +508,7 @@ mod tests {
         queue_note(&db, "12 listings matched.");
         let mut cfg = cfg(NotifyTransport::Log);
         cfg.to.clear();
-        let outcome = flush(&db, &cfg, SHOP).await;
+        let outcome = flush(&db, &cfg, SHOP, Utc::now()).await;
         assert_eq!((outcome.sent, outcome.pending, outcome.error), (1, 0, None));
     }
 
@@ -504,7 +519,13 @@ mod tests {
         queue_unmatched(&db);
         queue_note(&db, "12 listings matched, 3 unmatched.");
 
-        let outcome = flush(&db, &smtp(url_with_login(sandbox.smtp_addr)), SHOP).await;
+        let outcome = flush(
+            &db,
+            &smtp(url_with_login(sandbox.smtp_addr)),
+            SHOP,
+            Utc::now(),
+        )
+        .await;
         assert_eq!(
             outcome,
             FlushOutcome {
@@ -544,7 +565,7 @@ mod tests {
         let cfg = smtp(url.clone());
 
         sandbox.app.mail.set_down(true);
-        let down = flush(&db, &cfg, SHOP).await;
+        let down = flush(&db, &cfg, SHOP, Utc::now()).await;
         // Stopped at the first email: the second was not tried.
         assert_eq!((down.sent, down.failed, down.pending), (0, 1, 2));
         let error = down.error.unwrap();
@@ -554,7 +575,7 @@ mod tests {
         assert!(sandbox.app.mail.messages().is_empty());
 
         sandbox.app.mail.set_down(false);
-        let up = flush(&db, &cfg, SHOP).await;
+        let up = flush(&db, &cfg, SHOP, Utc::now()).await;
         assert_eq!((up.sent, up.failed, up.pending, up.error), (2, 0, 0, None));
         assert_eq!(sandbox.app.mail.messages().len(), 2);
     }
@@ -567,7 +588,7 @@ mod tests {
         queue_note(&db, &"too big for any mailbox\n".repeat(450_000));
         queue_unmatched(&db);
 
-        let outcome = flush(&db, &smtp(sandbox.smtp_url()), SHOP).await;
+        let outcome = flush(&db, &smtp(sandbox.smtp_url()), SHOP, Utc::now()).await;
         assert_eq!((outcome.sent, outcome.failed, outcome.pending), (1, 1, 1));
         assert!(outcome.error.unwrap().contains("552"));
         let mail = sandbox.app.mail.messages();
@@ -590,7 +611,7 @@ mod tests {
             format!("smtp://merchant:{PASSWORD_IN_URL}@127.0.0.1:99999"),
             format!("smtp://merchant:{PASSWORD_IN_URL}@/nohost"),
         ] {
-            let outcome = flush(&db, &smtp(url.clone()), SHOP).await;
+            let outcome = flush(&db, &smtp(url.clone()), SHOP, Utc::now()).await;
             assert_eq!((outcome.sent, outcome.pending), (0, 1));
             let error = outcome.error.unwrap();
             assert_no_secret(&error, &url);
