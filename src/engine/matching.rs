@@ -9,7 +9,9 @@ use crate::db::catalog::{MatchRow, VariantRow};
 /// Why one listing does or does not sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Matched(MatchRow),
+    /// Syncs with the variant at this index of the variants matched against (an index,
+    /// not a copy: a 100k-SKU catalog holds one set of strings).
+    Matched(usize),
     /// Not active on the channel: nothing to sync.
     Inactive,
     /// No Shopify variant has this exact SKU.
@@ -42,11 +44,18 @@ pub struct MatchResult {
 }
 
 impl MatchResult {
-    pub fn matches(&self) -> Vec<MatchRow> {
-        self.verdicts
+    /// The matches, given the same variants and listings the result was computed from.
+    pub fn matches(&self, variants: &[VariantRow], listings: &[Listing]) -> Vec<MatchRow> {
+        listings
             .iter()
-            .filter_map(|v| match v {
-                Verdict::Matched(m) => Some(m.clone()),
+            .zip(&self.verdicts)
+            .filter_map(|(l, verdict)| match verdict {
+                Verdict::Matched(i) => Some(MatchRow {
+                    product_id: l.product_id.clone(),
+                    sku: l.sku.clone(),
+                    variant_id: variants[*i].variant_id.clone(),
+                    inventory_item_id: variants[*i].inventory_item_id.clone(),
+                }),
                 _ => None,
             })
             .collect()
@@ -54,11 +63,11 @@ impl MatchResult {
 }
 
 pub fn match_catalogs(variants: &[VariantRow], listings: &[Listing]) -> MatchResult {
-    let mut by_sku: HashMap<&str, Vec<&VariantRow>> = HashMap::new();
+    let mut by_sku: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut no_sku = 0;
-    for v in variants {
+    for (i, v) in variants.iter().enumerate() {
         match v.sku.as_deref() {
-            Some(s) if !s.is_empty() => by_sku.entry(s).or_default().push(v),
+            Some(s) if !s.is_empty() => by_sku.entry(s).or_default().push(i),
             _ => no_sku += 1,
         }
     }
@@ -85,13 +94,8 @@ pub fn match_catalogs(variants: &[VariantRow], listings: &[Listing]) -> MatchRes
             } else {
                 match by_sku.get(l.sku.as_str()).map(Vec::as_slice) {
                     None | Some([]) => Verdict::NoVariant,
-                    Some([v]) if !v.tracked => Verdict::Untracked,
-                    Some([v]) => Verdict::Matched(MatchRow {
-                        product_id: l.product_id.clone(),
-                        sku: l.sku.clone(),
-                        variant_id: v.variant_id.clone(),
-                        inventory_item_id: v.inventory_item_id.clone(),
-                    }),
+                    Some(&[v]) if !variants[v].tracked => Verdict::Untracked,
+                    Some(&[v]) => Verdict::Matched(v),
                     Some(many) => Verdict::DuplicateInShopify(many.len()),
                 }
             };
@@ -162,9 +166,7 @@ mod tests {
             listing("h", "", ListingStatus::Active),
         ];
         let r = match_catalogs(&variants, &listings);
-        assert!(
-            matches!(verdict_of(&r, &listings, "a"), Verdict::Matched(m) if m.variant_id == "1")
-        );
+        assert_eq!(verdict_of(&r, &listings, "a"), Verdict::Matched(0));
         for near_miss in ["b", "c", "d", "h"] {
             assert_eq!(
                 verdict_of(&r, &listings, near_miss),
@@ -190,7 +192,13 @@ mod tests {
                 no_sku: 2,
             }
         );
-        assert_eq!(r.matches().len(), 1);
+        let m = r.matches(&variants, &listings);
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].product_id.as_str(), m[0].variant_id.as_str()),
+            ("a", "1")
+        );
+        assert_eq!(m[0].inventory_item_id, "I1");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tracing::warn;
 use super::stock::{self, PlannedPush, StockRules};
 use super::Reporter;
 use super::{matching, notices, unmatched};
-use crate::channel::{ChannelClient, StockUpdate};
+use crate::channel::{ChannelClient, Listing, StockUpdate};
 use crate::clock::{self, Clock};
 use crate::config::{ChannelConfig, Config};
 use crate::db::catalog::{self, LevelRow, VariantRow};
@@ -323,7 +323,7 @@ impl<'a> Engine<'a> {
         let started = self.now();
         self.db.atomically(|| -> Result<Counts> {
             catalog::replace_listings(self.db, &name, &listings)?;
-            let counts = self.rematch(i, &started)?;
+            let counts = self.rematch(i, listings, &started)?;
             meta::set_watermark(
                 self.db,
                 &fingerprint_watermark(&name),
@@ -359,11 +359,12 @@ impl<'a> Engine<'a> {
             meta::set_watermark(self.db, SHOPIFY_PRODUCTS_WATERMARK, &shopify_started)?;
             self.variants_read = true;
         }
-        let listings = self.read_listings(i, since).await?;
+        let changed = self.read_listings(i, since).await?;
         self.db.atomically(|| -> Result<Counts> {
-            catalog::upsert_listings(self.db, &name, &listings)?;
-            let mut counts = self.rematch(i, &started)?;
-            counts.insert("listings_changed", listings.len() as i64);
+            catalog::upsert_listings(self.db, &name, &changed)?;
+            let all = catalog::listings(self.db, &name)?;
+            let mut counts = self.rematch(i, all, &started)?;
+            counts.insert("listings_changed", changed.len() as i64);
             Ok(counts)
         })
     }
@@ -381,17 +382,18 @@ impl<'a> Engine<'a> {
             .with_context(|| format!("reading {name} listings"))
     }
 
-    /// Matches the stored catalogs and stores the matches when they changed.
-    fn rematch(&mut self, i: usize, now: &str) -> Result<Counts> {
+    /// Matches the stored Shopify variants with the channel's `listings` (all of them, as
+    /// stored) and stores the matches when they changed.
+    fn rematch(&mut self, i: usize, listings: Vec<Listing>, now: &str) -> Result<Counts> {
         let name = &self.cfg.channels[i].name.clone();
         let variants = catalog::variants(self.db)?;
-        let listings = catalog::listings(self.db, name)?;
         let result = matching::match_catalogs(&variants, &listings);
-        let matches = result.matches();
+        let matches = result.matches(&variants, &listings);
         if matches != catalog::matches(self.db, name)? {
             catalog::replace_matches(self.db, name, &matches, now)?;
         }
-        let problems = unmatched::report(&variants, &[(name.as_str(), &listings)]).listings;
+        drop(matches);
+        let problems = unmatched::listing_problems(&variants, name, &listings, &result);
         self.notices.push(notices::unmatched(name, &problems));
         meta::set_watermark(self.db, &products_watermark(name), now)?;
         let c = &result.counts;

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use super::matching::{match_catalogs, Verdict};
+use super::matching::{match_catalogs, MatchResult, Verdict};
 use crate::channel::Listing;
 use crate::db::catalog::VariantRow;
 
@@ -144,45 +144,53 @@ pub struct Report {
 
 /// The report over the stored Shopify variants and each channel's stored listings.
 pub fn report(variants: &[VariantRow], channels: &[(&str, &[Listing])]) -> Report {
-    let hints = NearMissIndex::new(variants);
-    let by_id: HashMap<&str, &VariantRow> = variants
+    let listings = channels
         .iter()
-        .map(|v| (v.variant_id.as_str(), v))
+        .flat_map(|(channel, channel_listings)| {
+            let result = match_catalogs(variants, channel_listings);
+            listing_problems(variants, channel, channel_listings, &result)
+        })
         .collect();
-    let mut listings = Vec::new();
-    for (channel, channel_listings) in channels {
-        let result = match_catalogs(variants, channel_listings);
-        for (l, verdict) in channel_listings.iter().zip(&result.verdicts) {
-            let reason = match verdict {
-                Verdict::Inactive => continue,
-                Verdict::Matched(m) => {
-                    match by_id
-                        .get(m.variant_id.as_str())
-                        .map(|v| v.product_status.as_str())
-                    {
-                        Some("DRAFT") => Reason::ProductDraft,
-                        Some("ARCHIVED") => Reason::ProductArchived,
-                        _ => continue,
-                    }
-                }
-                Verdict::NoVariant => Reason::NoVariant,
-                Verdict::DuplicateInShopify(n) => Reason::DuplicateInShopify(*n),
-                Verdict::DuplicateOnChannel => Reason::DuplicateOnChannel,
-                Verdict::Untracked => Reason::Untracked,
-            };
-            listings.push(ListingProblem {
-                channel: channel.to_string(),
-                product_id: l.product_id.clone(),
-                sku: l.sku.clone(),
-                reason,
-                near_misses: hints.near_misses(&l.sku),
-            });
-        }
-    }
     Report {
         listings,
         variants: variant_problems(variants),
     }
+}
+
+/// The listings of one channel that do not sync, from a match already computed over
+/// these `variants` and `listings`. The near-miss index is built only when a problem
+/// needs it, so a clean 100k-SKU catalog costs no extra memory.
+pub fn listing_problems(
+    variants: &[VariantRow],
+    channel: &str,
+    listings: &[Listing],
+    result: &MatchResult,
+) -> Vec<ListingProblem> {
+    let mut hints: Option<NearMissIndex<'_>> = None;
+    let mut problems = Vec::new();
+    for (l, verdict) in listings.iter().zip(&result.verdicts) {
+        let reason = match verdict {
+            Verdict::Inactive => continue,
+            Verdict::Matched(i) => match variants[*i].product_status.as_str() {
+                "DRAFT" => Reason::ProductDraft,
+                "ARCHIVED" => Reason::ProductArchived,
+                _ => continue,
+            },
+            Verdict::NoVariant => Reason::NoVariant,
+            Verdict::DuplicateInShopify(n) => Reason::DuplicateInShopify(*n),
+            Verdict::DuplicateOnChannel => Reason::DuplicateOnChannel,
+            Verdict::Untracked => Reason::Untracked,
+        };
+        let hints = hints.get_or_insert_with(|| NearMissIndex::new(variants));
+        problems.push(ListingProblem {
+            channel: channel.to_string(),
+            product_id: l.product_id.clone(),
+            sku: l.sku.clone(),
+            reason,
+            near_misses: hints.near_misses(&l.sku),
+        });
+    }
+    problems
 }
 
 fn variant_problems(variants: &[VariantRow]) -> Vec<VariantProblem> {
