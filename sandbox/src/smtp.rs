@@ -5,6 +5,7 @@
 //! QUIT — without TLS.
 //!
 //! Control routes: `GET /_sandbox/mail` lists the received messages oldest first,
+//! `GET /_sandbox/mail.txt` shows them as plain text,
 //! `DELETE /_sandbox/mail` forgets them, and `PUT /_sandbox/mail/outage`
 //! `{"down": true}` makes every new connection get `421` and a close, as an outage does.
 
@@ -246,7 +247,26 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 pub(crate) fn control_router() -> Router<Arc<App>> {
     Router::new()
         .route("/_sandbox/mail", get(list_mail).delete(clear_mail))
+        .route("/_sandbox/mail.txt", get(mail_text))
         .route("/_sandbox/mail/outage", put(set_outage))
+}
+
+/// The received mail as plain text, as a mail client would show it (what `make demo` prints).
+async fn mail_text(State(app): State<Arc<App>>) -> String {
+    app.mail
+        .messages()
+        .iter()
+        .map(|m| {
+            format!(
+                "From: {}\nTo: {}\nSubject: {}\n\n{}\n",
+                m.from,
+                m.to.join(", "),
+                m.subject,
+                m.body
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n----------------------------------------------------------------\n")
 }
 
 async fn list_mail(State(app): State<Arc<App>>) -> Json<Vec<ReceivedMail>> {
