@@ -278,10 +278,10 @@ fn csv(r: &Report) -> Result<String> {
             &p.channel,
             &p.product_id,
             "",
-            &unmatched::shown(&p.sku),
+            &cell(&unmatched::shown(&p.sku)),
             p.reason.code(),
             &p.reason.to_string(),
-            &p.hint().unwrap_or_default(),
+            &cell(&p.hint().unwrap_or_default()),
         ])?;
     }
     for v in &r.variants {
@@ -290,7 +290,7 @@ fn csv(r: &Report) -> Result<String> {
             "",
             &v.product_id,
             &v.variant_id,
-            &unmatched::shown(variant_sku(v)),
+            &cell(&unmatched::shown(variant_sku(v))),
             v.issue.code(),
             &v.issue.to_string(),
             "",
@@ -298,6 +298,16 @@ fn csv(r: &Report) -> Result<String> {
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8(bytes)?)
+}
+
+/// A spreadsheet runs a cell starting with `=`, `+`, `-` or `@` as a formula; a leading
+/// apostrophe makes it text (the OWASP advice for CSV that people open).
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -339,6 +349,13 @@ mod tests {
                 issue: VariantIssue::DuplicateSku(2),
             }],
         }
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("-1"), "'-1");
+        assert_eq!(cell("AB-1"), "AB-1");
     }
 
     #[test]
