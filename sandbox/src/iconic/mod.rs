@@ -1,14 +1,17 @@
 //! The Iconic Seller Center v2 REST API (contract: shared/api/marketplaces.md §1.2):
 //! OAuth2 client credentials, product sets and products, per-product stock reads and
-//! batched absolute stock writes, and the control routes tests and the demo drive.
+//! batched absolute stock writes, the order list, and the control routes tests and the
+//! demo drive.
 //!
-//! One submodule per API area (`auth`, `products`, `stock`) contributes its routes;
-//! `catalog` is the state they share, `problem` and `request` the error shape and
-//! request parsing every endpoint uses. Orders and shipment providers slot in the same way.
+//! One submodule per API area (`auth`, `products`, `stock`, `orders`) contributes its
+//! routes; `catalog` and `orders` hold the state, `problem` and `request` the error shape
+//! and request parsing every endpoint uses. Shipment providers slot in the same way.
 
 mod auth;
 mod catalog;
 mod control;
+mod orders;
+mod orders_control;
 mod problem;
 mod products;
 mod request;
@@ -25,6 +28,7 @@ use crate::App;
 
 pub use auth::ClientSecret;
 pub use catalog::{FixtureProduct, FixtureProductSet, Status};
+pub use orders::{FixtureAddress, FixtureItem, FixtureName, FixtureOrder, ItemStatus, Money};
 
 /// Products per generated product set (the generated Shopify products have five variants).
 const GENERATED_SET_SIZE: usize = 5;
@@ -42,6 +46,9 @@ pub struct IconicFixture {
     #[serde(default = "default_updated_at")]
     pub updated_at: DateTime<Utc>,
     pub product_sets: Vec<FixtureProductSet>,
+    /// Orders the account already has; those without `created_at` were created at `updated_at`.
+    #[serde(default)]
+    pub orders: Vec<FixtureOrder>,
 }
 
 fn default_token_ttl() -> u64 {
@@ -63,6 +70,7 @@ impl Default for IconicFixture {
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
             updated_at: default_updated_at(),
             product_sets: Vec::new(),
+            orders: Vec::new(),
         }
     }
 }
@@ -102,6 +110,7 @@ impl IconicFixture {
 pub struct IconicState {
     auth: auth::Tokens,
     catalog: catalog::Catalog,
+    orders: orders::Orders,
     /// Stock items `PUT /v2/stock/product` has applied since start.
     stock_writes: u64,
 }
@@ -115,6 +124,7 @@ impl IconicState {
                 fixture.token_ttl_seconds,
             ),
             catalog: catalog::Catalog::new(fixture.product_sets, fixture.updated_at),
+            orders: orders::Orders::new(fixture.orders, fixture.updated_at),
             stock_writes: 0,
         }
     }
@@ -123,6 +133,7 @@ impl IconicState {
         json!({
             "products": self.catalog.dump_products(),
             "stock_writes": self.stock_writes,
+            "orders": self.orders.dump(),
         })
     }
 }
@@ -132,11 +143,12 @@ pub fn router() -> Router<Arc<App>> {
     auth::routes()
         .merge(products::routes())
         .merge(stock::routes())
+        .merge(orders::routes())
 }
 
 /// `/_sandbox/iconic/*`.
 pub fn control_router() -> Router<Arc<App>> {
-    control::routes()
+    control::routes().merge(orders_control::routes())
 }
 
 #[cfg(test)]
@@ -579,6 +591,401 @@ mod tests {
         missing.problem(StatusCode::NOT_FOUND);
     }
 
+    fn order(id: u64, created_at: &str, items: Value) -> Value {
+        json!({"id": id, "number": 300_000 + id, "created_at": created_at,
+            "customer": {"first_name": "Ada", "last_name": "Lovelace"},
+            "address": {"first_name": "Ada", "last_name": "Lovelace", "phone": "0400000000",
+                "address1": "1 Harbour St", "city": "Sydney", "region": "NSW",
+                "post_code": "2000", "country": "AU"},
+            "items": items})
+    }
+
+    fn item(id: u64, sku: &str, status: &str) -> Value {
+        json!({"id": id, "seller_sku": sku, "paid_price": "49.95", "unit_price": "59.95",
+            "status": status})
+    }
+
+    fn with_orders(orders: Value) -> IconicFixture {
+        IconicFixture {
+            orders: serde_json::from_value(orders).unwrap(),
+            ..fixture(5)
+        }
+    }
+
+    /// The `statusList` and `itemCount` of order `id` as `GET /v2/orders` shows it.
+    async fn order_counts(h: &Harness, token: &str, id: u64) -> (Value, u64) {
+        let reply = h
+            .get(
+                token,
+                &format!("/v2/orders?limit=1&offset=0&orderIds%5B%5D={id}"),
+            )
+            .await;
+        let order = &reply.body["items"][0];
+        (
+            order["statusList"].clone(),
+            order["itemCount"].as_u64().unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn orders_page_only_with_limit_and_offset_and_show_the_contract_fields() {
+        let h = Harness::start(with_orders(json!([
+            order(3, "2026-03-03T00:00:00Z", json!([item(30, "SKU-000003", "pending")])),
+            order(1, "2026-03-01T00:00:00Z", json!([
+                {"id": 10, "seller_sku": "SKU-000001", "paid_price": "49.95", "unit_price": "59.95"},
+                {"id": 11, "seller_sku": "SKU-000001", "paid_price": "50", "unit_price": "59.9"},
+                {"id": 12, "seller_sku": "DELISTED", "paid_price": "0.05", "unit_price": "1.00"}])),
+            order(2, "2026-03-02T00:00:00Z", json!([item(20, "SKU-000002", "pending")])),
+        ])))
+        .await;
+        let token = h.token().await;
+        for uri in ["/v2/orders", "/v2/orders?limit=2", "/v2/orders?offset=0"] {
+            let detail = h
+                .get(&token, uri)
+                .await
+                .problem(StatusCode::BAD_REQUEST)
+                .to_string();
+            assert!(detail.contains("is required"), "{uri}: {detail}");
+        }
+        h.get(&token, "/v2/orders?limit=101&offset=0")
+            .await
+            .problem(StatusCode::BAD_REQUEST);
+        h.send("GET", "/v2/orders?limit=1&offset=0", &[], Body::empty())
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+
+        let first = h.get(&token, "/v2/orders?limit=2&offset=0").await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        assert_eq!(ids(&first.body["items"]), [1, 2]);
+        assert_eq!(
+            first.body["pagination"],
+            json!({"limit": 2, "offset": 0, "totalCount": 3})
+        );
+        let second = h.get(&token, "/v2/orders?limit=2&offset=2").await;
+        assert_eq!(ids(&second.body["items"]), [3]);
+        let newest = h
+            .get(
+                &token,
+                "/v2/orders?limit=5&offset=0&sort=createdAt&sortDir=desc",
+            )
+            .await;
+        assert_eq!(ids(&newest.body["items"]), [3, 2, 1]);
+        h.get(&token, "/v2/orders?limit=5&offset=0&sort=number")
+            .await
+            .problem(StatusCode::BAD_REQUEST);
+        let by_number = h
+            .get(
+                &token,
+                "/v2/orders?limit=5&offset=0&orderNumbers%5B%5D=300002&orderNumbers%5B%5D=300003",
+            )
+            .await;
+        assert_eq!(ids(&by_number.body["items"]), [2, 3]);
+
+        let o = &first.body["items"][0];
+        let shipping = json!({"firstName": "Ada", "lastName": "Lovelace",
+            "phone": ["0400000000"], "address": ["1 Harbour St"], "email": null,
+            "city": "Sydney", "ward": null, "region": "NSW", "postCode": "2000", "country": "AU"});
+        assert_eq!(
+            o["address"],
+            json!({"billing": shipping, "shipping": shipping})
+        );
+        assert_eq!(o["number"], 300_001);
+        assert_eq!(
+            o["customer"],
+            json!({"firstName": "Ada", "lastName": "Lovelace"})
+        );
+        assert_eq!(o["currency"], "AUD");
+        assert_eq!(o["createdAt"], "2026-03-01T00:00:00Z");
+        assert_eq!(o["updatedAt"], "2026-03-01T00:00:00Z");
+        assert_eq!(o["statusList"], json!({"pending": 3}));
+        assert_eq!(o["itemCount"], 3);
+        assert_eq!(o["grandTotal"], json!(100.0));
+        assert!(o["uuid"].as_str().unwrap().len() == 36);
+        assert_eq!(
+            o["items"][0],
+            json!({"id": 10, "orderId": 1, "status": "pending",
+                "product": {"sku": "SB0000000001-ICONIC", "sellerSku": "SKU-000001",
+                    "name": "Generated style 1"},
+                "unitPrice": 59.95, "paidPrice": 49.95, "shippingFee": 0.0,
+                "createdAt": "2026-03-01T00:00:00Z", "updatedAt": "2026-03-01T00:00:00Z"})
+        );
+        assert_eq!(o["items"][1]["paidPrice"], json!(50.0));
+        assert_eq!(o["items"][1]["unitPrice"], json!(59.9));
+        assert_eq!(o["items"][2]["product"]["sku"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn section_filter_follows_the_non_cancelled_items() {
+        let h = Harness::start(with_orders(json!([
+            order(
+                1,
+                "2026-03-01T00:00:00Z",
+                json!([item(10, "SKU-000001", "pending")])
+            ),
+            order(
+                2,
+                "2026-03-02T00:00:00Z",
+                json!([
+                    item(20, "SKU-000001", "pending"),
+                    item(21, "SKU-000002", "canceled")
+                ])
+            ),
+            order(
+                3,
+                "2026-03-03T00:00:00Z",
+                json!([item(30, "SKU-000001", "canceled")])
+            ),
+            order(
+                4,
+                "2026-03-04T00:00:00Z",
+                json!([
+                    item(40, "SKU-000001", "pending"),
+                    item(41, "SKU-000002", "shipped")
+                ])
+            ),
+            order(
+                5,
+                "2026-03-05T00:00:00Z",
+                json!([item(50, "SKU-000001", "shipped")])
+            ),
+        ])))
+        .await;
+        let token = h.token().await;
+        let section = |name: &str| format!("/v2/orders?limit=10&offset=0&section={name}");
+        let pending = h.get(&token, &section("status_pending")).await;
+        assert_eq!(ids(&pending.body["items"]), [1, 2]);
+        assert_eq!(pending.body["pagination"]["totalCount"], 2);
+        let canceled = h.get(&token, &section("status_canceled")).await;
+        assert_eq!(ids(&canceled.body["items"]), [3]);
+        let shipped = h.get(&token, &section("status_shipped")).await;
+        assert_eq!(ids(&shipped.body["items"]), [5]);
+        h.get(&token, &section("group_express"))
+            .await
+            .problem(StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn item_changes_stamp_the_order_and_show_in_the_update_window() {
+        let h = Harness::start(with_orders(json!([
+            order(
+                1,
+                "2026-03-01T00:00:00Z",
+                json!([item(10, "SKU-000001", "pending")])
+            ),
+            order(
+                2,
+                "2026-03-02T00:00:00Z",
+                json!([item(20, "SKU-000002", "pending")])
+            ),
+        ])))
+        .await;
+        let token = h.token().await;
+        let since = catalog::wire_time(catalog::now());
+        let window = format!("/v2/orders?limit=10&offset=0&updateDateStart={since}");
+        assert_eq!(
+            ids(&h.get(&token, &window).await.body["items"]),
+            Vec::<u64>::new()
+        );
+
+        let added = h
+            .control(
+                "POST",
+                "/_sandbox/iconic/orders/2/items",
+                &json!({"id": 21, "seller_sku": "SKU-000002", "paid_price": "49.95",
+                    "unit_price": "59.95"}),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        assert_eq!(added.body["status_list"], json!({"pending": 2}));
+        let changed = h.get(&token, &window).await;
+        assert_eq!(ids(&changed.body["items"]), [2]);
+        let order = &changed.body["items"][0];
+        assert_eq!(order["itemCount"], 2);
+        assert_eq!(order["items"][1]["createdAt"], order["updatedAt"]);
+        assert_eq!(order["items"][0]["updatedAt"], "2026-03-02T00:00:00Z");
+        let stamped: DateTime<Utc> = order["updatedAt"].as_str().unwrap().parse().unwrap();
+        assert!(stamped >= since.parse::<DateTime<Utc>>().unwrap());
+        let old = h
+            .get(
+                &token,
+                "/v2/orders?limit=10&offset=0&updateDateEnd=2026-03-01T00:00:00Z",
+            )
+            .await;
+        assert_eq!(ids(&old.body["items"]), [1]);
+        let created = h
+            .get(
+                &token,
+                "/v2/orders?limit=10&offset=0&dateStart=2026-03-02T00:00:00Z",
+            )
+            .await;
+        assert_eq!(ids(&created.body["items"]), [2]);
+
+        let taken = json!({"id": 10, "seller_sku": "X", "paid_price": "1", "unit_price": "1"});
+        h.control("POST", "/_sandbox/iconic/orders/2/items", &taken)
+            .await
+            .problem(StatusCode::CONFLICT);
+        h.control(
+            "POST",
+            "/_sandbox/iconic/orders/9/items",
+            &json!({"id": 99,
+            "seller_sku": "X", "paid_price": "1", "unit_price": "1"}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND);
+
+        let removed = h
+            .control("DELETE", "/_sandbox/iconic/orders/1/items/10", &json!(null))
+            .await;
+        assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+        assert_eq!(order_counts(&h, &token, 1).await, (json!({}), 0));
+        assert_eq!(ids(&h.get(&token, &window).await.body["items"]), [1, 2]);
+        h.control("DELETE", "/_sandbox/iconic/orders/1/items/10", &json!(null))
+            .await
+            .problem(StatusCode::NOT_FOUND);
+        // The removed item's id is free again.
+        let reused = h
+            .control("POST", "/_sandbox/iconic/orders/2/items", &taken)
+            .await;
+        assert_eq!(reused.status, StatusCode::CREATED, "{}", reused.body);
+        assert_eq!(
+            order_counts(&h, &token, 2).await,
+            (json!({"pending": 3}), 3)
+        );
+    }
+
+    #[tokio::test]
+    async fn cancelling_an_order_cancels_every_item() {
+        let h = Harness::start(with_orders(json!([order(
+            1,
+            "2026-03-01T00:00:00Z",
+            json!([
+                item(10, "SKU-000001", "pending"),
+                item(11, "SKU-000002", "ready_to_ship")
+            ])
+        )])))
+        .await;
+        let token = h.token().await;
+        let reply = h
+            .control(
+                "PATCH",
+                "/_sandbox/iconic/orders/1",
+                &json!({"status": "canceled"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["status_list"], json!({"canceled": 2}));
+        assert_ne!(reply.body["updated_at"], "2026-03-01T00:00:00Z");
+        let canceled = h
+            .get(
+                &token,
+                "/v2/orders?limit=10&offset=0&section=status_canceled",
+            )
+            .await;
+        assert_eq!(ids(&canceled.body["items"]), [1]);
+        let items = &canceled.body["items"][0]["items"];
+        assert_eq!(items[1]["status"], "canceled");
+        assert_eq!(
+            items[1]["updatedAt"],
+            canceled.body["items"][0]["updatedAt"]
+        );
+        let pending = h
+            .get(
+                &token,
+                "/v2/orders?limit=10&offset=0&section=status_pending",
+            )
+            .await;
+        assert_eq!(pending.body["pagination"]["totalCount"], 0);
+
+        h.control(
+            "PATCH",
+            "/_sandbox/iconic/orders/2",
+            &json!({"status": "canceled"}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND);
+        let bad = h
+            .control(
+                "PATCH",
+                "/_sandbox/iconic/orders/1",
+                &json!({"status": "lost"}),
+            )
+            .await;
+        assert!(bad.status.is_client_error());
+    }
+
+    #[tokio::test]
+    async fn control_adds_orders_once_and_dumps_them() {
+        let h = Harness::start(fixture(5)).await;
+        let mut new = order(
+            7,
+            "2026-03-01T00:00:00Z",
+            json!([
+                item(70, "SKU-000001", "pending"),
+                item(71, "SKU-000001", "pending")
+            ]),
+        );
+        new.as_object_mut().unwrap().remove("created_at");
+        let added = h.control("POST", "/_sandbox/iconic/orders", &new).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        h.control("POST", "/_sandbox/iconic/orders", &new)
+            .await
+            .problem(StatusCode::CONFLICT);
+        let mut same_number = order(8, "2026-03-01T00:00:00Z", json!([]));
+        same_number["number"] = json!(300_007);
+        h.control("POST", "/_sandbox/iconic/orders", &same_number)
+            .await
+            .problem(StatusCode::CONFLICT);
+        let mut bad_price = order(9, "2026-03-01T00:00:00Z", json!([item(90, "A", "pending")]));
+        bad_price["items"][0]["paid_price"] = json!(49.95);
+        assert!(h
+            .control("POST", "/_sandbox/iconic/orders", &bad_price)
+            .await
+            .status
+            .is_client_error());
+
+        let dump = h.dump();
+        let orders = dump["orders"].as_array().unwrap();
+        assert_eq!(orders.len(), 1);
+        let stamped = orders[0]["updated_at"].clone();
+        assert_eq!(
+            orders[0],
+            json!({"id": 7, "number": 300_007, "status_list": {"pending": 2},
+                "items": [{"id": 70, "seller_sku": "SKU-000001", "status": "pending"},
+                    {"id": 71, "seller_sku": "SKU-000001", "status": "pending"}],
+                "updated_at": stamped})
+        );
+        let token = h.token().await;
+        let listed = h.get(&token, "/v2/orders?limit=1&offset=0").await;
+        assert_eq!(listed.body["items"][0]["createdAt"], stamped);
+    }
+
+    #[test]
+    fn fixture_orders_take_their_defaults() {
+        let fixture: IconicFixture = serde_json::from_value(json!({
+            "client_id": "c", "client_secret": "s", "product_sets": [],
+            "orders": [{"id": 9001, "number": 300001, "status": "shipped",
+                "customer": {"first_name": "A", "last_name": "B"},
+                "address": {"first_name": "A", "last_name": "B", "phone": "1",
+                    "address1": "x", "address2": "y", "city": "c", "region": "r",
+                    "post_code": "p", "country": "AU"},
+                "shipping_fee": "9.95", "delivery_info": "Standard", "email": "a@b.c",
+                "items": [{"id": 1, "seller_sku": "LS-S", "paid_price": "49.95",
+                    "unit_price": "59.95"},
+                    {"id": 2, "seller_sku": "LS-S", "paid_price": "49.95",
+                    "unit_price": "59.95", "status": "pending"}]}]
+        }))
+        .unwrap();
+        let dump = IconicState::new(fixture).dump();
+        assert_eq!(
+            dump["orders"],
+            json!([{"id": 9001, "number": 300001,
+                "status_list": {"pending": 1, "shipped": 1},
+                "items": [{"id": 1, "seller_sku": "LS-S", "status": "shipped"},
+                    {"id": 2, "seller_sku": "LS-S", "status": "pending"}],
+                "updated_at": "2026-01-01T00:00:00Z"}])
+        );
+    }
+
     #[test]
     fn fixture_format_and_defaults() {
         let fixture: IconicFixture = serde_json::from_value(json!({
@@ -595,7 +1002,7 @@ mod tests {
             dump,
             json!({"products": [{"id": 501, "seller_sku": "LS-WHT-S", "status": "active",
                 "product_set_id": 10, "quantity": 0, "fulfilled_by_venture": false,
-                "updated_at": "2026-01-01T00:00:00Z"}], "stock_writes": 0})
+                "updated_at": "2026-01-01T00:00:00Z"}], "stock_writes": 0, "orders": []})
         );
     }
 
