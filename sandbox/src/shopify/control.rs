@@ -7,7 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{patch, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -23,6 +23,12 @@ pub fn router() -> Router<Arc<App>> {
         .route("/_sandbox/shopify/variants/{id}", patch(patch_variant))
         .route("/_sandbox/shopify/products/{id}", patch(patch_product))
         .route("/_sandbox/shopify/expire-tokens", post(expire_tokens))
+        .route("/_sandbox/shopify/orders", get(dump_orders))
+        .route("/_sandbox/shopify/orders/{id}/cancel", post(cancel_order))
+        .route(
+            "/_sandbox/shopify/orders/{id}/line-items/{line_id}",
+            patch(edit_line_item),
+        )
 }
 
 /// A refused control call: `{"error": "..."}` with a status.
@@ -119,5 +125,35 @@ async fn patch_product(
 
 async fn expire_tokens(State(app): State<Arc<App>>) -> Reply {
     lock(&app).auth.expire_minted();
+    done()
+}
+
+async fn dump_orders(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(lock(&app).catalog.orders.dump())
+}
+
+/// Cancels as a merchant would in the admin; stock is not restocked.
+async fn cancel_order(State(app): State<Arc<App>>, Path(id): Path<u64>) -> Reply {
+    lock(&app).catalog.orders.cancel(id, now())?;
+    done()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineEdit {
+    current_quantity: i64,
+}
+
+/// An order edit: body `{"current_quantity": n}`.
+async fn edit_line_item(
+    State(app): State<Arc<App>>,
+    Path((id, line_id)): Path<(u64, u64)>,
+    edit: Result<Json<LineEdit>, JsonRejection>,
+) -> Reply {
+    let Json(edit) = edit?;
+    let mut st = lock(&app);
+    st.catalog
+        .orders
+        .set_line_quantity(id, line_id, edit.current_quantity, now())?;
     done()
 }

@@ -2,10 +2,11 @@
 //! throttling, execution with apollo-compiler, and `extensions.cost`.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::LazyLock;
 
-use apollo_compiler::executable::{OperationType, Selection};
+use apollo_compiler::executable::{Operation, OperationType, Selection};
 use apollo_compiler::parser::LineColumn;
 use apollo_compiler::request::coerce_variable_values;
 use apollo_compiler::resolvers::{Execution, FieldError, ObjectValue, ResolveInfo, ResolvedValue};
@@ -18,6 +19,8 @@ use serde_json::{json, Value};
 
 use super::bulk::BulkState;
 use super::cost::{self, Bucket};
+use super::doc;
+use super::orders::CreatePayload;
 use super::resolve::{Ctx, Gql, Obj};
 use super::store::Catalog;
 
@@ -31,6 +34,9 @@ pub fn schema() -> &'static Valid<Schema> {
     &SCHEMA
 }
 
+/// What apollo-compiler puts before a resolver's [`FieldError`] message.
+const RESOLVER_ERROR_PREFIX: &str = "resolver error: ";
+
 /// The JSON body of `POST /admin/api/{version}/graphql.json`.
 #[derive(Deserialize)]
 pub struct Request {
@@ -43,7 +49,7 @@ pub struct Request {
 
 /// What the store needs to run one request.
 pub struct Target<'s> {
-    pub cat: &'s Catalog,
+    pub cat: &'s mut Catalog,
     pub bulk: &'s mut BulkState,
     pub bucket: &'s mut Bucket,
     pub base_url: &'s str,
@@ -196,8 +202,10 @@ fn execute(t: Target<'_>, doc: &Valid<ExecutableDocument>, req: &Request) -> Val
         .operation(op)
         .coerced_variable_values(&vars);
     let result = if op.operation_type == OperationType::Mutation {
+        let created = create_orders(t.cat, doc, op, &vars, t.now);
         let root = MutationRoot {
             cat: t.cat,
+            created,
             bulk: RefCell::new(t.bulk),
             base_url: t.base_url,
             now: t.now,
@@ -219,15 +227,54 @@ fn execute(t: Target<'_>, doc: &Valid<ExecutableDocument>, req: &Request) -> Val
         Ok(resp) => serde_json::to_value(&resp).unwrap_or_default(),
         Err(e) => json!({"errors": [e.to_graphql_error(&doc.sources)]}),
     };
+    // apollo-compiler prefixes resolver errors; Shopify's messages are ours alone.
+    let errors = body.get_mut("errors").and_then(Value::as_array_mut);
+    for e in errors.into_iter().flatten() {
+        let bare = e["message"]
+            .as_str()
+            .and_then(|m| m.strip_prefix(RESOLVER_ERROR_PREFIX))
+            .map(String::from);
+        if let Some(bare) = bare {
+            e["message"] = bare.into();
+        }
+    }
     let actual = actual.get().min(requested);
     t.bucket.refund(requested - actual);
     body["extensions"] = json!({"cost": t.bucket.report(requested, Some(actual))});
     body
 }
 
-/// The `Mutation` root: its one field changes the bulk-operation state.
+/// Runs every `orderCreate` of a mutation, in document order, before execution: the
+/// resolvers only read the catalog. Keyed by response key; `Err` is a top-level error.
+fn create_orders(
+    cat: &mut Catalog,
+    doc: &ExecutableDocument,
+    op: &Operation,
+    vars: &JsonMap,
+    now: DateTime<Utc>,
+) -> HashMap<String, Result<Rc<CreatePayload>, &'static str>> {
+    let empty = JsonMap::new();
+    doc::collect(doc, &[&op.selection_set], vars)
+        .into_iter()
+        .filter(|(_, fields)| fields[0].name == "orderCreate")
+        .map(|(key, fields)| {
+            let args = doc::arguments(fields[0], vars);
+            let order = args.get("order").and_then(JsonValue::as_object);
+            let options = args.get("options").and_then(JsonValue::as_object);
+            let result = cat
+                .orders
+                .create(&mut cat.variants, order.unwrap_or(&empty), options, now)
+                .map(Rc::new);
+            (key.to_string(), result)
+        })
+        .collect()
+}
+
+/// The `Mutation` root: bulk queries change the bulk-operation state; orders were
+/// created before execution (see [`create_orders`]).
 struct MutationRoot<'s, 'c> {
     cat: &'s Catalog,
+    created: HashMap<String, Result<Rc<CreatePayload>, &'static str>>,
     bulk: RefCell<&'s mut BulkState>,
     base_url: &'s str,
     now: DateTime<Utc>,
@@ -243,6 +290,25 @@ impl ObjectValue for MutationRoot<'_, '_> {
         &'a self,
         info: &'a ResolveInfo<'a>,
     ) -> Result<ResolvedValue<'a>, FieldError> {
+        if info.field_name() == "orderCreate" {
+            let key = info.field_selections()[0].response_key().as_str();
+            let payload = match self.created.get(key) {
+                Some(Ok(payload)) => payload.clone(),
+                Some(Err(message)) => {
+                    return Err(FieldError {
+                        message: message.to_string(),
+                    })
+                }
+                None => return Err(self.unknown_field_error(info)),
+            };
+            let ctx = Ctx {
+                cat: self.cat,
+                bulk: false,
+            };
+            let obj = Obj::OrderCreatePayload(ctx, payload);
+            let weight = cost::MUTATION_COST + cost::type_weight(obj.type_name());
+            return Ok(Gql::wrap(obj, weight, self.cost));
+        }
         if info.field_name() != "bulkOperationRunQuery" {
             return Err(self.unknown_field_error(info));
         }

@@ -7,6 +7,7 @@ mod control;
 mod cost;
 mod doc;
 mod graphql;
+mod orders;
 mod resolve;
 mod search;
 mod store;
@@ -52,12 +53,15 @@ impl ShopifyState {
             client_id,
             client_secret,
             plan,
+            dev_store,
             updated_at,
             locations,
             products,
         } = fixture;
+        let mut catalog = store::Catalog::new(shop, name, updated_at, locations, products);
+        catalog.orders = orders::OrderBook::new(dev_store);
         ShopifyState {
-            catalog: store::Catalog::new(shop, name, updated_at, locations, products),
+            catalog,
             auth: auth::Auth::new(access_token, client_id, client_secret),
             plan,
             buckets: HashMap::new(),
@@ -104,7 +108,7 @@ impl ShopifyState {
             .entry(token.to_string())
             .or_insert_with(|| Bucket::new(plan.restore_rate()));
         let target = graphql::Target {
-            cat: &self.catalog,
+            cat: &mut self.catalog,
             bulk: &mut self.bulk,
             bucket,
             base_url,

@@ -13,6 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::bulk::{BulkState, BulkView, RunPayload};
 use super::cost;
+use super::orders::{Amount, CreatePayload, LineItem, Order, OrderSearch, ShippingLine};
 use super::search::{self, Cmp, Query, Searchable};
 use super::store::{gid, parse_gid, Catalog, Level, Location, Product, Variant};
 
@@ -48,6 +49,16 @@ pub enum Obj<'s> {
     BulkOperation(Rc<BulkView>),
     RunPayload(Rc<RunPayload>),
     UserError(Rc<RunPayload>, usize),
+    Order(Ctx<'s>, &'s Order),
+    LineItem(Ctx<'s>, &'s Order, &'s LineItem),
+    ShippingLine(&'s Order, &'s ShippingLine),
+    /// An order's shipping address.
+    Address(&'s Order, &'s JsonMap),
+    Attribute(&'s str, &'s str),
+    MoneyBag(Amount, &'s str),
+    Money(Amount, &'s str),
+    OrderCreatePayload(Ctx<'s>, Rc<CreatePayload>),
+    OrderCreateUserError(Rc<CreatePayload>, usize),
 }
 
 /// What a field resolves to.
@@ -287,6 +298,15 @@ impl<'s> Obj<'s> {
             Obj::BulkOperation(_) => "BulkOperation",
             Obj::RunPayload(_) => "BulkOperationRunQueryPayload",
             Obj::UserError(..) => "BulkOperationUserError",
+            Obj::Order(..) => "Order",
+            Obj::LineItem(..) => "LineItem",
+            Obj::ShippingLine(..) => "ShippingLine",
+            Obj::Address(..) => "MailingAddress",
+            Obj::Attribute(..) => "Attribute",
+            Obj::MoneyBag(..) => "MoneyBag",
+            Obj::Money(..) => "MoneyV2",
+            Obj::OrderCreatePayload(..) => "OrderCreatePayload",
+            Obj::OrderCreateUserError(..) => "OrderCreateUserError",
         }
     }
 
@@ -367,6 +387,77 @@ impl<'s> Obj<'s> {
                 _ => return None,
             }),
             Obj::UserError(p, i) => p.errors.get(*i)?.field(field).map(Out::Leaf),
+            Obj::Order(ctx, o) => order_field(*ctx, o, field, args),
+            Obj::LineItem(ctx, o, l) => Some(match field {
+                "id" => leaf(gid("LineItem", l.id)),
+                "sku" => leaf(l.sku.as_deref()),
+                "title" | "name" => leaf(l.title.as_str()),
+                "quantity" => leaf(l.quantity),
+                "currentQuantity" => leaf(l.current_quantity),
+                "variant" => Out::maybe(
+                    l.variant_id
+                        .and_then(|id| ctx.cat.variants.get(&id))
+                        .map(|v| Obj::Variant(*ctx, v)),
+                ),
+                "originalUnitPriceSet" => Out::Object(Obj::MoneyBag(l.unit_price, &o.currency)),
+                _ => return None,
+            }),
+            Obj::ShippingLine(o, s) => Some(match field {
+                "id" => leaf(gid("ShippingLine", s.id)),
+                "title" => leaf(s.title.as_str()),
+                "code" => leaf(s.code.as_deref()),
+                "originalPriceSet" => Out::Object(Obj::MoneyBag(s.price, &o.currency)),
+                _ => return None,
+            }),
+            Obj::Address(o, a) => Some(match field {
+                "id" => leaf(format!(
+                    "{}?model_name=Address",
+                    gid("MailingAddress", o.id)
+                )),
+                "countryCodeV2" => Out::Leaf(a.get("countryCode").cloned().unwrap_or_default()),
+                "name" => {
+                    let part = |k: &str| a.get(k).and_then(JsonValue::as_str);
+                    let parts: Vec<&str> = [part("firstName"), part("lastName")]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    leaf((!parts.is_empty()).then(|| parts.join(" ")))
+                }
+                "address1" | "address2" | "city" | "company" | "firstName" | "lastName"
+                | "phone" | "provinceCode" | "zip" => {
+                    Out::Leaf(a.get(field).cloned().unwrap_or_default())
+                }
+                _ => return None,
+            }),
+            Obj::Attribute(key, value) => Some(match field {
+                "key" => leaf(*key),
+                "value" => leaf(*value),
+                _ => return None,
+            }),
+            // No presentment currency: both sides of the bag are the shop's money.
+            Obj::MoneyBag(amount, currency) => Some(match field {
+                "shopMoney" | "presentmentMoney" => Out::Object(Obj::Money(*amount, currency)),
+                _ => return None,
+            }),
+            Obj::Money(amount, currency) => Some(match field {
+                "amount" => leaf(amount.to_string()),
+                "currencyCode" => leaf(*currency),
+                _ => return None,
+            }),
+            Obj::OrderCreatePayload(ctx, p) => Some(match field {
+                "order" => Out::maybe(
+                    p.order
+                        .and_then(|id| ctx.cat.orders.orders.get(&id))
+                        .map(|o| Obj::Order(*ctx, o)),
+                ),
+                "userErrors" => Out::List(
+                    (0..p.errors.len())
+                        .map(|i| Obj::OrderCreateUserError(p.clone(), i))
+                        .collect(),
+                ),
+                _ => return None,
+            }),
+            Obj::OrderCreateUserError(p, i) => p.errors.get(*i)?.field(field).map(Out::Leaf),
         }
     }
 }
@@ -376,6 +467,9 @@ fn connection_types(node_type: &str) -> (&'static str, &'static str) {
     match node_type {
         "Location" => ("LocationConnection", "LocationEdge"),
         "ProductVariant" => ("ProductVariantConnection", "ProductVariantEdge"),
+        "Order" => ("OrderConnection", "OrderEdge"),
+        "LineItem" => ("LineItemConnection", "LineItemEdge"),
+        "ShippingLine" => ("ShippingLineConnection", "ShippingLineEdge"),
         _ => ("InventoryLevelConnection", "InventoryLevelEdge"),
     }
 }
@@ -414,6 +508,15 @@ fn query_field<'s>(
                 .filter(|(_, v)| conn.wants(&VariantSearch(v, cat.products.get(&v.product_id))))
                 .map(|(k, v)| (k, Obj::Variant(ctx, v)));
             conn.page("ProductVariant", items)
+        }
+        // Ordered by id whatever `sortKey` says (see `orders`).
+        "orders" => {
+            let conn = ConnArgs::new(args, ctx.bulk);
+            let items = conn
+                .range(&cat.orders.orders)
+                .filter(|(_, o)| conn.wants(&OrderSearch(o)))
+                .map(|(k, o)| (k, Obj::Order(ctx, o)));
+            conn.page("Order", items)
         }
         "currentBulkOperation" => {
             let query_type = arg_str(args, "type").is_none_or(|t| t == "QUERY");
@@ -456,6 +559,50 @@ fn location_field<'s>(
                 .filter(|(_, v, level)| conn.wants(&LevelSearch(v, l.id, level)))
                 .map(|(k, v, level)| (k, Obj::Level(ctx, v, l.id, level)));
             conn.page("InventoryLevel", items)
+        }
+        _ => return None,
+    })
+}
+
+fn order_field<'s>(ctx: Ctx<'s>, o: &'s Order, field: &str, args: &JsonMap) -> Option<Out<'s>> {
+    let money = |amount| Out::Object(Obj::MoneyBag(amount, &o.currency));
+    Some(match field {
+        "id" => leaf(gid("Order", o.id)),
+        "name" => leaf(o.name.as_str()),
+        "createdAt" | "processedAt" => leaf(time(o.created_at)),
+        "updatedAt" => leaf(time(o.updated_at)),
+        "cancelledAt" => leaf(o.cancelled_at.map(time)),
+        "closed" => leaf(o.closed),
+        "edited" => leaf(o.edited),
+        "currencyCode" => leaf(o.currency.as_str()),
+        "email" => leaf(o.email.as_deref()),
+        "note" => leaf(o.note.as_deref()),
+        "sourceIdentifier" => leaf(o.source_identifier.as_deref()),
+        "sourceName" => leaf(o.source_name.as_deref()),
+        "tags" => leaf(o.tags.iter().map(String::as_str).collect::<Vec<_>>()),
+        "displayFinancialStatus" => leaf(o.financial_status.as_str()),
+        "customAttributes" => Out::List(
+            o.custom_attributes
+                .iter()
+                .map(|(k, v)| Obj::Attribute(k, v))
+                .collect(),
+        ),
+        "totalPriceSet" => money(o.total_price()),
+        "currentTotalPriceSet" => money(o.current_total_price()),
+        "shippingAddress" => Out::maybe(o.shipping_address.as_ref().map(|a| Obj::Address(o, a))),
+        "lineItems" => {
+            let conn = ConnArgs::new(args, ctx.bulk);
+            let items = conn
+                .range(&o.line_items)
+                .map(|(k, l)| (k, Obj::LineItem(ctx, o, l)));
+            conn.page("LineItem", items)
+        }
+        "shippingLines" => {
+            let conn = ConnArgs::new(args, ctx.bulk);
+            let items = conn
+                .range(&o.shipping_lines)
+                .map(|(k, s)| (k, Obj::ShippingLine(o, s)));
+            conn.page("ShippingLine", items)
         }
         _ => return None,
     })

@@ -7,6 +7,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::orders::OrderBook;
+
 /// Timestamp of fixture objects when the fixture does not give one.
 const DEFAULT_UPDATED_AT: &str = "2026-01-01T00:00:00Z";
 
@@ -27,6 +29,9 @@ pub struct ShopifyFixture {
     pub client_secret: Option<String>,
     #[serde(default)]
     pub plan: Plan,
+    /// A development or trial store: `orderCreate` is limited to 5 orders a minute.
+    #[serde(default)]
+    pub dev_store: bool,
     /// The `updatedAt` (and `createdAt`) of every fixture object.
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
@@ -204,6 +209,7 @@ pub struct Catalog {
     pub variants: BTreeMap<u64, Variant>,
     /// Inventory item id -> variant id.
     pub items: BTreeMap<u64, u64>,
+    pub orders: OrderBook,
 }
 
 impl Catalog {
@@ -240,6 +246,7 @@ impl Catalog {
             products: BTreeMap::new(),
             variants: BTreeMap::new(),
             items: BTreeMap::new(),
+            orders: OrderBook::default(),
         };
         for p in products {
             if let Err(e) = cat.add_product(p, stamp) {
@@ -420,7 +427,7 @@ impl Catalog {
                 })
             })
             .collect();
-        json!({"locations": locations, "variants": variants})
+        json!({"locations": locations, "variants": variants, "orders": self.orders.dump()})
     }
 }
 
@@ -482,6 +489,7 @@ impl ShopifyFixture {
             client_id: None,
             client_secret: None,
             plan: Plan::Plus,
+            dev_store: false,
             updated_at: None,
             locations: vec![FixtureLocation {
                 id: 1,

@@ -594,6 +594,50 @@ async fn http_control_changes_stock_and_refuses_unknown_skus() {
     assert_eq!(dump["variants"][3]["sku"], "SOCK");
 }
 
+#[tokio::test]
+async fn http_orders_are_created_counted_dumped_cancelled_and_edited() {
+    let sb = running().await;
+    let create = r#"mutation CreateOrder { orderCreate(order: {sourceIdentifier: "iconic:9",
+        lineItems: [{variantId: "gid://shopify/ProductVariant/1001", quantity: 2,
+          priceSet: {shopMoney: {amount: "19.99", currencyCode: AUD}}}]},
+        options: {inventoryBehaviour: DECREMENT_OBEYING_POLICY}) {
+        order { id lineItems(first: 1) { nodes { id } } } userErrors { code } } }"#;
+    let (status, body) = post_graphql(sb.addr, TOKEN, create).await;
+    assert_eq!(status, 200, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    let order = &reply["data"]["orderCreate"]["order"];
+    assert_eq!(order["id"], "gid://shopify/Order/1", "{body}");
+    let line_id = order["lineItems"]["nodes"][0]["id"].as_str().unwrap();
+    let line = line_id.rsplit('/').next().unwrap();
+    assert_eq!(sb.app.counts.lock().unwrap()["graphql CreateOrder"], 1);
+
+    let json_head = |line: &str| format!("{line} HTTP/1.1\r\nContent-Type: application/json");
+    let path = format!("PATCH /_sandbox/shopify/orders/1/line-items/{line}");
+    let (status, _) = http(sb.addr, &json_head(&path), r#"{"current_quantity": 1}"#).await;
+    assert_eq!(status, 200);
+    let path = "PATCH /_sandbox/shopify/orders/1/line-items/999";
+    let (status, _) = http(sb.addr, &json_head(path), r#"{"current_quantity": 1}"#).await;
+    assert_eq!(status, 404);
+    let cancel = json_head("POST /_sandbox/shopify/orders/1/cancel");
+    assert_eq!(http(sb.addr, &cancel, "").await.0, 200);
+    assert_eq!(http(sb.addr, &cancel, "").await.0, 409);
+
+    let (status, body) = http(sb.addr, "GET /_sandbox/shopify/orders HTTP/1.1", "").await;
+    assert_eq!(status, 200);
+    let orders: Value = serde_json::from_str(&body).unwrap();
+    let o = &orders[0];
+    assert_eq!((&o["name"], &o["edited"]), (&json!("#1001"), &json!(true)));
+    assert!(o["cancelled_at"].is_string());
+    assert_eq!(o["line_items"][0]["current_quantity"], 1);
+    assert_eq!(o["total_price"], "39.98");
+    let dump = sb.app.shopify.lock().unwrap().dump();
+    assert_eq!(dump["orders"], orders);
+    assert_eq!(
+        dump["variants"][0]["available"]["gid://shopify/Location/1"],
+        5
+    );
+}
+
 #[test]
 fn operation_name_picks_the_operation_and_the_count_label() {
     let mut st = ShopifyState::new(fixture());
@@ -628,6 +672,24 @@ fn every_field_of_the_served_schema_resolves() {
     use std::rc::Rc;
 
     let mut st = ShopifyState::new(fixture());
+    let order = json!({"lineItems": [{"variantId": "gid://shopify/ProductVariant/1001", "quantity": 1}],
+        "shippingLines": [{"title": "Standard", "priceSet": {"shopMoney": {"amount": "1", "currencyCode": "AUD"}}}],
+        "shippingAddress": {"city": "Sydney"}, "customAttributes": [{"key": "k", "value": "v"}]});
+    let created = gql(
+        &mut st,
+        "mutation($o: OrderCreateOrderInput!) { orderCreate(order: $o) { order { id } } }",
+        json!({"o": order}),
+    );
+    assert_eq!(
+        created["data"]["orderCreate"]["order"]["id"],
+        "gid://shopify/Order/1"
+    );
+    let refused = gql(
+        &mut st,
+        "mutation { orderCreate(order: {lineItems: [{quantity: 0, title: \"x\"}]}) { order { id } } }",
+        json!({}),
+    );
+    assert!(refused["data"]["orderCreate"]["order"].is_null());
     let ran = st.bulk.run(&st.catalog, BULK_INNER, store::now(), "");
     let refused = st.bulk.run(&st.catalog, BULK_INNER, store::now(), "");
     let cat = &st.catalog;
@@ -659,10 +721,39 @@ fn every_field_of_the_served_schema_resolves() {
         Obj::UserError(Rc::new(refused), 0),
         Obj::RunPayload(Rc::new(ran)),
     ];
+    let o = &cat.orders.orders[&1];
+    let (line, ship) = (
+        &o.line_items.values().next(),
+        &o.shipping_lines.values().next(),
+    );
+    let (line, ship) = (line.unwrap(), ship.unwrap());
+    let refused = Rc::new(orders::CreatePayload {
+        order: None,
+        errors: vec![orders::UserError {
+            code: "INVALID",
+            field: vec!["lineItems".into()],
+            message: "m",
+        }],
+    });
+    samples.extend([
+        Obj::Order(ctx, o),
+        Obj::LineItem(ctx, o, line),
+        Obj::ShippingLine(o, ship),
+        Obj::Address(o, o.shipping_address.as_ref().unwrap()),
+        Obj::Attribute("k", "v"),
+        Obj::MoneyBag(orders::Amount::default(), "AUD"),
+        Obj::Money(orders::Amount::default(), "AUD"),
+        Obj::OrderCreatePayload(ctx, refused.clone()),
+        Obj::OrderCreateUserError(refused, 0),
+    ]);
+    let order_obj = Obj::Order(ctx, o);
     for conn in [
         connection(&query, "locations", &first),
         connection(&query, "productVariants", &first),
         connection(&location_obj, "inventoryLevels", &first),
+        connection(&query, "orders", &first),
+        connection(&order_obj, "lineItems", &first),
+        connection(&order_obj, "shippingLines", &first),
     ] {
         let Obj::Connection(page) = &conn else {
             unreachable!()
@@ -686,5 +777,5 @@ fn every_field_of_the_served_schema_resolves() {
             checked += 1;
         }
     }
-    assert!(checked > 60, "{checked}");
+    assert!(checked > 110, "{checked}");
 }
