@@ -270,16 +270,6 @@ pub fn matches(db: &Db, channel: &str) -> Result<Vec<MatchRow>, DbError> {
     })
 }
 
-pub fn match_count(db: &Db, channel: &str) -> Result<i64, DbError> {
-    db.read(|c| {
-        c.query_row(
-            "SELECT COUNT(*) FROM matches WHERE channel = ?1",
-            [channel],
-            |r| r.get(0),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -290,26 +290,21 @@ impl<'a> Engine<'a> {
 
     // ---- products -------------------------------------------------------------
 
-    /// Matches a channel's listings: in full when it has no matches yet, otherwise
-    /// incrementally once `product_sync_every_minutes` have passed.
+    /// Matches a channel's listings: in full the first time, then incrementally once
+    /// `product_sync_every_minutes` have passed. (A channel that matched nothing is not
+    /// re-read in full every pass: that would cost its whole catalog every 5 minutes.)
     async fn products(&mut self, i: usize) -> Result<Counts> {
         let name = self.cfg.channels[i].name.clone();
-        if catalog::match_count(self.db, &name)? == 0 {
-            return self.full_match(i).await;
-        }
-        if !self.product_sync_due(&name)? {
-            return Ok(Counts::new());
-        }
-        self.incremental_match(i).await
-    }
-
-    fn product_sync_due(&self, channel: &str) -> Result<bool> {
+        let last = meta::watermark(self.db, &products_watermark(&name))?
+            .as_deref()
+            .and_then(clock::parse);
         let every =
             chrono::Duration::minutes(i64::from(self.cfg.schedule.product_sync_every_minutes));
-        Ok(meta::watermark(self.db, &products_watermark(channel))?
-            .as_deref()
-            .and_then(clock::parse)
-            .is_none_or(|t| self.clock.now() - t >= every))
+        match last {
+            None => self.full_match(i).await,
+            Some(t) if self.clock.now() - t >= every => self.incremental_match(i).await,
+            Some(_) => Ok(Counts::new()),
+        }
     }
 
     /// Every listing re-read and re-matched against a full Shopify read, written in one

@@ -47,6 +47,25 @@ fn a_product_added_on_both_sides_syncs_once_product_sync_is_due() {
 }
 
 #[test]
+fn a_channel_that_matches_nothing_is_not_read_in_full_every_pass() {
+    let env = Env::new(
+        crate::harness::standard_shopify(),
+        json!({"client_id": crate::harness::ICONIC_ID, "client_secret": crate::harness::ICONIC_SECRET,
+               "product_sets": [{"id": 50, "name": "Elsewhere", "status": "active", "products": [
+                   {"id": 901, "seller_sku": "NOSHOP-1", "status": "active", "quantity": 3}]}]}),
+    );
+    env.run(&["sync"]).expect(0);
+    env.run(&["sync"]).expect(0);
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(30)).expect(0);
+    assert_eq!(
+        env.count("/v2/product-sets"),
+        1,
+        "one full read, then nothing until due"
+    );
+    assert_eq!(env.count("graphql BulkOperationRunQuery"), 1);
+}
+
+#[test]
 fn a_draft_product_is_zeroed_by_the_next_due_product_sync() {
     let env = Env::standard();
     env.run(&["sync"]).expect(0);
