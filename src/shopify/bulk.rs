@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use tracing::{debug, warn};
+use tracing::{debug, info};
 
 use super::jsonl::{LineError, Parser};
 use super::queries::{BULK_CATALOG, BULK_RUN, CURRENT_BULK};
@@ -113,7 +113,7 @@ async fn start(t: &Transport) -> Result<(BulkOperation, DateTime<Utc>), ShopifyE
                 break started(t, reply.data).await?;
             }
             Err(error) if outcome_unknown(&error) && attempt < t.backoff().attempts => {
-                warn!(%error, "bulkOperationRunQuery may have run: checking before re-running");
+                info!(%error, "bulkOperationRunQuery may have run: checking before re-running");
                 let current = current(t).await?;
                 read_at.get_or_insert(current.date.unwrap_or(first_try));
                 let ours = current.data.filter(|op| {

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::{json, Value};
-use tracing::{debug, warn};
+use tracing::{debug, info};
 
 use super::queries::Operation;
 use super::throttle::{throttled_wait, Bucket, Cost};
@@ -155,7 +155,7 @@ impl Transport {
                 Err(ShopifyError::Unauthorized { status: 401, .. })
                     if !reminted && matches!(self.auth, Auth::Minted { .. }) =>
                 {
-                    warn!(
+                    info!(
                         op = op.label,
                         "Shopify answered 401: minting a new access token"
                     );
@@ -194,7 +194,7 @@ impl Transport {
                             )],
                         });
                     }
-                    warn!(
+                    info!(
                         op,
                         ?wait,
                         "Shopify throttled the request: waiting for the cost bucket"
@@ -209,7 +209,7 @@ impl Transport {
                     if (executed && !repeatable) || attempt >= self.backoff.attempts {
                         return Err(error);
                     }
-                    warn!(op, attempt, ?wait, %error, "retrying Shopify request");
+                    info!(op, attempt, ?wait, %error, "retrying Shopify request");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }

@@ -9,7 +9,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tokio::sync::Semaphore;
-use tracing::{debug, warn};
+use tracing::{debug, info};
 
 use super::auth::{TokenCache, TokenResponse};
 use super::{IconicError, IconicSettings};
@@ -147,7 +147,7 @@ impl Transport {
                 .await;
             match result {
                 Err(IconicError::Unauthorized) if !reauthenticated => {
-                    warn!(endpoint, "The Iconic answered 401: minting a new token");
+                    info!(endpoint, "The Iconic answered 401: minting a new token");
                     self.token.forget(&token).await;
                     reauthenticated = true;
                 }
@@ -174,7 +174,7 @@ impl Transport {
             };
             match failure {
                 Failure::Retry { reason, wait } if attempt < self.backoff.attempts => {
-                    warn!(endpoint, attempt, ?wait, %reason, "retrying The Iconic request");
+                    info!(endpoint, attempt, ?wait, %reason, "retrying The Iconic request");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
