@@ -2,7 +2,7 @@
 # make demo: the demo store's stock reaching a sandbox channel, no account needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/debug
+bin=${CARGO_TARGET_DIR:-target}/debug
 work=$(mktemp -d)
 sandbox_pid=
 cleanup() {
@@ -17,6 +17,10 @@ for _ in $(seq 50); do [ -s "$work/url" ] && break; sleep 0.1; done
 for _ in $(seq 50); do [ "$(wc -l <"$work/url")" -ge 2 ] && break; sleep 0.1; done
 export SANDBOX_URL=$(sed -n 1p "$work/url")
 export SANDBOX_SMTP_URL=$(sed -n 2p "$work/url")
+if [ -z "$SANDBOX_URL" ] || [ -z "$SANDBOX_SMTP_URL" ]; then
+    echo "make demo: the sandbox did not start ($bin/skubridge-sandbox); run make build first" >&2
+    exit 1
+fi
 export SHOPIFY_ACCESS_TOKEN=shpat_sandbox_demo
 export ICONIC_CLIENT_SECRET=iconic-sandbox-demo-secret
 cp fixtures/demo/skubridge.toml "$work/"
