@@ -13,7 +13,6 @@ trap cleanup EXIT
 
 "$bin/skubridge-sandbox" --fixture fixtures/demo --addr 127.0.0.1:0 >"$work/url" &
 sandbox_pid=$!
-for _ in $(seq 50); do [ -s "$work/url" ] && break; sleep 0.1; done
 for _ in $(seq 50); do [ "$(wc -l <"$work/url")" -ge 2 ] && break; sleep 0.1; done
 export SANDBOX_URL=$(sed -n 1p "$work/url")
 export SANDBOX_SMTP_URL=$(sed -n 2p "$work/url")
