@@ -76,19 +76,24 @@ concurrency = {CONCURRENCY}
                    ICONIC_CLIENT_SECRET="iconic-bench-secret")
         results = []
 
-        call(url + "/_sandbox/requests", "DELETE")
-        code, wall, cpu, rss, err = measured(config, env)
-        if code != 0:
-            sys.exit(f"first pass failed ({code}):\n{err}")
-        counts = call(url + "/_sandbox/requests")
-        minimum = {
+        def run(name, minimum, *args):
+            """One measured command with fresh request counts."""
+            call(url + "/_sandbox/requests", "DELETE")
+            code, wall, cpu, rss, err = measured(config, env, *args)
+            if code != 0:
+                sys.exit(f"{name} failed ({code}):\n{err}")
+            counts = call(url + "/_sandbox/requests")
+            results.append((name, n, code, wall, cpu, rss, counts, minimum))
+
+        # Both catalogs in full: Shopify's bulk operation, every product set (5 SKUs each).
+        full_read = {
             "shopify (locations, bulk run, bulk poll, JSONL)": 4,
             "iconic product-set pages": math.ceil(math.ceil(n / 5) / 100),
             "iconic product-set products": math.ceil(n / 5),
-            "iconic stock writes": math.ceil(n / STOCK_BATCH),
             "iconic token": 1,
         }
-        results.append(("first (full) pass", n, code, wall, cpu, rss, counts, minimum))
+        run("first (full) pass",
+            dict(full_read, **{"iconic stock writes": math.ceil(n / STOCK_BATCH)}))
 
         # 1% of Shopify stock changes, spread over the catalog.
         changed = max(1, n // 100)
@@ -98,30 +103,12 @@ concurrency = {CONCURRENCY}
         for i in range(0, len(updates), 5000):
             call(url + "/_sandbox/shopify/inventory", "POST", updates[i:i + 5000])
         time.sleep(1.1)  # the sandbox stamps changes in whole seconds
-        call(url + "/_sandbox/requests", "DELETE")
-        code, wall, cpu, rss, err = measured(config, env)
-        if code != 0:
-            sys.exit(f"steady pass failed ({code}):\n{err}")
-        counts = call(url + "/_sandbox/requests")
-        minimum = {
+        run(f"steady pass, {changed} SKUs changed (1%)", {
             "shopify levels pages": math.ceil(changed / LEVELS_PAGE),
             "iconic stock writes": math.ceil(changed / STOCK_BATCH),
-        }
-        results.append((f"steady pass, {changed} SKUs changed (1%)", n, code, wall, cpu, rss,
-                        counts, minimum))
+        })
 
-        call(url + "/_sandbox/requests", "DELETE")
-        code, wall, cpu, rss, err = measured(config, env, "reset-products", "--yes")
-        if code != 0:
-            sys.exit(f"reset-products failed ({code}):\n{err}")
-        counts = call(url + "/_sandbox/requests")
-        minimum = {
-            "shopify (locations, bulk run, bulk poll, JSONL)": 4,
-            "iconic product-set pages": math.ceil(math.ceil(n / 5) / 100),
-            "iconic product-set products": math.ceil(n / 5),
-            "iconic token": 1,
-        }
-        results.append(("reset-products", n, code, wall, cpu, rss, counts, minimum))
+        run("reset-products", full_read, "reset-products", "--yes")
         return results
     finally:
         sandbox.terminate()
