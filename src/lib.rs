@@ -13,6 +13,7 @@ pub mod exit;
 pub mod http;
 pub mod lock;
 pub mod logging;
+pub mod money;
 pub mod notify;
 pub mod output;
 pub mod secret;
