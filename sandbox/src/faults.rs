@@ -22,6 +22,10 @@ pub struct FaultRule {
     /// Optional HTTP method to match (`PUT`, `POST`...).
     #[serde(default)]
     pub method: Option<String>,
+    /// Optional GraphQL operation to match (the request body's `operationName`, e.g.
+    /// `OrderCreate`): every Shopify call shares one path.
+    #[serde(default)]
+    pub operation: Option<String>,
     pub kind: FaultKind,
     /// How many matching requests this rule affects.
     #[serde(default = "one")]
@@ -48,8 +52,12 @@ pub enum FaultKind {
     Html { status: u16 },
     /// Run the handler, then cut its body in half.
     Truncated,
-    /// Wait this long before handling (clients time out meanwhile).
+    /// Wait this long before handling (clients time out meanwhile). A client that
+    /// goes away meanwhile cancels the request: nothing is committed.
     Delay { ms: u64 },
+    /// Run the handler (so its effect is committed), then wait this long before
+    /// answering: the window where a client killed now never learns the outcome.
+    DelayAfter { ms: u64 },
     /// Run the handler (so its effect is committed), then answer with this status.
     StatusAfter { status: u16 },
     /// Shopify only: HTTP 200 with a THROTTLED GraphQL error and no data.
@@ -68,14 +76,23 @@ impl Faults {
         self.0.lock().unwrap().clear();
     }
 
+    /// Whether a rule needs the GraphQL operation name of requests to this path.
+    fn wants_operation(&self, path: &str) -> bool {
+        let rules = self.0.lock().unwrap();
+        rules
+            .iter()
+            .any(|r| r.operation.is_some() && path.starts_with(&r.path))
+    }
+
     /// Takes one firing of the first rule matching this request.
-    fn take(&self, method: &str, path: &str) -> Option<FaultKind> {
+    fn take(&self, method: &str, path: &str, operation: Option<&str>) -> Option<FaultKind> {
         let mut rules = self.0.lock().unwrap();
         let i = rules.iter().position(|r| {
             path.starts_with(&r.path)
                 && r.method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && r.operation.as_deref().is_none_or(|o| Some(o) == operation)
         })?;
         let kind = rules[i].kind.clone();
         rules[i].times -= 1;
@@ -84,6 +101,16 @@ impl Faults {
         }
         Some(kind)
     }
+}
+
+/// The request with its body read, and the GraphQL `operationName` in it, if any.
+async fn operation_name(req: Request) -> (Request, Option<String>) {
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let name = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["operationName"].as_str().map(String::from));
+    (Request::from_parts(parts, Body::from(bytes)), name)
 }
 
 /// Replaces digits-only path segments with `{id}` so counts group by endpoint.
@@ -109,7 +136,12 @@ pub async fn middleware(State(app): State<Arc<App>>, req: Request, next: Next) -
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let Some(kind) = app.faults.take(&method, &path) else {
+    let (req, operation) = if app.faults.wants_operation(&path) {
+        operation_name(req).await
+    } else {
+        (req, None)
+    };
+    let Some(kind) = app.faults.take(&method, &path, operation.as_deref()) else {
         return next.run(req).await;
     };
     match kind {
@@ -145,6 +177,11 @@ pub async fn middleware(State(app): State<Arc<App>>, req: Request, next: Next) -
             tokio::time::sleep(Duration::from_millis(ms)).await;
             next.run(req).await
         }
+        FaultKind::DelayAfter { ms } => {
+            let resp = next.run(req).await;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            resp
+        }
         FaultKind::StatusAfter { status } => {
             let _ = next.run(req).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -160,5 +197,36 @@ pub async fn middleware(State(app): State<Arc<App>>, req: Request, next: Next) -
             });
             (StatusCode::OK, axum::Json(body)).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(json: serde_json::Value) -> FaultRule {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn rules_match_path_method_and_graphql_operation_and_wear_out() {
+        let faults = Faults::default();
+        let graphql = "/admin/api/2026-10/graphql.json";
+        faults.add(rule(serde_json::json!({
+            "path": "/admin/api", "method": "POST", "operation": "OrderCreate",
+            "kind": {"type": "delay_after", "ms": 5}, "times": 2
+        })));
+        assert!(faults.wants_operation(graphql));
+        assert!(!faults.wants_operation("/v2/orders"));
+        assert!(faults.take("POST", graphql, Some("Orders")).is_none());
+        assert!(faults.take("POST", graphql, None).is_none());
+        assert!(faults.take("GET", graphql, Some("OrderCreate")).is_none());
+        for _ in 0..2 {
+            assert!(matches!(
+                faults.take("POST", graphql, Some("OrderCreate")),
+                Some(FaultKind::DelayAfter { ms: 5 })
+            ));
+        }
+        assert!(faults.take("POST", graphql, Some("OrderCreate")).is_none());
     }
 }
