@@ -3,9 +3,9 @@
 //! batched absolute stock writes, the order list, and the control routes tests and the
 //! demo drive.
 //!
-//! One submodule per API area (`auth`, `products`, `stock`, `orders`) contributes its
-//! routes; `catalog` and `orders` hold the state, `problem` and `request` the error shape
-//! and request parsing every endpoint uses. Shipment providers slot in the same way.
+//! One submodule per API area (`auth`, `products`, `stock`, `orders`, `shipment`)
+//! contributes its routes; `catalog` and `orders` hold the state, `problem` and `request`
+//! the error shape and request parsing every endpoint uses.
 
 mod auth;
 mod catalog;
@@ -15,6 +15,7 @@ mod orders_control;
 mod problem;
 mod products;
 mod request;
+mod shipment;
 mod stock;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::App;
 pub use auth::ClientSecret;
 pub use catalog::{FixtureProduct, FixtureProductSet, Status};
 pub use orders::{FixtureAddress, FixtureItem, FixtureName, FixtureOrder, ItemStatus, Money};
+pub use shipment::FixtureProvider;
 
 /// Products per generated product set (the generated Shopify products have five variants).
 const GENERATED_SET_SIZE: usize = 5;
@@ -49,6 +51,9 @@ pub struct IconicFixture {
     /// Orders the account already has; those without `created_at` were created at `updated_at`.
     #[serde(default)]
     pub orders: Vec<FixtureOrder>,
+    /// `GET /v2/orders-shipment-providers`; absent: a default Australian list.
+    #[serde(default)]
+    pub shipment_providers: Option<Vec<FixtureProvider>>,
 }
 
 fn default_token_ttl() -> u64 {
@@ -71,6 +76,7 @@ impl Default for IconicFixture {
             updated_at: default_updated_at(),
             product_sets: Vec::new(),
             orders: Vec::new(),
+            shipment_providers: None,
         }
     }
 }
@@ -111,6 +117,7 @@ pub struct IconicState {
     auth: auth::Tokens,
     catalog: catalog::Catalog,
     orders: orders::Orders,
+    providers: Vec<FixtureProvider>,
     /// Stock items `PUT /v2/stock/product` has applied since start.
     stock_writes: u64,
 }
@@ -125,6 +132,9 @@ impl IconicState {
             ),
             catalog: catalog::Catalog::new(fixture.product_sets, fixture.updated_at),
             orders: orders::Orders::new(fixture.orders, fixture.updated_at),
+            providers: fixture
+                .shipment_providers
+                .unwrap_or_else(shipment::default_providers),
             stock_writes: 0,
         }
     }
@@ -144,6 +154,7 @@ pub fn router() -> Router<Arc<App>> {
         .merge(products::routes())
         .merge(stock::routes())
         .merge(orders::routes())
+        .merge(shipment::routes())
 }
 
 /// `/_sandbox/iconic/*`.
@@ -286,6 +297,16 @@ mod tests {
                 ("content-type", content_type),
             ];
             self.send("PUT", "/v2/stock/product", &headers, body).await
+        }
+
+        /// An API request with a JSON body.
+        async fn post(&self, token: &str, uri: &str, body: &Value) -> Reply {
+            let bearer = format!("Bearer {token}");
+            let headers = [
+                ("authorization", bearer.as_str()),
+                ("content-type", "application/json"),
+            ];
+            self.send("POST", uri, &headers, body.to_string()).await
         }
 
         /// A control-API request with a JSON body (no credentials: none are needed).
@@ -707,7 +728,9 @@ mod tests {
                 "product": {"sku": "SB0000000001-ICONIC", "sellerSku": "SKU-000001",
                     "name": "Generated style 1"},
                 "unitPrice": 59.95, "paidPrice": 49.95, "shippingFee": 0.0,
-                "createdAt": "2026-03-01T00:00:00Z", "updatedAt": "2026-03-01T00:00:00Z"})
+                "createdAt": "2026-03-01T00:00:00Z", "updatedAt": "2026-03-01T00:00:00Z",
+                "shipment": {"type": null, "method": null, "provider": null,
+                    "providerType": null, "trackingCode": null, "preTrackingCode": null}})
         );
         assert_eq!(o["items"][1]["paidPrice"], json!(50.0));
         assert_eq!(o["items"][1]["unitPrice"], json!(59.9));
@@ -957,6 +980,241 @@ mod tests {
         let token = h.token().await;
         let listed = h.get(&token, "/v2/orders?limit=1&offset=0").await;
         assert_eq!(listed.body["items"][0]["createdAt"], stamped);
+    }
+
+    #[tokio::test]
+    async fn shipment_providers_come_from_the_fixture_or_the_default_list() {
+        let h = Harness::start(fixture(1)).await;
+        let token = h.token().await;
+        let listed = h.get(&token, "/v2/orders-shipment-providers").await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        let names: Vec<&str> = listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            shipment::default_providers()
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+        );
+        assert!(names.contains(&"AusPost"));
+        assert_eq!(listed.body[0]["apiIntegrationAvailable"], false);
+        h.send("GET", "/v2/orders-shipment-providers", &[], Body::empty())
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+
+        let h = Harness::start(IconicFixture {
+            shipment_providers: serde_json::from_value(json!([
+                {"name": "AusPost", "api_integration": false},
+                {"name": "Couriers Please", "api_integration": true}]))
+            .unwrap(),
+            ..fixture(1)
+        })
+        .await;
+        let token = h.token().await;
+        let active = h
+            .get(&token, "/v2/orders-shipment-providers?status=true")
+            .await;
+        assert_eq!(
+            active.body,
+            json!([{"name": "AusPost", "apiIntegrationAvailable": false},
+                {"name": "Couriers Please", "apiIntegrationAvailable": true}])
+        );
+        let inactive = h
+            .get(&token, "/v2/orders-shipment-providers?status=false")
+            .await;
+        assert_eq!(inactive.body, json!([]));
+        h.get(&token, "/v2/orders-shipment-providers?status=maybe")
+            .await
+            .problem(StatusCode::BAD_REQUEST);
+    }
+
+    const READY_TO_SHIP: &str = "/v2/orders/statuses/set-to-ready-to-ship";
+
+    /// Orders 1 (items 10, 11 pending, 12 shipped) and 2 (item 20 pending).
+    fn orders_to_ship() -> IconicFixture {
+        with_orders(json!([
+            order(
+                1,
+                "2026-03-01T00:00:00Z",
+                json!([
+                    item(10, "SKU-000001", "pending"),
+                    item(11, "SKU-000002", "pending"),
+                    item(12, "SKU-000003", "shipped")
+                ])
+            ),
+            order(
+                2,
+                "2026-03-02T00:00:00Z",
+                json!([item(20, "SKU-000001", "pending")])
+            ),
+        ]))
+    }
+
+    fn ship(items: &[u64], tracking: &str) -> Value {
+        let items: Vec<Value> = items.iter().map(|id| json!({"id": id})).collect();
+        json!({"orderItems": items, "trackingNumber": tracking, "deliveryType": "dropship",
+            "shippingProvider": "AusPost"})
+    }
+
+    #[tokio::test]
+    async fn ready_to_ship_records_tracking_and_shows_it_on_the_items() {
+        let h = Harness::start(orders_to_ship()).await;
+        let token = h.token().await;
+        let since = catalog::wire_time(catalog::now());
+        let reply = h
+            .post(&token, READY_TO_SHIP, &ship(&[11, 10], "33ABC0001"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body, json!({"orderItemIds": [11, 10]}));
+
+        let window = format!("/v2/orders?limit=10&offset=0&updateDateStart={since}");
+        let changed = h.get(&token, &window).await;
+        assert_eq!(ids(&changed.body["items"]), [1]);
+        let o = &changed.body["items"][0];
+        assert_eq!(o["statusList"], json!({"ready_to_ship": 2, "shipped": 1}));
+        for i in 0..2 {
+            let item = &o["items"][i];
+            assert_eq!(item["status"], "ready_to_ship");
+            assert_eq!(item["updatedAt"], o["updatedAt"]);
+            assert_eq!(
+                item["shipment"],
+                json!({"type": "dropship", "method": null, "provider": "AusPost",
+                    "providerType": null, "trackingCode": "33ABC0001", "preTrackingCode": null})
+            );
+        }
+        assert_eq!(o["items"][2]["shipment"]["trackingCode"], Value::Null);
+
+        let dump = h.dump();
+        assert_eq!(
+            dump["orders"][0]["items"][0],
+            json!({"id": 10, "seller_sku": "SKU-000001", "status": "ready_to_ship",
+                "shipment": {"delivery_type": "dropship", "provider": "AusPost",
+                    "tracking_code": "33ABC0001"}})
+        );
+        assert!(dump["orders"][1]["items"][0].get("shipment").is_none());
+        let counts = h.sandbox.app.counts.lock().unwrap().clone();
+        assert_eq!(counts.get(&format!("POST {READY_TO_SHIP}")), Some(&1));
+
+        // Pickup needs no tracking number.
+        let pickup = json!({"orderItems": [{"id": 20}], "deliveryType": "pickup"});
+        let reply = h.post(&token, READY_TO_SHIP, &pickup).await;
+        assert_eq!(reply.body, json!({"orderItemIds": [20]}));
+        assert_eq!(
+            h.dump()["orders"][1]["items"][0]["shipment"]["tracking_code"],
+            Value::Null
+        );
+    }
+
+    #[tokio::test]
+    async fn ready_to_ship_refuses_what_the_iconic_refuses() {
+        let h = Harness::start(orders_to_ship()).await;
+        let token = h.token().await;
+        let refused = |reply: &Reply, status: StatusCode| -> String {
+            assert_eq!(reply.status, status, "{}", reply.body);
+            assert_eq!(reply.headers[CONTENT_TYPE], "application/problem+json");
+            assert_eq!(reply.body["status"], status.as_u16());
+            reply.body["detail"].as_str().unwrap().to_string()
+        };
+        let post = |body: Value| {
+            let token = token.clone();
+            let h = &h;
+            async move { h.post(&token, READY_TO_SHIP, &body).await }
+        };
+
+        // The wrong item key is silently ignored: no items.
+        let mut wrong_key = ship(&[], "T1");
+        wrong_key["orderItems"] = json!([{"orderItemId": 10}]);
+        let detail = post(wrong_key)
+            .await
+            .problem(StatusCode::BAD_REQUEST)
+            .to_string();
+        assert!(detail.contains("no order items"), "{detail}");
+
+        let detail = refused(
+            &post(ship(&[10, 20], "T1")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        assert!(detail.contains("same order"), "{detail}");
+
+        let not_pending = post(ship(&[10, 12], "T1")).await;
+        let detail = refused(&not_pending, shipment::REFUSED);
+        assert_eq!(
+            not_pending.body["title"],
+            "Status Transition is not allowed"
+        );
+        assert!(detail.contains("12 is shipped"), "{detail}");
+
+        let mut no_tracking = ship(&[10], "");
+        no_tracking
+            .as_object_mut()
+            .unwrap()
+            .remove("trackingNumber");
+        let detail = post(no_tracking)
+            .await
+            .problem(StatusCode::BAD_REQUEST)
+            .to_string();
+        assert!(detail.contains("trackingNumber is required"), "{detail}");
+        let detail = post(ship(&[10], "33ABC 0001"))
+            .await
+            .problem(StatusCode::BAD_REQUEST)
+            .to_string();
+        assert!(detail.contains("' '"), "{detail}");
+
+        let mut unknown_provider = ship(&[10], "T1");
+        unknown_provider["shippingProvider"] = json!("Auspost");
+        let detail = refused(&post(unknown_provider).await, shipment::REFUSED);
+        assert!(detail.contains("\"Auspost\""), "{detail}");
+        let mut no_provider = ship(&[10], "T1");
+        no_provider
+            .as_object_mut()
+            .unwrap()
+            .remove("shippingProvider");
+        post(no_provider).await.problem(StatusCode::BAD_REQUEST);
+
+        let detail = refused(&post(ship(&[99], "T1")).await, shipment::REFUSED);
+        assert!(detail.contains("99"), "{detail}");
+
+        // Nothing above changed anything.
+        let before = h.dump();
+        assert!(before["orders"][0]["items"][0].get("shipment").is_none());
+
+        // A tracking number already used (by order 1) cannot be used by order 2.
+        let ok = post(ship(&[10], "TRK-1")).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+        let detail = refused(&post(ship(&[20], "TRK-1")).await, shipment::REFUSED);
+        assert!(
+            detail.contains("\"TRK-1\"") && detail.contains("300001"),
+            "{detail}"
+        );
+        // Pushed twice: the item is no longer pending.
+        let again = post(ship(&[10], "TRK-1")).await;
+        refused(&again, shipment::REFUSED);
+        assert_eq!(again.body["title"], "Status Transition is not allowed");
+        assert_eq!(h.dump()["orders"][1]["items"][0]["status"], "pending");
+
+        let plain = h
+            .send(
+                "POST",
+                READY_TO_SHIP,
+                &[("authorization", &format!("Bearer {token}"))],
+                ship(&[20], "T2").to_string(),
+            )
+            .await;
+        plain.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        h.send(
+            "POST",
+            READY_TO_SHIP,
+            &[("content-type", "application/json")],
+            ship(&[20], "T2").to_string(),
+        )
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
     }
 
     #[test]

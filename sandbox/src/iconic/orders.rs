@@ -1,12 +1,14 @@
 //! Orders: `GET /v2/orders` (paged, filtered by section, dates, numbers and ids, sorted)
 //! over the seller's order book, whose items are one unit each (the same SKU bought twice
-//! is two items). The control API (`orders_control`) adds orders and changes their items.
+//! is two items). The control API (`orders_control`) adds orders and changes their items;
+//! `shipment` sets them ready to ship.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -17,6 +19,7 @@ use super::auth::Bearer;
 use super::catalog::{shop_sku, wire_time, Catalog};
 use super::problem::Problem;
 use super::request::{Page, Params};
+use super::shipment::{Shipment, REFUSED, STATUS_TRANSITION};
 use crate::App;
 
 /// UNCONFIRMED: the sort parameter names (PIA's; ZAL says `order`/`order_dir`).
@@ -205,6 +208,8 @@ struct Item {
     paid_price: Money,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// Set by set-to-ready-to-ship.
+    shipment: Option<Shipment>,
 }
 
 impl Item {
@@ -217,6 +222,7 @@ impl Item {
             paid_price: item.paid_price,
             created_at: at,
             updated_at: at,
+            shipment: None,
         }
     }
 }
@@ -405,6 +411,94 @@ impl Orders {
         Ok(order)
     }
 
+    /// set-to-ready-to-ship (rules in `shipment`): the items `ids` must be known, of one
+    /// order, pending, and the tracking number unused; then each is ready to ship with
+    /// `shipment`, stamped with its order. Returns the ids.
+    pub(super) fn set_ready_to_ship(
+        &mut self,
+        ids: &[u64],
+        shipment: Shipment,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<u64>, Problem> {
+        let mut order_ids = BTreeSet::new();
+        for id in ids {
+            let order = self
+                .items
+                .get(id)
+                .ok_or_else(|| Problem::new(REFUSED, format!("order item {id} not found")))?;
+            order_ids.insert(*order);
+        }
+        let mut order_ids = order_ids.into_iter();
+        let (Some(order_id), None) = (order_ids.next(), order_ids.next()) else {
+            let orders: Vec<String> = self.orders_of(ids).collect();
+            // The one status the contract gives for these rules (PIA2).
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "all order items must belong to the same order: {}",
+                    orders.join(", ")
+                ),
+            ));
+        };
+        let not_pending: Vec<String> = self
+            .orders
+            .get(&order_id)
+            .into_iter()
+            .flat_map(|order| &order.items)
+            .filter(|item| ids.contains(&item.id) && item.status != ItemStatus::Pending)
+            .map(|item| format!("{} is {}", item.id, item.status.as_str()))
+            .collect();
+        if !not_pending.is_empty() {
+            return Err(Problem::titled(
+                REFUSED,
+                STATUS_TRANSITION,
+                format!(
+                    "only pending items can be set to ready_to_ship: order item {}",
+                    not_pending.join(", ")
+                ),
+            ));
+        }
+        if let Some(code) = &shipment.tracking_code {
+            if let Some(number) = self.tracking_code_user(code) {
+                return Err(Problem::new(
+                    REFUSED,
+                    format!("trackingNumber {code:?} is already used by order {number}"),
+                ));
+            }
+        }
+        let order = order_mut(&mut self.orders, order_id)?;
+        for item in order.items.iter_mut().filter(|item| ids.contains(&item.id)) {
+            item.status = ItemStatus::ReadyToShip;
+            item.updated_at = at;
+            item.shipment = Some(shipment.clone());
+        }
+        order.touch(at);
+        Ok(ids.to_vec())
+    }
+
+    /// "item N is in order M" for each of `ids` (all known).
+    fn orders_of<'a>(&'a self, ids: &'a [u64]) -> impl Iterator<Item = String> + 'a {
+        ids.iter().filter_map(|id| {
+            let order = self.items.get(id)?;
+            Some(format!("item {id} is in order {order}"))
+        })
+    }
+
+    /// The number of the order whose items carry tracking code `code`, if any.
+    fn tracking_code_user(&self, code: &str) -> Option<u64> {
+        self.orders
+            .values()
+            .find(|order| {
+                order.items.iter().any(|item| {
+                    item.shipment
+                        .as_ref()
+                        .and_then(|s| s.tracking_code.as_deref())
+                        == Some(code)
+                })
+            })
+            .map(|order| order.number)
+    }
+
     pub(super) fn dump(&self) -> Vec<Value> {
         self.orders.values().map(dump_row).collect()
     }
@@ -425,7 +519,15 @@ pub(super) fn dump_row(order: &Order) -> Value {
     let items: Vec<Value> = order
         .items
         .iter()
-        .map(|item| json!({"id": item.id, "seller_sku": item.seller_sku, "status": item.status}))
+        .map(|item| {
+            let mut row =
+                json!({"id": item.id, "seller_sku": item.seller_sku, "status": item.status});
+            // Only once set, so rows of items never shipped keep their shape.
+            if let Some(shipment) = &item.shipment {
+                row["shipment"] = shipment.dump();
+            }
+            row
+        })
         .collect();
     json!({
         "id": order.id,
@@ -639,6 +741,7 @@ fn item_json(catalog: &Catalog, order: &Order, index: usize, item: &Item) -> Val
         "shippingFee": order.item_shipping_fee(index).wire(),
         "createdAt": wire_time(item.created_at),
         "updatedAt": wire_time(item.updated_at),
+        "shipment": Shipment::wire(item.shipment.as_ref()),
     })
 }
 
@@ -736,6 +839,7 @@ mod tests {
                     paid_price: "10.10".parse().unwrap(),
                     created_at: at,
                     updated_at: at,
+                    shipment: None,
                 })
                 .collect(),
         }

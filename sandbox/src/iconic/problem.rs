@@ -7,12 +7,16 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// UNCONFIRMED: The Iconic's problem `type` URIs are not public. RFC 7807's
-/// `about:blank` says "nothing beyond the status", so the title is the status phrase.
+/// `about:blank` says "nothing beyond the status", so the title is the status phrase,
+/// except for the few titles The Iconic is known to use (see [`Problem::titled`]), whose
+/// type is just as unknown and stays `about:blank`.
 const PROBLEM_TYPE: &str = "about:blank";
 
 #[derive(Debug)]
 pub(super) struct Problem {
     status: StatusCode,
+    /// `None`: the status phrase.
+    title: Option<&'static str>,
     detail: String,
 }
 
@@ -20,7 +24,21 @@ impl Problem {
     pub(super) fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self {
             status,
+            title: None,
             detail: detail.into(),
+        }
+    }
+
+    /// A problem with one of The Iconic's own titles (e.g. "Status Transition is not
+    /// allowed", PIA's `GeneralError`).
+    pub(super) fn titled(
+        status: StatusCode,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: Some(title),
+            ..Self::new(status, detail)
         }
     }
 
@@ -45,7 +63,10 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = json!({
             "type": PROBLEM_TYPE,
-            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "title": self
+                .title
+                .or(self.status.canonical_reason())
+                .unwrap_or("Error"),
             "status": self.status.as_u16(),
             "detail": self.detail,
         });

@@ -1,5 +1,14 @@
 //! `/_sandbox/shopify/*`: what tests and the demo change behind the API's back. Every
 //! change stamps `updatedAt` with now, as a change in the Shopify admin would.
+//!
+//! Fulfilments (each answers with the order as `GET /_sandbox/shopify/orders` shows it):
+//! - `POST /_sandbox/shopify/orders/{id}/fulfillments`
+//!   `{"company": "Australia Post", "number": "TRK123", "url": null,
+//!     "lines": [{"line_item_id": 3 | "gid://shopify/LineItem/3", "quantity": 1}]}`;
+//!   every key optional, `lines` absent = every unfulfilled unit;
+//! - `PATCH /_sandbox/shopify/fulfillments/{id}` `{"company"?, "number"?, "url"?}`
+//!   (a string sets, null clears);
+//! - `POST /_sandbox/shopify/fulfillments/{id}/cancel`.
 
 use std::sync::Arc;
 
@@ -12,8 +21,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::fulfil::{Tracking, TrackingPatch};
 use super::lock;
-use super::store::{now, ChangeError, FixtureProduct, ProductStatus, StockChange, VariantPatch};
+use super::store::{
+    now, parse_gid, ChangeError, FixtureProduct, ProductStatus, StockChange, VariantPatch,
+};
 use crate::App;
 
 pub fn router() -> Router<Arc<App>> {
@@ -28,6 +40,12 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/_sandbox/shopify/orders/{id}/line-items/{line_id}",
             patch(edit_line_item),
+        )
+        .route("/_sandbox/shopify/orders/{id}/fulfillments", post(fulfil))
+        .route("/_sandbox/shopify/fulfillments/{id}", patch(edit_tracking))
+        .route(
+            "/_sandbox/shopify/fulfillments/{id}/cancel",
+            post(cancel_fulfillment),
         )
 }
 
@@ -156,4 +174,116 @@ async fn edit_line_item(
         .orders
         .set_line_quantity(id, line_id, edit.current_quantity, now())?;
     done()
+}
+
+/// A line item named by its numeric id or its GID.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LineRef {
+    Id(u64),
+    Gid(String),
+}
+
+impl LineRef {
+    fn id(&self) -> Result<u64, ControlError> {
+        match self {
+            LineRef::Id(id) => Ok(*id),
+            LineRef::Gid(gid) => parse_gid("LineItem", gid).ok_or_else(|| {
+                let message = format!("line_item_id {gid:?} is not a LineItem id or GID");
+                ControlError(StatusCode::BAD_REQUEST, message)
+            }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FulfilLine {
+    line_item_id: LineRef,
+    quantity: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FulfilRequest {
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    number: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    lines: Option<Vec<FulfilLine>>,
+}
+
+/// The merchant ships some or all of an order.
+async fn fulfil(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+    request: Result<Json<FulfilRequest>, JsonRejection>,
+) -> Reply {
+    let Json(request) = request?;
+    let lines = request
+        .lines
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| Ok((l.line_item_id.id()?, l.quantity)))
+                .collect::<Result<Vec<_>, ControlError>>()
+        })
+        .transpose()?;
+    let tracking = Tracking {
+        company: request.company,
+        number: request.number,
+        url: request.url,
+    };
+    let mut st = lock(&app);
+    let orders = &mut st.catalog.orders;
+    orders.fulfil(id, tracking, lines.as_deref(), now())?;
+    Ok(Json(orders.dump_order(id)?))
+}
+
+/// Body: any of `company`, `number`, `url`; a string sets it, null clears it.
+async fn edit_tracking(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+    fields: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Reply {
+    let Json(fields) = fields?;
+    if fields.is_empty() {
+        let message = "give company, number or url".to_string();
+        return Err(ControlError(StatusCode::BAD_REQUEST, message));
+    }
+    let mut patch = TrackingPatch::default();
+    for (key, value) in fields {
+        let part = match key.as_str() {
+            "company" => &mut patch.company,
+            "number" => &mut patch.number,
+            "url" => &mut patch.url,
+            _ => {
+                let message = format!("cannot set {key:?} on a fulfillment");
+                return Err(ControlError(StatusCode::BAD_REQUEST, message));
+            }
+        };
+        *part = Some(match value {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            _ => {
+                let message = format!("{key} must be a string or null");
+                return Err(ControlError(StatusCode::BAD_REQUEST, message));
+            }
+        });
+    }
+    let mut st = lock(&app);
+    let orders = &mut st.catalog.orders;
+    let order = orders.edit_tracking(id, patch, now())?;
+    Ok(Json(orders.dump_order(order)?))
+}
+
+/// Cancels one fulfilment; its units are unfulfilled again.
+async fn cancel_fulfillment(State(app): State<Arc<App>>, Path(id): Path<u64>) -> Reply {
+    let mut st = lock(&app);
+    let orders = &mut st.catalog.orders;
+    let order = orders.cancel_fulfillment(id, now())?;
+    Ok(Json(orders.dump_order(order)?))
 }

@@ -6,6 +6,7 @@ mod bulk;
 mod control;
 mod cost;
 mod doc;
+mod fulfil;
 mod graphql;
 mod orders;
 mod resolve;

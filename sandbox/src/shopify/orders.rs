@@ -1,12 +1,12 @@
 //! Orders: `orderCreate` (contract §5) with its inventory claim and the dev-store limit,
 //! the `orders(query:)` search filters (§6), and the control API's cancel and line edit
-//! (§7).
+//! (§7). Fulfilments are in `fulfil`.
 //!
 //! Simplifications, each on the safe side for a client:
 //! - stock is claimed at the first location (lowest id) that stocks the item, one
 //!   location per variant, as a shop with a single fulfilling location would;
 //! - every variant has inventory policy DENY (the sandbox's `inventoryPolicy`);
-//! - no taxes, discounts or fulfilments: totals are lines plus shipping;
+//! - no taxes or discounts: totals are lines plus shipping;
 //! - every order is visible to `orders` (real Shopify hides orders older than 60 days
 //!   without `read_all_orders`), and cancelled orders are listed unless `status:` says
 //!   otherwise;
@@ -20,6 +20,7 @@ use apollo_compiler::response::{JsonMap, JsonValue};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
 
+use super::fulfil::{self, Fulfillment};
 use super::search::{self, Cmp, Searchable};
 use super::store::{gid, parse_gid, ChangeError, Variant};
 
@@ -166,6 +167,8 @@ pub struct Order {
     pub line_items: BTreeMap<u64, LineItem>,
     pub shipping_lines: BTreeMap<u64, ShippingLine>,
     pub transactions: Vec<Transaction>,
+    /// Keyed by fulfilment id (shop-wide), cancelled ones included.
+    pub fulfillments: BTreeMap<u64, Fulfillment>,
 }
 
 impl Order {
@@ -197,6 +200,7 @@ impl Order {
                     "variant_id": l.variant_id.map(|v| gid("ProductVariant", v)),
                     "sku": l.sku, "title": l.title, "quantity": l.quantity,
                     "current_quantity": l.current_quantity,
+                    "unfulfilled_quantity": self.unfulfilled_quantity(l.id),
                     "price": l.unit_price.to_string(),
                     "requires_shipping": l.requires_shipping, "taxable": l.taxable,
                 })
@@ -232,6 +236,8 @@ impl Order {
             "line_items": lines, "shipping_lines": shipping, "transactions": transactions,
             "total_price": self.total_price().to_string(),
             "current_total_price": self.current_total_price().to_string(),
+            "display_fulfillment_status": self.display_fulfillment_status().as_str(),
+            "fulfillments": self.dump_fulfillments(),
         })
     }
 }
@@ -256,6 +262,7 @@ impl Searchable for OrderSearch<'_> {
             "created_at" | "processed_at" => search::test_time(o.created_at, cmp, value),
             "updated_at" => search::test_time(o.updated_at, cmp, value),
             "financial_status" => Some(o.financial_status.eq_ignore_ascii_case(value)),
+            "fulfillment_status" => fulfil::status_filter(o, value),
             "status" => Some(match value.to_ascii_lowercase().as_str() {
                 "any" => true,
                 "open" => !o.closed && o.cancelled_at.is_none(),
@@ -317,6 +324,7 @@ pub struct OrderBook {
     recent: VecDeque<DateTime<Utc>>,
     /// Line items and shipping lines share one id sequence.
     last_line_id: u64,
+    pub(super) fulfilments: fulfil::Ledger,
 }
 
 fn str_arg(map: &JsonMap, name: &str) -> Option<String> {
@@ -565,6 +573,7 @@ impl OrderBook {
             line_items,
             shipping_lines,
             transactions,
+            fulfillments: BTreeMap::new(),
         };
         order.financial_status = str_arg(input, "financialStatus")
             .unwrap_or_else(|| derived_financial_status(&order).into());
@@ -605,15 +614,26 @@ impl OrderBook {
         Ok(())
     }
 
-    fn get_mut(&mut self, id: u64) -> Result<&mut Order, ChangeError> {
-        self.orders
-            .get_mut(&id)
-            .ok_or_else(|| ChangeError::NotFound(format!("unknown order {id}")))
+    pub(super) fn get(&self, id: u64) -> Result<&Order, ChangeError> {
+        self.orders.get(&id).ok_or_else(|| unknown_order(id))
+    }
+
+    pub(super) fn get_mut(&mut self, id: u64) -> Result<&mut Order, ChangeError> {
+        self.orders.get_mut(&id).ok_or_else(|| unknown_order(id))
     }
 
     pub fn dump(&self) -> Value {
         self.orders.values().map(Order::dump).collect()
     }
+
+    /// One order as [`OrderBook::dump`] shows it.
+    pub fn dump_order(&self, id: u64) -> Result<Value, ChangeError> {
+        self.get(id).map(Order::dump)
+    }
+}
+
+fn unknown_order(id: u64) -> ChangeError {
+    ChangeError::NotFound(format!("unknown order {id}"))
 }
 
 /// UNCONFIRMED: the status Shopify derives when `financialStatus` is not given, from

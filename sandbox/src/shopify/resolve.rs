@@ -13,6 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::bulk::{BulkState, BulkView, RunPayload};
 use super::cost;
+use super::fulfil::{FulfilledLine, Fulfillment, Tracking};
 use super::orders::{Amount, CreatePayload, LineItem, Order, OrderSearch, ShippingLine};
 use super::search::{self, Cmp, Query, Searchable};
 use super::store::{gid, parse_gid, Catalog, Level, Location, Product, Variant};
@@ -51,6 +52,9 @@ pub enum Obj<'s> {
     UserError(Rc<RunPayload>, usize),
     Order(Ctx<'s>, &'s Order),
     LineItem(Ctx<'s>, &'s Order, &'s LineItem),
+    Fulfillment(Ctx<'s>, &'s Order, &'s Fulfillment),
+    TrackingInfo(&'s Tracking),
+    FulfillmentLineItem(Ctx<'s>, &'s Order, &'s FulfilledLine),
     ShippingLine(&'s Order, &'s ShippingLine),
     /// An order's shipping address.
     Address(&'s Order, &'s JsonMap),
@@ -300,6 +304,9 @@ impl<'s> Obj<'s> {
             Obj::UserError(..) => "BulkOperationUserError",
             Obj::Order(..) => "Order",
             Obj::LineItem(..) => "LineItem",
+            Obj::Fulfillment(..) => "Fulfillment",
+            Obj::TrackingInfo(_) => "FulfillmentTrackingInfo",
+            Obj::FulfillmentLineItem(..) => "FulfillmentLineItem",
             Obj::ShippingLine(..) => "ShippingLine",
             Obj::Address(..) => "MailingAddress",
             Obj::Attribute(..) => "Attribute",
@@ -394,12 +401,30 @@ impl<'s> Obj<'s> {
                 "title" | "name" => leaf(l.title.as_str()),
                 "quantity" => leaf(l.quantity),
                 "currentQuantity" => leaf(l.current_quantity),
+                "unfulfilledQuantity" => leaf(o.unfulfilled_quantity(l.id)),
                 "variant" => Out::maybe(
                     l.variant_id
                         .and_then(|id| ctx.cat.variants.get(&id))
                         .map(|v| Obj::Variant(*ctx, v)),
                 ),
                 "originalUnitPriceSet" => Out::Object(Obj::MoneyBag(l.unit_price, &o.currency)),
+                _ => return None,
+            }),
+            Obj::Fulfillment(ctx, o, f) => fulfillment_field(*ctx, o, f, field, args),
+            Obj::TrackingInfo(t) => Some(match field {
+                "company" => leaf(t.company.as_deref()),
+                "number" => leaf(t.number.as_deref()),
+                "url" => leaf(t.url.as_deref()),
+                _ => return None,
+            }),
+            Obj::FulfillmentLineItem(ctx, o, l) => Some(match field {
+                "id" => leaf(gid("FulfillmentLineItem", l.id)),
+                "quantity" => leaf(l.quantity),
+                "lineItem" => Out::maybe(
+                    o.line_items
+                        .get(&l.line_item_id)
+                        .map(|line| Obj::LineItem(*ctx, o, line)),
+                ),
                 _ => return None,
             }),
             Obj::ShippingLine(o, s) => Some(match field {
@@ -470,6 +495,7 @@ fn connection_types(node_type: &str) -> (&'static str, &'static str) {
         "Order" => ("OrderConnection", "OrderEdge"),
         "LineItem" => ("LineItemConnection", "LineItemEdge"),
         "ShippingLine" => ("ShippingLineConnection", "ShippingLineEdge"),
+        "FulfillmentLineItem" => ("FulfillmentLineItemConnection", "FulfillmentLineItemEdge"),
         _ => ("InventoryLevelConnection", "InventoryLevelEdge"),
     }
 }
@@ -581,6 +607,15 @@ fn order_field<'s>(ctx: Ctx<'s>, o: &'s Order, field: &str, args: &JsonMap) -> O
         "sourceName" => leaf(o.source_name.as_deref()),
         "tags" => leaf(o.tags.iter().map(String::as_str).collect::<Vec<_>>()),
         "displayFinancialStatus" => leaf(o.financial_status.as_str()),
+        "displayFulfillmentStatus" => leaf(o.display_fulfillment_status().as_str()),
+        // A plain list, cancelled fulfilments included, oldest first.
+        "fulfillments" => Out::List(
+            o.fulfillments
+                .values()
+                .take(list_limit(args))
+                .map(|f| Obj::Fulfillment(ctx, o, f))
+                .collect(),
+        ),
         "customAttributes" => Out::List(
             o.custom_attributes
                 .iter()
@@ -606,6 +641,44 @@ fn order_field<'s>(ctx: Ctx<'s>, o: &'s Order, field: &str, args: &JsonMap) -> O
         }
         _ => return None,
     })
+}
+
+fn fulfillment_field<'s>(
+    ctx: Ctx<'s>,
+    o: &'s Order,
+    f: &'s Fulfillment,
+    field: &str,
+    args: &JsonMap,
+) -> Option<Out<'s>> {
+    Some(match field {
+        "id" => leaf(gid("Fulfillment", f.id)),
+        "name" => leaf(f.name.as_str()),
+        "status" => leaf(f.status.as_str()),
+        "createdAt" => leaf(time(f.created_at)),
+        "updatedAt" => leaf(time(f.updated_at)),
+        "trackingInfo" => Out::List(
+            f.tracking_info()
+                .into_iter()
+                .take(list_limit(args))
+                .map(Obj::TrackingInfo)
+                .collect(),
+        ),
+        "fulfillmentLineItems" => {
+            let conn = ConnArgs::new(args, ctx.bulk);
+            let items = conn
+                .range(&f.lines)
+                .map(|(k, l)| (k, Obj::FulfillmentLineItem(ctx, o, l)));
+            conn.page("FulfillmentLineItem", items)
+        }
+        _ => return None,
+    })
+}
+
+/// `first` of a plain list ("truncate the array result to this size"); all without it.
+fn list_limit(args: &JsonMap) -> usize {
+    args.get("first")
+        .and_then(JsonValue::as_i64)
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(0))
 }
 
 fn variant_field<'s>(ctx: Ctx<'s>, v: &'s Variant, field: &str) -> Option<Out<'s>> {

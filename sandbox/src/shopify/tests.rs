@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::store::StockChange;
 use super::*;
 
-const TOKEN: &str = "shpat_sandbox_demo";
+pub(super) const TOKEN: &str = "shpat_sandbox_demo";
 const STAMP: &str = "2026-11-01T00:00:00Z";
 
 const LEVELS_SINCE: &str = r#"
@@ -18,7 +18,7 @@ query LevelsSince($location: ID!, $query: String!, $after: String) {
 
 const BULK_INNER: &str = r#"{ productVariants { edges { node { id sku updatedAt product { id status } inventoryItem { id tracked inventoryLevels { edges { node { updatedAt location { id } quantities(names: ["available"]) { name quantity } } } } } } } } }"#;
 
-fn fixture() -> ShopifyFixture {
+pub(super) fn fixture() -> ShopifyFixture {
     serde_json::from_value(json!({
         "shop": "demo-outfitters.myshopify.com",
         "name": "Demo Outfitters",
@@ -40,7 +40,7 @@ fn fixture() -> ShopifyFixture {
     .expect("test fixture parses")
 }
 
-fn gql(st: &mut ShopifyState, query: &str, variables: Value) -> Value {
+pub(super) fn gql(st: &mut ShopifyState, query: &str, variables: Value) -> Value {
     let body = json!({"query": query, "variables": variables}).to_string();
     let (status, reply, _) = st.graphql(
         Some(TOKEN),
@@ -427,7 +427,11 @@ fn dump_lists_locations_and_variants() {
 }
 
 /// A minimal HTTP/1.1 exchange; the sandbox answers with a known length and we close.
-async fn http(addr: std::net::SocketAddr, request_head: &str, body: &str) -> (u16, String) {
+pub(super) async fn http(
+    addr: std::net::SocketAddr,
+    request_head: &str,
+    body: &str,
+) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "{request_head}\r\nHost: sandbox\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
@@ -443,7 +447,7 @@ async fn http(addr: std::net::SocketAddr, request_head: &str, body: &str) -> (u1
 }
 
 /// The sandbox serving `fixture()` on a free port.
-async fn running() -> crate::Sandbox {
+pub(super) async fn running() -> crate::Sandbox {
     let fixture = crate::Fixture {
         shopify: fixture(),
         ..Default::default()
@@ -460,7 +464,11 @@ fn graphql_head(version: &str, token: &str) -> String {
     )
 }
 
-async fn post_graphql(addr: std::net::SocketAddr, token: &str, query: &str) -> (u16, String) {
+pub(super) async fn post_graphql(
+    addr: std::net::SocketAddr,
+    token: &str,
+    query: &str,
+) -> (u16, String) {
     let head = graphql_head("2026-04", token);
     http(addr, &head, &json!({"query": query}).to_string()).await
 }
@@ -690,6 +698,12 @@ fn every_field_of_the_served_schema_resolves() {
         json!({}),
     );
     assert!(refused["data"]["orderCreate"]["order"].is_null());
+    let tracking = fulfil::Tracking {
+        number: Some("TRK1".into()),
+        ..Default::default()
+    };
+    let fulfilment = st.catalog.orders.fulfil(1, tracking, None, store::now());
+    let fulfilment = fulfilment.expect("the new order can be fulfilled");
     let ran = st.bulk.run(&st.catalog, BULK_INNER, store::now(), "");
     let refused = st.bulk.run(&st.catalog, BULK_INNER, store::now(), "");
     let cat = &st.catalog;
@@ -746,6 +760,13 @@ fn every_field_of_the_served_schema_resolves() {
         Obj::OrderCreatePayload(ctx, refused.clone()),
         Obj::OrderCreateUserError(refused, 0),
     ]);
+    let f = &o.fulfillments[&fulfilment];
+    let fulfilment_obj = Obj::Fulfillment(ctx, o, f);
+    samples.extend([
+        fulfilment_obj.clone(),
+        Obj::TrackingInfo(&f.tracking),
+        Obj::FulfillmentLineItem(ctx, o, f.lines.values().next().unwrap()),
+    ]);
     let order_obj = Obj::Order(ctx, o);
     for conn in [
         connection(&query, "locations", &first),
@@ -754,6 +775,7 @@ fn every_field_of_the_served_schema_resolves() {
         connection(&query, "orders", &first),
         connection(&order_obj, "lineItems", &first),
         connection(&order_obj, "shippingLines", &first),
+        connection(&fulfilment_obj, "fulfillmentLineItems", &first),
     ] {
         let Obj::Connection(page) = &conn else {
             unreachable!()
@@ -777,5 +799,5 @@ fn every_field_of_the_served_schema_resolves() {
             checked += 1;
         }
     }
-    assert!(checked > 110, "{checked}");
+    assert!(checked > 130, "{checked}");
 }
