@@ -6,6 +6,8 @@ pub mod iconic;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::money::Money;
+
 /// One sellable listing on a channel (an Iconic "product": a size/colour variant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Listing {
@@ -68,6 +70,99 @@ pub struct PushOutcome {
     pub failed: Vec<(StockUpdate, String)>,
 }
 
+/// A marketplace order, as the order import needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelOrder {
+    /// The channel's id for the order (unique, stable): the import key.
+    pub id: String,
+    /// The number the channel shows people (on packing slips, in Seller Center).
+    pub number: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// ISO 4217, when the channel says.
+    pub currency: Option<String>,
+    pub email: Option<String>,
+    pub shipping_address: Address,
+    /// The channel's delivery option text (e.g. "Standard").
+    pub delivery_info: Option<String>,
+    /// What the channel says the customer paid in total, when it says.
+    pub grand_total: Option<Money>,
+    /// One unit each on Seller Center: the same SKU bought twice is two items.
+    pub items: Vec<OrderItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    /// Street lines, first to last.
+    pub lines: Vec<String>,
+    pub city: String,
+    /// State or province as the channel writes it ("NSW").
+    pub region: String,
+    pub post_code: String,
+    /// As the channel writes it: an ISO code ("AU") or a name ("Australia").
+    pub country: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderItem {
+    pub id: String,
+    /// The seller SKU exactly as the channel holds it.
+    pub sku: String,
+    pub status: ItemStatus,
+    /// What the customer paid for this unit after discounts.
+    pub paid_price: Money,
+    /// The shipping fee this item carries (often only the first item of an order).
+    pub shipping_fee: Money,
+}
+
+/// An order item's status on the channel (Seller Center's item statuses).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Pending,
+    ReadyToShip,
+    Shipped,
+    Delivered,
+    Canceled,
+    Failed,
+    /// `returned`, `return_*` and statuses this version does not know, verbatim.
+    Other(String),
+}
+
+impl ItemStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Self::Pending,
+            "ready_to_ship" => Self::ReadyToShip,
+            "shipped" => Self::Shipped,
+            "delivered" => Self::Delivered,
+            "canceled" | "cancelled" => Self::Canceled,
+            "failed" => Self::Failed,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Pending => "pending",
+            Self::ReadyToShip => "ready_to_ship",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Canceled => "canceled",
+            Self::Failed => "failed",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Still waiting for the seller to ship: what an import or a change can affect.
+    pub fn is_open(&self) -> bool {
+        matches!(self, Self::Pending | Self::ReadyToShip)
+    }
+}
+
 /// A configured channel's API client, dispatched by kind.
 pub enum ChannelClient {
     Iconic(iconic::IconicClient),
@@ -103,6 +198,26 @@ impl ChannelClient {
     pub async fn push_stock(&self, updates: Vec<StockUpdate>) -> PushOutcome {
         match self {
             Self::Iconic(c) => c.push_stock(updates).await,
+        }
+    }
+
+    /// Orders in the channel's "new" state created at or after `created_since` and (when
+    /// given) updated at or after `updated_since`, by order id ascending.
+    pub async fn new_orders(
+        &self,
+        created_since: DateTime<Utc>,
+        updated_since: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<Vec<ChannelOrder>> {
+        match self {
+            Self::Iconic(c) => Ok(c.new_orders(created_since, updated_since).await?),
+        }
+    }
+
+    /// The current state of these orders, by order id ascending; ids the channel no
+    /// longer returns are absent.
+    pub async fn orders_by_id(&self, ids: &[String]) -> anyhow::Result<Vec<ChannelOrder>> {
+        match self {
+            Self::Iconic(c) => Ok(c.orders_by_id(ids).await?),
         }
     }
 

@@ -557,3 +557,105 @@ fn futures_can_be_spawned() {
     send(shopify.levels_since("L", Utc::now()));
     send(shopify.bulk_catalog(&|_| {}));
 }
+
+// ---- orders ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn order_create_sends_the_safe_options_and_reads_orders_and_refusals() {
+    let server = TestServer::start(|req| {
+        let body: Value = serde_json::from_str(&req.body).unwrap();
+        let options = &body["variables"]["options"];
+        assert_eq!(options["inventoryBehaviour"], "DECREMENT_OBEYING_POLICY");
+        assert_eq!(options["sendReceipt"], false);
+        assert_eq!(options["sendFulfillmentReceipt"], false);
+        if body["variables"]["order"]["note"] == "refuse" {
+            ok(json!({"orderCreate": {"order": null, "userErrors": [
+                {"code": "INVENTORY_CLAIM_FAILED", "field": ["lineItems", "0"], "message": "Unable to claim"}
+            ]}}))
+        } else {
+            ok(json!({"orderCreate": {"order": {"id": "gid://shopify/Order/9", "name": "#1009",
+                "totalPriceSet": {"shopMoney": {"amount": "99.9", "currencyCode": "AUD"}}},
+                "userErrors": []}}))
+        }
+    })
+    .await;
+    let shopify = client(&server, static_token());
+    let created = shopify.create_order(&orders::tests::order()).await.unwrap();
+    assert_eq!(
+        created,
+        orders::Created::Order {
+            id: "gid://shopify/Order/9".into(),
+            name: "#1009".into(),
+            total: Some("99.90".parse().unwrap()),
+        }
+    );
+    let mut refused = orders::tests::order();
+    refused.note = "refuse".into();
+    let orders::Created::Refused(errors) = shopify.create_order(&refused).await.unwrap() else {
+        panic!("expected a refusal");
+    };
+    assert!(errors[0].is_inventory_claim());
+    assert_eq!(
+        errors[0].to_string(),
+        "INVENTORY_CLAIM_FAILED at lineItems.0: Unable to claim"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_order_create_is_never_resent() {
+    for reply in [
+        || Reply::new(502, "bad gateway"),
+        || Reply::typed(200, "application/json", r#"{"data":{"orderCr"#),
+    ] {
+        let server = TestServer::start(move |_| reply()).await;
+        let shopify = client(&server, static_token());
+        let err = shopify
+            .create_order(&orders::tests::order())
+            .await
+            .unwrap_err();
+        assert_eq!(server.seen().len(), 1, "sent once, then: {err}");
+    }
+}
+
+#[tokio::test]
+async fn find_orders_pages_and_reads_lines_and_totals() {
+    let node = |id: u64, edited: bool| {
+        json!({"id": format!("gid://shopify/Order/{id}"), "name": format!("#{id}"),
+            "sourceIdentifier": format!("iconic:{id}"), "updatedAt": "2026-03-01T00:00:00Z",
+            "cancelledAt": null, "edited": edited,
+            "totalPriceSet": {"shopMoney": {"amount": "10.10", "currencyCode": "AUD"}},
+            "lineItems": {"nodes": [{"sku": "A", "quantity": 2, "currentQuantity": 1}]}})
+    };
+    let server = TestServer::scripted(|_| {
+        vec![
+            ok(
+                json!({"orders": {"pageInfo": {"hasNextPage": true, "endCursor": "c1"},
+                "nodes": [node(1, false)]}}),
+            ),
+            ok(
+                json!({"orders": {"pageInfo": {"hasNextPage": false, "endCursor": null},
+                "nodes": [node(2, true)]}}),
+            ),
+        ]
+    })
+    .await;
+    let shopify = client(&server, static_token());
+    let found = shopify
+        .find_orders("source_identifier:'iconic:1'")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[1].source_identifier.as_deref(), Some("iconic:2"));
+    assert!(found[1].edited);
+    assert_eq!(found[0].total, Some("10.1".parse().unwrap()));
+    assert_eq!(
+        (
+            found[0].lines[0].quantity,
+            found[0].lines[0].current_quantity
+        ),
+        (2, 1)
+    );
+    let second: Value = serde_json::from_str(&server.seen()[1].body).unwrap();
+    assert_eq!(second["variables"]["after"], "c1");
+    assert_eq!(second["variables"]["query"], "source_identifier:'iconic:1'");
+}

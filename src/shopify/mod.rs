@@ -9,6 +9,7 @@ mod bulk;
 #[cfg(test)]
 mod client_tests;
 mod jsonl;
+pub mod orders;
 mod queries;
 mod search;
 mod throttle;

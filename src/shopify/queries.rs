@@ -38,6 +38,9 @@ pub(super) const BULK_RUN: Operation =
 pub(super) const CURRENT_BULK: Operation =
     operation!("CurrentBulkOperation", cost: 1.0, mutation: false);
 
+pub(super) const ORDER_CREATE: Operation = operation!("OrderCreate", cost: 10.0, mutation: true);
+pub(super) const ORDERS: Operation = operation!("Orders", cost: 532.0, mutation: false);
+
 /// The query the bulk operation runs: every variant and its levels at every location.
 pub(super) const BULK_CATALOG: &str = include_str!("queries/bulk/Catalog.graphql");
 
@@ -54,6 +57,8 @@ mod tests {
             LEVELS_SINCE,
             BULK_RUN,
             CURRENT_BULK,
+            ORDER_CREATE,
+            ORDERS,
         ] {
             let keyword = if op.mutation { "mutation" } else { "query" };
             let mut words = op.document.split(|c: char| !c.is_alphanumeric());

@@ -16,7 +16,7 @@ const SETS: &str = "GET /v2/product-sets";
 const SET_PRODUCTS: &str = "GET /v2/product-set/{id}/products";
 
 /// UNCONFIRMED: the maximum `limit` per list call is not documented; PIA defaults to 100.
-const MAX_PAGE: u64 = 100;
+pub(super) const MAX_PAGE: u64 = 100;
 
 /// UNCONFIRMED: what the product-set list returns without a `status` filter is not
 /// documented; `all` is one of the listed filter values and asks for every set, so
@@ -24,13 +24,13 @@ const MAX_PAGE: u64 = 100;
 const SET_STATUS_FILTER: &str = "all";
 
 /// UNCONFIRMED: the wire format of `updateDateStart` (PIA sends an ISO 8601 datetime).
-fn update_date_param(since: DateTime<Utc>) -> String {
+pub(super) fn update_date_param(since: DateTime<Utc>) -> String {
     since.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// UNCONFIRMED: product timestamps are assumed RFC 3339; anything else is left out
 /// (`updated_at` is informational, never used for matching).
-fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
@@ -69,7 +69,7 @@ impl Product {
 /// products as one).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum ListBody<T> {
+pub(super) enum ListBody<T> {
     Envelope {
         items: Vec<T>,
         #[serde(default)]
@@ -81,14 +81,14 @@ enum ListBody<T> {
 /// Both documented shapes: `{limit, offset, totalCount}` and `{limit, offset, hasNext}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Pagination {
+pub(super) struct Pagination {
     total_count: Option<u64>,
     has_next: Option<bool>,
 }
 
 impl<T> ListBody<T> {
     /// The page's items and the offset of the next page (`None` at the end).
-    fn into_page(self, offset: u64, limit: u64) -> (Vec<T>, Option<u64>) {
+    pub(super) fn into_page(self, offset: u64, limit: u64) -> (Vec<T>, Option<u64>) {
         let (items, pagination) = match self {
             Self::Envelope { items, pagination } => (items, pagination),
             // A bare array has no way to say "more": it is the whole list.
@@ -114,8 +114,9 @@ impl<T> ListBody<T> {
     }
 }
 
-/// One page of a list endpoint at `offset`.
-async fn page<T: DeserializeOwned>(
+/// One page of a list endpoint at `offset`, decoded as `B` (a `ListBody`, or a
+/// plainer envelope where the untagged decoding would lose exact number text).
+pub(super) async fn page<T, B: DeserializeOwned + Into<ListBody<T>>>(
     transport: &Transport,
     endpoint: &'static str,
     path: &str,
@@ -123,7 +124,7 @@ async fn page<T: DeserializeOwned>(
     offset: u64,
 ) -> Result<(Vec<T>, Option<u64>), IconicError> {
     let url = transport.url(path);
-    let body: ListBody<T> = transport
+    let body: B = transport
         .call(
             endpoint,
             |http| {
@@ -134,7 +135,7 @@ async fn page<T: DeserializeOwned>(
             json,
         )
         .await?;
-    Ok(body.into_page(offset, MAX_PAGE))
+    Ok(body.into().into_page(offset, MAX_PAGE))
 }
 
 async fn set_products(transport: &Transport, set_id: String) -> Result<Vec<Listing>, IconicError> {
@@ -142,7 +143,8 @@ async fn set_products(transport: &Transport, set_id: String) -> Result<Vec<Listi
     let mut listings = Vec::new();
     let mut offset = Some(0);
     while let Some(at) = offset {
-        let (products, next) = page::<Product>(transport, SET_PRODUCTS, &path, &[], at).await?;
+        let (products, next) =
+            page::<Product, ListBody<Product>>(transport, SET_PRODUCTS, &path, &[], at).await?;
         listings.extend(products.into_iter().map(|p| p.into_listing(&set_id)));
         offset = next;
     }
@@ -155,8 +157,14 @@ async fn set_ids(
     filters: &[(&str, String)],
     offset: u64,
 ) -> Result<(Vec<(u64, String)>, Option<u64>), IconicError> {
-    let (sets, next) =
-        page::<ProductSet>(transport, SETS, "/v2/product-sets", filters, offset).await?;
+    let (sets, next) = page::<ProductSet, ListBody<ProductSet>>(
+        transport,
+        SETS,
+        "/v2/product-sets",
+        filters,
+        offset,
+    )
+    .await?;
     let ids = (offset..).zip(sets.into_iter().map(|s| s.id.to_string()));
     Ok((ids.collect(), next))
 }

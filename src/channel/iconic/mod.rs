@@ -1,11 +1,13 @@
 //! The Iconic Seller Center v2 REST client (contract: shared/api/marketplaces.md §1.2):
-//! OAuth2 client-credentials auth, paged listings, absolute stock sets in batches of 100.
+//! OAuth2 client-credentials auth, paged listings, absolute stock sets in batches of 100,
+//! orders read by section or by id.
 //!
 //! Every request goes through one retrying transport (`transport.rs`) that also counts
 //! requests per endpoint and caps how many are in flight.
 
 mod auth;
 mod listings;
+mod orders;
 mod stock;
 mod transport;
 
@@ -15,7 +17,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::channel::{Listing, PushOutcome, StockUpdate};
+use crate::channel::{ChannelOrder, Listing, PushOutcome, StockUpdate};
 use crate::secret::Secret;
 
 use transport::Transport;
@@ -105,6 +107,23 @@ impl IconicClient {
     /// update ends up accepted, refused (with The Iconic's reason) or failed (with ours).
     pub async fn push_stock(&self, updates: Vec<StockUpdate>) -> PushOutcome {
         stock::push(&self.transport, updates).await
+    }
+
+    /// Orders in the channel's "new" state (section `status_pending`) created at or after
+    /// `created_since`, and (when given) updated at or after `updated_since`; every page,
+    /// by order id ascending.
+    pub async fn new_orders(
+        &self,
+        created_since: DateTime<Utc>,
+        updated_since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ChannelOrder>, IconicError> {
+        orders::new_orders(&self.transport, created_since, updated_since).await
+    }
+
+    /// The current state of these orders (any section), by order id ascending, in chunks
+    /// of up to 100 ids per request. Ids the channel no longer returns are absent.
+    pub async fn orders_by_id(&self, ids: &[String]) -> Result<Vec<ChannelOrder>, IconicError> {
+        orders::by_id(&self.transport, ids).await
     }
 }
 

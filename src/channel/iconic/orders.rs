@@ -1,0 +1,754 @@
+//! Orders (read): `GET /v2/orders`, paged: the orders waiting for the seller, or given
+//! orders by id in whatever state they are now. Items are one unit each (no quantity).
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use futures::{stream, StreamExt, TryStreamExt};
+use serde::Deserialize;
+
+use super::listings::{self, parse_timestamp, update_date_param, ListBody, Pagination};
+use super::transport::Transport;
+use super::{IconicError, WireId};
+use crate::channel::{Address, ChannelOrder, ItemStatus, OrderItem};
+use crate::money::Money;
+
+const ORDERS: &str = "GET /v2/orders";
+const ORDERS_PATH: &str = "/v2/orders";
+
+/// The section of orders whose items wait for the seller: the channel's "new" state.
+const NEW_SECTION: &str = "status_pending";
+
+/// UNCONFIRMED: the sort parameter names (PIA's `sort`/`sortDir`; ZAL says
+/// `order`/`order_dir`) and their values.
+const SORT_PARAM: &str = "sort";
+const SORT_DIR_PARAM: &str = "sortDir";
+const SORT_BY_UPDATE: &str = "updatedAt";
+const SORT_ASCENDING: &str = "asc";
+
+/// UNCONFIRMED: the most `orderIds[]` one request may carry (no source states a cap;
+/// 100 is PIA2's cap for seller SKUs and Mirakl's for order ids).
+const ORDER_IDS_PER_REQUEST: usize = 100;
+
+/// The list envelope. Not `ListBody` itself: its untagged decoding buffers the body,
+/// which loses the raw number text `Money` reads prices from.
+#[derive(Deserialize)]
+struct OrdersPage {
+    items: Vec<WireOrder>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+impl From<OrdersPage> for ListBody<WireOrder> {
+    fn from(p: OrdersPage) -> Self {
+        ListBody::Envelope {
+            items: p.items,
+            pagination: p.pagination,
+        }
+    }
+}
+
+/// Nullable fields are `Option` whatever the contract says: The Iconic writes `null`
+/// for absent values, and a missing field the import needs is reported by name.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireOrder {
+    id: WireId,
+    number: Option<WireId>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    currency: Option<String>,
+    address: Option<WireAddresses>,
+    delivery_info: Option<String>,
+    grand_total: Option<Money>,
+    items: Option<Vec<WireItem>>,
+}
+
+#[derive(Deserialize)]
+struct WireAddresses {
+    billing: Option<WireAddress>,
+    shipping: Option<WireAddress>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAddress {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<Vec<Option<String>>>,
+    address: Option<Vec<Option<String>>>,
+    email: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    post_code: Option<String>,
+    country: Option<String>,
+}
+
+/// UNCONFIRMED: prices are JSON numbers (PIA's floats); `Money` reads a number or a
+/// string from its exact text either way.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireItem {
+    id: WireId,
+    status: Option<String>,
+    product: Option<WireProduct>,
+    paid_price: Option<Money>,
+    shipping_fee: Option<Money>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireProduct {
+    seller_sku: Option<String>,
+}
+
+/// The Unexpected error for an answer missing something the import cannot do without.
+fn unexpected(reason: String) -> IconicError {
+    IconicError::Unexpected {
+        endpoint: ORDERS,
+        reason,
+    }
+}
+
+/// `value`, or an Unexpected error saying `what` is missing.
+fn present<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, IconicError> {
+    value.ok_or_else(|| unexpected(format!("{} is missing", what())))
+}
+
+/// The non-blank entries, as written.
+fn filled(values: Option<Vec<Option<String>>>) -> impl Iterator<Item = String> {
+    values
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|v| !v.trim().is_empty())
+}
+
+impl WireOrder {
+    fn into_order(self) -> Result<ChannelOrder, IconicError> {
+        let id = self.id.to_string();
+        // UNCONFIRMED (as for products): order times are RFC 3339 with an offset.
+        let time = |field: &str, value: Option<String>| {
+            let text = present(value, || format!("order {id}: {field}"))?;
+            parse_timestamp(&text).ok_or_else(|| {
+                unexpected(format!(
+                    "order {id}: {field} {text:?} is not an RFC 3339 time"
+                ))
+            })
+        };
+        let created_at = time("createdAt", self.created_at)?;
+        let updated_at = time("updatedAt", self.updated_at)?;
+        let number = present(self.number, || format!("order {id}: number"))?.to_string();
+        let items = present(self.items, || format!("order {id}: items"))?
+            .into_iter()
+            .map(|item| item.into_item(&id))
+            .collect::<Result<_, _>>()?;
+        let (billing, shipping) = self
+            .address
+            .map_or((None, None), |a| (a.billing, a.shipping));
+        let email_of = |a: &Option<WireAddress>| {
+            a.as_ref()
+                .and_then(|a| a.email.clone())
+                .filter(|e| !e.trim().is_empty())
+        };
+        let email = email_of(&shipping).or_else(|| email_of(&billing));
+        Ok(ChannelOrder {
+            id,
+            number,
+            created_at,
+            updated_at,
+            currency: self.currency,
+            email,
+            shipping_address: shipping.map(WireAddress::into_address).unwrap_or_default(),
+            delivery_info: self.delivery_info,
+            grand_total: self.grand_total,
+            items,
+        })
+    }
+}
+
+impl WireAddress {
+    fn into_address(self) -> Address {
+        Address {
+            first_name: self.first_name.unwrap_or_default(),
+            last_name: self.last_name.unwrap_or_default(),
+            phone: filled(self.phone).next(),
+            lines: filled(self.address).collect(),
+            city: self.city.unwrap_or_default(),
+            region: self.region.unwrap_or_default(),
+            post_code: self.post_code.unwrap_or_default(),
+            country: self.country.unwrap_or_default(),
+        }
+    }
+}
+
+impl WireItem {
+    fn into_item(self, order_id: &str) -> Result<OrderItem, IconicError> {
+        let id = self.id.to_string();
+        let what = |field: &str| format!("order {order_id}, item {id}: {field}");
+        Ok(OrderItem {
+            sku: present(self.product.and_then(|p| p.seller_sku), || {
+                what("product.sellerSku")
+            })?,
+            status: ItemStatus::parse(&present(self.status, || what("status"))?),
+            paid_price: present(self.paid_price, || what("paidPrice"))?,
+            // Only the item carrying the order's shipping has a fee.
+            shipping_fee: self.shipping_fee.unwrap_or(Money::ZERO),
+            id,
+        })
+    }
+}
+
+/// One page at `offset`, decoded and mapped.
+async fn page(
+    transport: &Transport,
+    filters: &[(&str, String)],
+    offset: u64,
+) -> Result<(Vec<ChannelOrder>, Option<u64>), IconicError> {
+    let (orders, next) =
+        listings::page::<WireOrder, OrdersPage>(transport, ORDERS, ORDERS_PATH, filters, offset)
+            .await?;
+    let orders = orders
+        .into_iter()
+        .map(WireOrder::into_order)
+        .collect::<Result<_, _>>()?;
+    Ok((orders, next))
+}
+
+/// Every page, each passed by `check` before the next is asked for.
+async fn every_page(
+    transport: &Transport,
+    filters: &[(&str, String)],
+    check: impl Fn(&[ChannelOrder]) -> Result<(), IconicError>,
+) -> Result<Vec<ChannelOrder>, IconicError> {
+    let mut orders = Vec::new();
+    let mut offset = Some(0);
+    while let Some(at) = offset {
+        let (mut more, next) = page(transport, filters, at).await?;
+        check(&more)?;
+        orders.append(&mut more);
+        offset = next;
+    }
+    Ok(orders)
+}
+
+/// Ids are integers: shorter first, then by text, sorts them numerically.
+fn id_key(id: &str) -> (usize, String) {
+    (id.len(), id.to_string())
+}
+
+/// One order per id, by id ascending. Offset paging over a list that changes while it
+/// is read can show an order twice; its latest state wins.
+fn unique_by_id(orders: impl IntoIterator<Item = ChannelOrder>) -> Vec<ChannelOrder> {
+    let mut unique = BTreeMap::new();
+    for order in orders {
+        match unique.entry(id_key(&order.id)) {
+            Entry::Vacant(slot) => {
+                slot.insert(order);
+            }
+            Entry::Occupied(mut seen) => {
+                if order.updated_at >= seen.get().updated_at {
+                    seen.insert(order);
+                }
+            }
+        }
+    }
+    unique.into_values().collect()
+}
+
+pub(super) async fn new_orders(
+    transport: &Transport,
+    created_since: DateTime<Utc>,
+    updated_since: Option<DateTime<Utc>>,
+) -> Result<Vec<ChannelOrder>, IconicError> {
+    let mut filters = vec![
+        ("section", NEW_SECTION.to_string()),
+        ("dateStart", update_date_param(created_since)),
+    ];
+    if let Some(since) = updated_since {
+        filters.push(("updateDateStart", update_date_param(since)));
+    }
+    // A fixed order so pages do not reshuffle between requests; an order that changes
+    // mid-read can still repeat (deduplicated below) or be skipped (the caller's
+    // overlapping `updated_since` re-reads it next pass).
+    filters.push((SORT_PARAM, SORT_BY_UPDATE.to_string()));
+    filters.push((SORT_DIR_PARAM, SORT_ASCENDING.to_string()));
+    Ok(unique_by_id(
+        every_page(transport, &filters, |_| Ok(())).await?,
+    ))
+}
+
+/// Every page of the orders with these ids. An order that was not asked for means the
+/// filter was ignored: reading on would page through the whole order book.
+async fn chunk(transport: &Transport, ids: Vec<String>) -> Result<Vec<ChannelOrder>, IconicError> {
+    let filters: Vec<(&str, String)> = ids.iter().map(|id| ("orderIds[]", id.clone())).collect();
+    every_page(transport, &filters, |page| {
+        match page.iter().find(|o| !ids.contains(&o.id)) {
+            Some(stray) => Err(unexpected(format!(
+                "answered order {} that was not asked for (orderIds[] filter ignored?)",
+                stray.id
+            ))),
+            None => Ok(()),
+        }
+    })
+    .await
+}
+
+pub(super) async fn by_id(
+    transport: &Transport,
+    ids: &[String],
+) -> Result<Vec<ChannelOrder>, IconicError> {
+    // No ids, no chunk, no request: an empty filter would ask for every order there is.
+    let ids: Vec<String> = ids
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Owned chunks: a future borrowing them could not be proven `Send` (the same
+    // higher-ranked lifetime limitation listings.rs works around).
+    let chunks: Vec<Vec<String>> = ids
+        .chunks(ORDER_IDS_PER_REQUEST)
+        .map(<[_]>::to_vec)
+        .collect();
+    let answers: Vec<Vec<ChannelOrder>> = stream::iter(chunks)
+        .map(|ids| chunk(transport, ids))
+        .buffer_unordered(transport.concurrency())
+        .try_collect()
+        .await?;
+    Ok(unique_by_id(answers.into_iter().flatten()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    use super::super::transport::{json as parse, token_reply};
+    use crate::test_server::{Reply, Request, TestServer};
+
+    fn m(text: &str) -> Money {
+        text.parse().unwrap()
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    /// The query pairs of a request, decoded.
+    fn query(seen: &Request) -> Vec<(String, String)> {
+        reqwest::Url::parse(&format!("http://test{}", seen.target))
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
+    }
+
+    fn param(seen: &Request, name: &str) -> Option<String> {
+        query(seen)
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    fn order_requests(server: &TestServer) -> Vec<Request> {
+        server
+            .seen()
+            .into_iter()
+            .filter(|s| s.path() == ORDERS_PATH)
+            .collect()
+    }
+
+    /// A minimal order in the sandbox's wire shape.
+    fn order_json(id: u64, updated_at: &str) -> Value {
+        json!({
+            "id": id, "number": 1000 + id,
+            "createdAt": "2026-11-02T01:00:00Z", "updatedAt": updated_at,
+            "currency": "AUD", "grandTotal": 49.95,
+            "address": {"shipping": {"firstName": "A", "email": "a@example.com"}},
+            "items": [{"id": id * 10, "status": "pending", "product": {"sellerSku": "SKU"},
+                       "paidPrice": 49.95, "shippingFee": 0.0}],
+        })
+    }
+
+    fn ids(orders: &[ChannelOrder]) -> Vec<&str> {
+        orders.iter().map(|o| o.id.as_str()).collect()
+    }
+
+    /// One order as the sandbox writes it: two one-unit items of the same SKU (kept
+    /// byte for byte, trailing space included), prices as JSON numbers whose sum a
+    /// float would get wrong, the shipping fee on the first item only.
+    const REALISTIC: &str = r#"{"items":[{
+        "id": 41, "uuid": "00000000-0000-4000-8000-000000000029", "number": 3000041,
+        "sellerId": 7,
+        "customer": {"firstName": "Jo", "lastName": "Citizen"},
+        "address": {
+          "billing": {"firstName": "Bill", "lastName": "Payer", "phone": ["0400 000 001"],
+                      "address": ["1 Bill St"], "email": "billing@example.com", "city": "Perth",
+                      "ward": null, "region": "WA", "postCode": "6000", "country": "AU"},
+          "shipping": {"firstName": "Jo", "lastName": "Citizen", "phone": ["", "0400 000 002"],
+                       "address": ["Unit 2", "", "10 George St"], "email": "", "city": "Sydney",
+                       "ward": null, "region": "NSW", "postCode": "2000", "country": "AU"}
+        },
+        "deliveryInfo": "Standard", "paymentMethod": "CreditCard", "currency": "AUD",
+        "createdAt": "2026-11-02T10:00:00+10:00", "updatedAt": "2026-11-02T00:05:00Z",
+        "statusList": {"pending": 1, "canceled": 1}, "itemCount": 2,
+        "grandTotal": 10.25,
+        "items": [
+          {"id": 901, "orderId": 41, "status": "pending",
+           "product": {"sku": "SH-1", "sellerSku": "TEE-M ", "name": "Tee"},
+           "unitPrice": 49.95, "paidPrice": 0.1, "shippingFee": 9.95,
+           "createdAt": "2026-11-02T00:00:00Z", "updatedAt": "2026-11-02T00:00:00Z"},
+          {"id": "902", "orderId": 41, "status": "canceled",
+           "product": {"sku": "SH-1", "sellerSku": "TEE-M ", "name": "Tee"},
+           "unitPrice": 49.95, "paidPrice": 0.2, "somethingNew": {"x": 1}}
+        ]
+      }], "pagination": {"limit": 100, "offset": 0, "totalCount": 1}}"#;
+
+    #[test]
+    fn a_realistic_order_maps_exactly() {
+        let page: OrdersPage = parse(REALISTIC).unwrap();
+        let orders: Vec<ChannelOrder> = page
+            .items
+            .into_iter()
+            .map(|o| o.into_order().unwrap())
+            .collect();
+        let expected = ChannelOrder {
+            id: "41".into(),
+            number: "3000041".into(),
+            created_at: at("2026-11-02T00:00:00Z"),
+            updated_at: at("2026-11-02T00:05:00Z"),
+            currency: Some("AUD".into()),
+            // The shipping email is blank: the billing one stands in.
+            email: Some("billing@example.com".into()),
+            shipping_address: Address {
+                first_name: "Jo".into(),
+                last_name: "Citizen".into(),
+                phone: Some("0400 000 002".into()),
+                lines: vec!["Unit 2".into(), "10 George St".into()],
+                city: "Sydney".into(),
+                region: "NSW".into(),
+                post_code: "2000".into(),
+                country: "AU".into(),
+            },
+            delivery_info: Some("Standard".into()),
+            grand_total: Some(m("10.25")),
+            items: vec![
+                OrderItem {
+                    id: "901".into(),
+                    sku: "TEE-M ".into(),
+                    status: ItemStatus::Pending,
+                    paid_price: m("0.1"),
+                    shipping_fee: m("9.95"),
+                },
+                OrderItem {
+                    id: "902".into(),
+                    sku: "TEE-M ".into(),
+                    status: ItemStatus::Canceled,
+                    paid_price: m("0.2"),
+                    shipping_fee: Money::ZERO,
+                },
+            ],
+        };
+        assert_eq!(orders, [expected]);
+        let order = &orders[0];
+        let paid: Money = order
+            .items
+            .iter()
+            .map(|i| i.paid_price + i.shipping_fee)
+            .sum();
+        assert_eq!(
+            Some(paid),
+            order.grand_total,
+            "exact, unlike 0.1 + 0.2 + 9.95 in f64"
+        );
+    }
+
+    /// `{"items":[order]}` with `change` applied to the order's JSON.
+    fn one_order_with(change: impl FnOnce(&mut Value)) -> Result<Vec<ChannelOrder>, IconicError> {
+        let mut order = order_json(5, "2026-11-02T02:00:00Z");
+        change(&mut order);
+        let page: OrdersPage = parse(&json!({ "items": [order] }).to_string()).unwrap();
+        page.items.into_iter().map(WireOrder::into_order).collect()
+    }
+
+    fn reason(result: Result<Vec<ChannelOrder>, IconicError>) -> String {
+        match result {
+            Err(IconicError::Unexpected { endpoint, reason }) => {
+                assert_eq!(endpoint, ORDERS);
+                reason
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_the_import_needs_is_never_guessed() {
+        assert!(one_order_with(|_| {}).is_ok());
+        let no_price = one_order_with(|o| {
+            o["items"][0].as_object_mut().unwrap().remove("paidPrice");
+        });
+        assert_eq!(reason(no_price), "order 5, item 50: paidPrice is missing");
+        let null_price = one_order_with(|o| o["items"][0]["paidPrice"] = Value::Null);
+        assert_eq!(reason(null_price), "order 5, item 50: paidPrice is missing");
+        let bad_time = one_order_with(|o| o["createdAt"] = json!("02/11/2026 10:00"));
+        assert_eq!(
+            reason(bad_time),
+            r#"order 5: createdAt "02/11/2026 10:00" is not an RFC 3339 time"#
+        );
+        let no_update = one_order_with(|o| {
+            o.as_object_mut().unwrap().remove("updatedAt");
+        });
+        assert_eq!(reason(no_update), "order 5: updatedAt is missing");
+        let no_items = one_order_with(|o| o["items"] = Value::Null);
+        assert_eq!(reason(no_items), "order 5: items is missing");
+        let no_sku = one_order_with(|o| o["items"][0]["product"] = json!({"sku": "SH-1"}));
+        assert_eq!(
+            reason(no_sku),
+            "order 5, item 50: product.sellerSku is missing"
+        );
+        // No fee, no billing address, no email: not needed, left empty.
+        let bare = one_order_with(|o| {
+            o["items"][0].as_object_mut().unwrap().remove("shippingFee");
+            o["address"] = json!({"shipping": {"email": null}});
+        })
+        .unwrap();
+        assert_eq!(bare[0].items[0].shipping_fee, Money::ZERO);
+        assert_eq!(bare[0].email, None);
+        assert_eq!(bare[0].shipping_address, Address::default());
+    }
+
+    #[test]
+    fn prices_a_float_would_change_are_refused_not_rounded() {
+        let body = json!({"items": [order_json(5, "2026-11-02T02:00:00Z")]})
+            .to_string()
+            .replace("\"paidPrice\":49.95", "\"paidPrice\":0.30000000000000004");
+        assert!(body.contains("0.30000000000000004"));
+        let error = parse::<OrdersPage>(&body).err().unwrap();
+        assert!(error.is_data(), "a wrong shape, not a broken body: {error}");
+    }
+
+    #[test]
+    fn duplicates_keep_the_latest_state_and_ids_sort_numerically() {
+        let order = |id: &str, updated: &str| ChannelOrder {
+            id: id.into(),
+            updated_at: at(updated),
+            ..one_order_with(|_| {}).unwrap().remove(0)
+        };
+        let unique = unique_by_id([
+            order("10", "2026-11-02T03:00:00Z"),
+            order("9", "2026-11-02T01:00:00Z"),
+            order("10", "2026-11-02T04:00:00Z"),
+            order("10", "2026-11-02T02:00:00Z"),
+        ]);
+        assert_eq!(ids(&unique), ["9", "10"]);
+        assert_eq!(unique[1].updated_at, at("2026-11-02T04:00:00Z"));
+    }
+
+    mod over_http {
+        use super::*;
+
+        fn page_body(orders: &[u64], pagination: Value) -> Reply {
+            let items: Vec<Value> = orders
+                .iter()
+                .map(|id| order_json(*id, "2026-11-02T02:00:00Z"))
+                .collect();
+            Reply::json(&json!({"items": items, "pagination": pagination}))
+        }
+
+        fn offset(seen: &Request) -> u64 {
+            param(seen, "offset").unwrap().parse().unwrap()
+        }
+
+        #[tokio::test]
+        async fn new_orders_reads_every_page_by_total_count() {
+            let server = TestServer::start(|seen| match seen.path() {
+                "/oauth/client-credentials" => token_reply("t"),
+                ORDERS_PATH => match offset(seen) {
+                    0 => page_body(&[3, 1], json!({"limit": 2, "offset": 0, "totalCount": 5})),
+                    2 => page_body(&[2, 5], json!({"limit": 2, "offset": 2, "totalCount": 5})),
+                    _ => page_body(&[4], json!({"limit": 2, "offset": 4, "totalCount": 5})),
+                },
+                _ => Reply::new(404, "{}"),
+            })
+            .await;
+            let t = Transport::to_test_server(&server.url, 2);
+            let orders = new_orders(
+                &t,
+                at("2026-11-01T00:00:00.750Z"),
+                Some(at("2026-11-02T01:30:00Z")),
+            )
+            .await
+            .unwrap();
+            assert_eq!(ids(&orders), ["1", "2", "3", "4", "5"]);
+            assert_eq!(orders[0].items[0].paid_price, m("49.95"));
+
+            let seen = order_requests(&server);
+            assert_eq!(seen.iter().map(offset).collect::<Vec<_>>(), [0, 2, 4]);
+            assert_eq!(t.requests()[ORDERS], 3);
+            for request in &seen {
+                let mut pairs = query(request);
+                pairs.retain(|(key, _)| key != "offset");
+                let pairs: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                assert_eq!(
+                    pairs,
+                    [
+                        ("limit", "100"),
+                        ("section", "status_pending"),
+                        ("dateStart", "2026-11-01T00:00:00Z"),
+                        ("updateDateStart", "2026-11-02T01:30:00Z"),
+                        ("sort", "updatedAt"),
+                        ("sortDir", "asc"),
+                    ]
+                );
+            }
+        }
+
+        #[tokio::test]
+        async fn new_orders_follows_has_next_and_drops_repeats() {
+            let server = TestServer::start(|seen| match seen.path() {
+                "/oauth/client-credentials" => token_reply("t"),
+                ORDERS_PATH => match offset(seen) {
+                    0 => page_body(&[7, 8], json!({"limit": 2, "offset": 0, "hasNext": true})),
+                    // Order 8 moved back a place while the first page was read.
+                    2 => page_body(&[8, 9], json!({"limit": 2, "offset": 2, "hasNext": true})),
+                    _ => page_body(&[6], json!({"limit": 2, "offset": 4, "hasNext": false})),
+                },
+                _ => Reply::new(404, "{}"),
+            })
+            .await;
+            let t = Transport::to_test_server(&server.url, 2);
+            let orders = new_orders(&t, at("2026-11-01T00:00:00Z"), None)
+                .await
+                .unwrap();
+            assert_eq!(ids(&orders), ["6", "7", "8", "9"]);
+            let seen = order_requests(&server);
+            assert_eq!(seen.len(), 3);
+            assert_eq!(param(&seen[0], "updateDateStart"), None);
+            assert_eq!(
+                param(&seen[0], "dateStart").as_deref(),
+                Some("2026-11-01T00:00:00Z")
+            );
+        }
+
+        #[tokio::test]
+        async fn a_cut_off_body_is_read_again() {
+            let full = json!({"items": [order_json(1, "2026-11-02T02:00:00Z")],
+                              "pagination": {"totalCount": 1}})
+            .to_string();
+            let cut = full[..full.find("49.95").unwrap() + 3].to_string();
+            let served = std::sync::atomic::AtomicU32::new(0);
+            let server = TestServer::start(move |seen| match seen.path() {
+                "/oauth/client-credentials" => token_reply("t"),
+                _ if served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => {
+                    Reply::new(200, &cut)
+                }
+                _ => Reply::new(200, &full),
+            })
+            .await;
+            let t = Transport::to_test_server(&server.url, 1);
+            let orders = new_orders(&t, at("2026-11-01T00:00:00Z"), None)
+                .await
+                .unwrap();
+            assert_eq!(orders[0].items[0].paid_price, m("49.95"));
+            assert_eq!(t.requests()[ORDERS], 2);
+        }
+
+        /// Answers each request with the asked-for orders, except ids divisible by 7
+        /// (gone from the channel).
+        async fn order_book() -> TestServer {
+            TestServer::start(|seen| match seen.path() {
+                "/oauth/client-credentials" => token_reply("t"),
+                ORDERS_PATH => {
+                    let asked: Vec<u64> = query(seen)
+                        .into_iter()
+                        .filter(|(key, _)| key == "orderIds[]")
+                        .map(|(_, id)| id.parse().unwrap())
+                        .filter(|id| id % 7 != 0)
+                        .collect();
+                    let total = asked.len();
+                    page_body(
+                        &asked,
+                        json!({"limit": 100, "offset": 0, "totalCount": total}),
+                    )
+                }
+                _ => Reply::new(404, "{}"),
+            })
+            .await
+        }
+
+        #[tokio::test]
+        async fn by_id_asks_in_chunks_of_100() {
+            let server = order_book().await;
+            let t = Transport::to_test_server(&server.url, 2);
+            // Reversed, with a repeat: asked once each, answered by id ascending.
+            let mut wanted: Vec<String> = (1..=250).rev().map(|id| id.to_string()).collect();
+            wanted.push("3".into());
+            let orders = by_id(&t, &wanted).await.unwrap();
+            let expected: Vec<String> = (1..=250)
+                .filter(|id| id % 7 != 0)
+                .map(|id| id.to_string())
+                .collect();
+            assert_eq!(ids(&orders), expected);
+
+            let seen = order_requests(&server);
+            assert_eq!(seen.len(), 3);
+            let mut sent: Vec<u64> = Vec::new();
+            for request in &seen {
+                let pairs = query(request);
+                let chunk: Vec<u64> = pairs
+                    .iter()
+                    .filter(|(key, _)| key == "orderIds[]")
+                    .map(|(_, id)| id.parse().unwrap())
+                    .collect();
+                assert!(!chunk.is_empty() && chunk.len() <= 100, "{}", chunk.len());
+                assert_eq!(param(request, "limit").as_deref(), Some("100"));
+                assert_eq!(param(request, "offset").as_deref(), Some("0"));
+                assert_eq!(param(request, "section"), None, "any section");
+                sent.extend(chunk);
+            }
+            sent.sort_unstable();
+            assert_eq!(sent, (1..=250).collect::<Vec<u64>>());
+        }
+
+        #[tokio::test]
+        async fn no_ids_no_request() {
+            let server = order_book().await;
+            let t = Transport::to_test_server(&server.url, 2);
+            assert_eq!(by_id(&t, &[]).await.unwrap(), []);
+            assert!(server.seen().is_empty());
+        }
+
+        #[tokio::test]
+        async fn an_ignored_id_filter_stops_the_read() {
+            let server = TestServer::start(|seen| match seen.path() {
+                "/oauth/client-credentials" => token_reply("t"),
+                _ => page_body(
+                    &[1, 2],
+                    json!({"limit": 100, "offset": 0, "totalCount": 900}),
+                ),
+            })
+            .await;
+            let t = Transport::to_test_server(&server.url, 2);
+            let error = by_id(&t, &["1".to_string()]).await.unwrap_err();
+            assert_eq!(
+                reason(Err(error)),
+                "answered order 2 that was not asked for (orderIds[] filter ignored?)"
+            );
+            assert_eq!(t.requests()[ORDERS], 1);
+        }
+
+        #[test]
+        fn futures_are_send() {
+            fn assert_send<T: Send>(_: &T) {}
+            let t = Transport::to_test_server("http://127.0.0.1:9", 1);
+            let ids = vec!["1".to_string()];
+            assert_send(&by_id(&t, &ids));
+            assert_send(&new_orders(&t, Utc::now(), None));
+        }
+    }
+}
