@@ -51,12 +51,14 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run one pass: match products, then push stock to every channel (cron runs this)
+    /// Run one pass: match products, import orders, push stock to every channel (cron runs this)
     Sync(commands::sync::Args),
     /// Re-match every SKU from scratch (sync pauses while it runs)
     ResetProducts(commands::reset_products::Args),
     /// List every channel listing that does not sync, why, and near-miss hints
     Unmatched(commands::unmatched::Args),
+    /// List channel orders and what became of them in Shopify (held, imported, changed...)
+    Orders(commands::orders::Args),
     /// Write a commented starter config
     Init(commands::init::Args),
 }

@@ -3,11 +3,13 @@
 //! Errors name the file, the key path and the fix, e.g.
 //! `skubridge.toml: channel[0].reserve_stock: must be 0 or more (got -1)`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::money::Money;
 use crate::secret::Secret;
 
 /// Default Shopify Admin API version: the newest stable one when this build was made.
@@ -85,6 +87,28 @@ pub struct ChannelConfig {
     pub max_stock: Option<i64>,
     pub reconcile_every_hours: u32,
     pub concurrency: usize,
+    /// Orders created before this are never imported. `None`: from the first run on.
+    pub import_orders_since: Option<DateTime<Utc>>,
+    /// Shopify tracking company -> the channel's shipment provider name.
+    pub carriers: BTreeMap<String, String>,
+    pub orders: OrdersConfig,
+}
+
+/// How channel orders look once created in Shopify (`[channel.orders]`).
+#[derive(Debug, Clone, Default)]
+pub struct OrdersConfig {
+    /// Added to every imported order, besides the channel's name.
+    pub tags: Vec<String>,
+    /// One more line on every order (e.g. a zero-priced marker line).
+    pub extra_line_item: Option<ExtraLine>,
+    /// Shipping line title per ISO country code of the shipping address.
+    pub shipping_by_country: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraLine {
+    pub title: String,
+    pub price: Money,
 }
 
 /// Where the emails a person must act on go (design §10).
@@ -176,6 +200,28 @@ struct RawChannel {
     reconcile_every_hours: i64,
     #[serde(default = "default_concurrency")]
     concurrency: i64,
+    import_orders_since: Option<String>,
+    #[serde(default)]
+    carriers: BTreeMap<String, String>,
+    #[serde(default)]
+    orders: RawOrders,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOrders {
+    #[serde(default)]
+    tags: Vec<String>,
+    extra_line_item: Option<RawExtraLine>,
+    #[serde(default)]
+    shipping_by_country: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExtraLine {
+    title: String,
+    price: String,
 }
 
 fn default_environment() -> String {
@@ -590,6 +636,28 @@ fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
             c.concurrency
         ));
     }
+    let import_orders_since = match c.import_orders_since.as_deref() {
+        None => None,
+        Some(text) => Some(
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    format!(
+                        "{}: \"{text}\" is not an RFC 3339 time like \"2026-11-01T00:00:00Z\"",
+                        key("import_orders_since")
+                    )
+                })?,
+        ),
+    };
+    for (company, provider) in &c.carriers {
+        if company.trim().is_empty() || provider.trim().is_empty() {
+            return Err(format!(
+                "{}: \"{company}\" = \"{provider}\": both the Shopify carrier and the channel's provider name are needed",
+                key("carriers")
+            ));
+        }
+    }
+    let orders = validate_orders(c.orders, &|k| key(&format!("orders.{k}")))?;
     Ok(ChannelConfig {
         name,
         kind,
@@ -601,6 +669,67 @@ fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
         max_stock: (c.max_stock > 0).then_some(c.max_stock),
         reconcile_every_hours,
         concurrency: c.concurrency as usize,
+        import_orders_since,
+        carriers: c.carriers,
+        orders,
+    })
+}
+
+fn validate_orders(o: RawOrders, key: &dyn Fn(&str) -> String) -> Result<OrdersConfig, String> {
+    // Shopify splits tags on commas.
+    if let Some(bad) = o
+        .tags
+        .iter()
+        .find(|t| t.trim().is_empty() || t.contains(','))
+    {
+        return Err(format!(
+            "{}: \"{bad}\" must be a non-empty tag without commas",
+            key("tags")
+        ));
+    }
+    let extra_line_item = match o.extra_line_item {
+        None => None,
+        Some(e) => {
+            if e.title.trim().is_empty() {
+                return Err(format!(
+                    "{}: must not be empty",
+                    key("extra_line_item.title")
+                ));
+            }
+            let price = e.price.parse::<Money>().ok().filter(|p| *p >= Money::ZERO);
+            let Some(price) = price else {
+                return Err(format!(
+                    "{}: \"{}\" must be an amount like \"0.00\" (a string, 0 or more)",
+                    key("extra_line_item.price"),
+                    e.price
+                ));
+            };
+            Some(ExtraLine {
+                title: e.title,
+                price,
+            })
+        }
+    };
+    let mut shipping_by_country = BTreeMap::new();
+    for (country, title) in o.shipping_by_country {
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(format!(
+                "{}: \"{country}\" must be a two-letter country code like AU",
+                key("shipping_by_country")
+            ));
+        }
+        if title.trim().is_empty() {
+            return Err(format!(
+                "{}.{country}: the shipping line title must not be empty",
+                key("shipping_by_country")
+            ));
+        }
+        shipping_by_country.insert(country.to_ascii_uppercase(), title);
+    }
+    Ok(OrdersConfig {
+        tags: o.tags,
+        extra_line_item,
+        shipping_by_country,
     })
 }
 
@@ -798,6 +927,60 @@ reserve_stock = 1
             &GOOD[GOOD.find("[[channel]]").unwrap()..]
         ))
         .contains("is used twice"));
+    }
+
+    #[test]
+    fn order_settings() {
+        let orders = r#"
+import_orders_since = "2026-11-01T10:00:00+10:00"
+[channel.carriers]
+"Australia Post" = "AusPost"
+[channel.orders]
+tags = ["the-iconic", "marketplace"]
+extra_line_item = { title = "THE ICONIC ORDER", price = "0.00" }
+shipping_by_country = { au = "Standard", NZ = "International" }
+"#;
+        let cfg = load(&format!("{GOOD}{orders}")).unwrap();
+        let ch = &cfg.channels[0];
+        assert_eq!(
+            ch.import_orders_since.map(|t| t.to_rfc3339()),
+            Some("2026-11-01T00:00:00+00:00".into())
+        );
+        assert_eq!(ch.carriers["Australia Post"], "AusPost");
+        assert_eq!(ch.orders.tags, ["the-iconic", "marketplace"]);
+        let extra = ch.orders.extra_line_item.as_ref().unwrap();
+        assert_eq!(
+            (extra.title.as_str(), extra.price),
+            ("THE ICONIC ORDER", Money::ZERO)
+        );
+        assert_eq!(ch.orders.shipping_by_country["AU"], "Standard");
+
+        let defaults = load(GOOD).unwrap();
+        assert!(defaults.channels[0].import_orders_since.is_none());
+        assert!(defaults.channels[0].orders.extra_line_item.is_none());
+
+        for (bad, key) in [
+            (
+                "import_orders_since = \"yesterday\"",
+                "channel[0].import_orders_since",
+            ),
+            (
+                "[channel.orders]\ntags = [\"a,b\"]",
+                "channel[0].orders.tags",
+            ),
+            (
+                "[channel.orders]\nextra_line_item = { title = \"X\", price = \"-1\" }",
+                "channel[0].orders.extra_line_item.price",
+            ),
+            (
+                "[channel.orders]\nshipping_by_country = { Australia = \"Standard\" }",
+                "channel[0].orders.shipping_by_country",
+            ),
+            ("[channel.orders]\ntag = [\"x\"]", "channel[0].orders"),
+        ] {
+            let e = error(&format!("{GOOD}{bad}\n"));
+            assert!(e.starts_with(key), "{bad}: {e}");
+        }
     }
 
     #[cfg(unix)]

@@ -11,9 +11,14 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn client() -> reqwest::Client {
+    // Tests shorten it (`SKUBRIDGE_HTTP_TIMEOUT_MS`) to reach timeouts quickly.
+    let timeout = std::env::var("SKUBRIDGE_HTTP_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(REQUEST_TIMEOUT, Duration::from_millis);
     reqwest::Client::builder()
         .user_agent(concat!("skubridge/", env!("CARGO_PKG_VERSION")))
-        .timeout(REQUEST_TIMEOUT)
+        .timeout(timeout)
         .connect_timeout(Duration::from_secs(15))
         .build()
         .expect("reqwest client with static settings")

@@ -9,6 +9,17 @@ use crate::engine::stock::PlannedPush;
 use crate::engine::unmatched;
 use crate::engine::{ProgressSink, Reporter};
 
+/// How a report is printed (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Tables to read
+    Table,
+    /// For scripts: stable field names and codes, exact SKUs
+    Json,
+    /// For a spreadsheet: one row per record
+    Csv,
+}
+
 /// The `--dry-run` plan, one table per channel.
 pub fn plan_tables(plans: &[(String, Vec<PlannedPush>)]) -> String {
     let mut out = String::new();

@@ -2,6 +2,7 @@
 //! builds what they share (config, database, lock, clock) once.
 
 pub mod init;
+pub mod orders;
 pub mod reset_products;
 pub mod sync;
 pub mod unmatched;
@@ -34,6 +35,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Unmatched(args) => {
             unmatched::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
         }
+        Command::Orders(args) => {
+            orders::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
+        }
     }
 }
 
@@ -64,6 +68,21 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The configured channel names, or only `wanted` (`--channel`), which must be one.
+    pub fn channels(&self, wanted: Option<&str>) -> Result<Vec<&str>, UsageError> {
+        let names: Vec<&str> = self.cfg.channels.iter().map(|c| c.name.as_str()).collect();
+        match wanted {
+            None => Ok(names),
+            Some(w) => match names.iter().find(|n| **n == w) {
+                Some(n) => Ok(vec![*n]),
+                None => Err(UsageError(format!(
+                    "--channel {w}: no such channel in the config (configured: {})",
+                    names.join(", ")
+                ))),
+            },
+        }
+    }
+
     /// Loads the config, takes the run lock for `purpose`, opens (and migrates) the database.
     pub fn open(config_path: &Path, db_override: Option<&Path>, purpose: &str) -> Result<Self> {
         Self::build(config_path, db_override, Some(purpose))

@@ -14,8 +14,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     only: Option<Step>,
 
-    /// Read everything and print the stock changes it would push; change nothing
-    /// (example: skubridge sync --dry-run --only stock)
+    /// Read everything and print the orders it would create and the stock changes it
+    /// would push; change nothing (example: skubridge sync --dry-run --only stock)
     #[arg(long)]
     dry_run: bool,
 }
@@ -30,6 +30,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         })
         .await?;
     if args.dry_run {
+        for line in &report.order_plans {
+            println!("{line}");
+        }
         print!("{}", output::plan_tables(&report.plans));
     }
     info!("{}", summary(&report, args.dry_run));
@@ -61,6 +64,27 @@ fn summary(report: &PassReport, dry_run: bool) -> String {
             ),
             ("shopify_read", _) if get("full") == 1 => "full read".to_string(),
             ("shopify_read", _) => format!("{} levels changed", get("levels")),
+            ("orders", _) => {
+                let mut what: Vec<String> = [
+                    ("imported", "imported"),
+                    ("would_create", "to create"),
+                    ("adopted", "already in Shopify"),
+                    ("held", "held"),
+                    ("failed", "refused by Shopify"),
+                    ("waiting", "waiting"),
+                    ("items_changed", "changed after import"),
+                    ("cancelled", "cancelled"),
+                    ("edited", "edited in Shopify"),
+                ]
+                .iter()
+                .filter(|(k, _)| get(k) > 0)
+                .map(|(k, label)| format!("{} {label}", get(k)))
+                .collect();
+                if what.is_empty() {
+                    what.push("nothing new".into());
+                }
+                what.join(", ")
+            }
             ("stock", _) if dry_run => format!("{} to push", get("planned")),
             ("stock", _) => format!(
                 "{} pushed, {} refused, {} failed{}",

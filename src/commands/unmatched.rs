@@ -15,16 +15,7 @@ use crate::channel::Listing;
 use crate::db::catalog;
 use crate::engine::unmatched::{self, Report, VariantProblem};
 use crate::exit::{UsageError, OK};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Tables to read
-    Table,
-    /// For scripts: stable field names and codes, exact SKUs
-    Json,
-    /// For a spreadsheet: one row per problem
-    Csv,
-}
+use crate::output::Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,18 +29,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let names: Vec<&str> = ctx.cfg.channels.iter().map(|c| c.name.as_str()).collect();
-    let selected: Vec<&str> = match args.channel.as_deref() {
-        None => names.clone(),
-        Some(wanted) if names.contains(&wanted) => vec![wanted],
-        Some(wanted) => {
-            return Err(UsageError(format!(
-                "--channel {wanted}: no such channel in the config (configured: {})",
-                names.join(", ")
-            ))
-            .into())
-        }
-    };
+    let selected = ctx.channels(args.channel.as_deref())?;
     let mut stored: Vec<(&str, Vec<Listing>)> = Vec::new();
     let mut never: Vec<&str> = Vec::new();
     for name in selected {

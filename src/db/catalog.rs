@@ -1,7 +1,7 @@
 //! The local mirror of both catalogs (Shopify variants, levels and locations; channel
 //! listings) and the SKU matches between them.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Db, DbError};
 use crate::channel::{Listing, ListingStatus};
@@ -267,6 +267,39 @@ pub fn matches(db: &Db, channel: &str) -> Result<Vec<MatchRow>, DbError> {
             })
         })?;
         rows.collect()
+    })
+}
+
+/// What an order line for `sku` becomes in Shopify: the matched variant and the
+/// stock available for it now (summed over the counted locations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuStock {
+    pub variant_id: String,
+    pub inventory_item_id: String,
+    pub available: i64,
+}
+
+/// `None` when no listing of `channel` with exactly this SKU is matched.
+pub fn sku_stock(db: &Db, channel: &str, sku: &str) -> Result<Option<SkuStock>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT m.variant_id, m.inventory_item_id,
+                    (SELECT COALESCE(SUM(l.available), 0)
+                       FROM shopify_levels l
+                       JOIN shopify_locations loc
+                         ON loc.location_id = l.location_id AND loc.counted = 1
+                      WHERE l.inventory_item_id = m.inventory_item_id)
+               FROM matches m WHERE m.channel = ?1 AND m.sku = ?2
+              LIMIT 1",
+        )?;
+        st.query_row(params![channel, sku], |r| {
+            Ok(SkuStock {
+                variant_id: r.get(0)?,
+                inventory_item_id: r.get(1)?,
+                available: r.get(2)?,
+            })
+        })
+        .optional()
     })
 }
 

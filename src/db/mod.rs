@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod meta;
+pub mod orders;
 pub mod runs;
 pub mod stock;
 
@@ -15,6 +16,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_notify.sql"),
+    include_str!("migrations/003_orders.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

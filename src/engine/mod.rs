@@ -1,8 +1,10 @@
 //! The sync logic. Planners (`matching`, `stock`) are pure: data in, plan out. The
 //! orchestrator (`pass`) does the I/O in the order of design §5 and records every step.
 
+mod import;
 pub mod matching;
 pub mod notices;
+pub mod orders;
 pub mod pass;
 pub mod stock;
 pub mod unmatched;

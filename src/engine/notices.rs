@@ -109,6 +109,94 @@ pub fn failures(failures: &[Failure<'_>]) -> (Digest, Vec<Item>) {
     (digest, items)
 }
 
+/// Channel orders that could not be created in Shopify, each problem mailed once.
+pub fn orders_held(channel: &str, held: &[HeldOrder]) -> (Digest, Vec<Item>) {
+    let items = held
+        .iter()
+        .map(|h| Item {
+            key: format!("{channel}:{}:{}", h.order_id, h.key),
+            line: format!("Order {}: {}", h.number, h.reason),
+        })
+        .collect();
+    let digest = Digest {
+        kind: "order_held",
+        subject: format!("{COUNT} {channel} orders are not in Shopify yet"),
+        intro: format!(
+            "skubridge could not create these {channel} orders in Shopify, so they are held:"
+        ),
+        action: "Held orders are tried again on every pass and created as soon as the cause is                  gone: match the SKU (`skubridge unmatched` says why it does not match), or add                  the missing stock in Shopify. An order that left the pending state on the                  channel before import is never imported: process it by hand.                  `skubridge orders --state held` lists them."
+            .to_string(),
+    };
+    (digest, items)
+}
+
+/// One order held back, and the problem (keyed so each is mailed once).
+pub struct HeldOrder {
+    pub order_id: String,
+    pub number: String,
+    pub key: String,
+    pub reason: String,
+}
+
+/// Orders found already in Shopify when skubridge was about to create them.
+pub fn orders_adopted(channel: &str, adopted: &[(String, String, String)]) -> (Digest, Vec<Item>) {
+    let items = adopted
+        .iter()
+        .map(|(order_id, number, shopify_name)| Item {
+            key: format!("{channel}:{order_id}"),
+            line: format!("Order {number} is already Shopify order {shopify_name}"),
+        })
+        .collect();
+    let digest = Digest {
+        kind: "order_adopted",
+        subject: format!("{COUNT} {channel} orders were already in Shopify"),
+        intro: format!(
+            "These {channel} orders were about to be imported, but Shopify already has them              (same source identifier). skubridge did not create them again:"
+        ),
+        action: "If another skubridge install (or a copy of this database) imports orders from                  this channel into this store, stop one of them: two installs double the API                  calls and race each other. Restoring an old database also causes this, and is                  harmless."
+            .to_string(),
+    };
+    (digest, items)
+}
+
+/// The exact subject merchants and their staff already filter on (design §8).
+pub fn items_changed_subject(number: &str) -> String {
+    format!("Order Items has changed for Order number: {number}. Please process manually")
+}
+
+pub fn items_changed_body(
+    channel: &str,
+    number: &str,
+    shopify_name: &str,
+    imported: usize,
+    now: usize,
+) -> String {
+    format!(
+        "{channel} order {number} changed after it was imported into Shopify as {shopify_name}:          it had {imported} items, {channel} now shows {now}.\n\n\
+         skubridge will not touch this order again (no fulfilment push). Compare the two          orders, edit {shopify_name} in Shopify to match, and ship it from {channel}'s seller          centre by hand."
+    )
+}
+
+pub fn cancelled_subject(channel: &str, number: &str, shopify_name: &str) -> String {
+    format!("{channel} order {number} was cancelled: cancel Shopify order {shopify_name}")
+}
+
+pub fn cancelled_body(channel: &str, number: &str, shopify_name: &str) -> String {
+    format!(
+        "{channel} cancelled order {number} after skubridge imported it into Shopify as          {shopify_name}.\n\nskubridge leaves Shopify orders to you: cancel {shopify_name} in          Shopify (restocking its items) so it is not shipped."
+    )
+}
+
+pub fn edited_subject(channel: &str, number: &str, shopify_name: &str) -> String {
+    format!("Shopify order {shopify_name} ({channel} order {number}) was edited after import")
+}
+
+pub fn edited_body(channel: &str, number: &str, shopify_name: &str) -> String {
+    format!(
+        "The lines of Shopify order {shopify_name} were edited after skubridge imported          {channel} order {number}.\n\nThe channel still expects every item of the original          order: ship what {channel} shows, or cancel the missing items in {channel}'s seller          centre so the customer is refunded."
+    )
+}
+
 /// The body of the "Product reset complete" email: per channel, what now syncs.
 pub fn reset_complete(
     results: &[(String, std::collections::BTreeMap<&'static str, i64>)],
@@ -176,6 +264,25 @@ mod tests {
         let (_, items) = failures(&[f(2)]);
         assert_eq!(items[0].key, "stock:iconic");
         assert!(items[0].line.contains("2 passes in a row"));
+    }
+
+    #[test]
+    fn order_emails_name_the_order_and_the_fix() {
+        assert_eq!(
+            items_changed_subject("300501"),
+            "Order Items has changed for Order number: 300501. Please process manually"
+        );
+        let held = HeldOrder {
+            order_id: "501".into(),
+            number: "300501".into(),
+            key: "unmatched:X".into(),
+            reason: "SKU \"X\" is not matched".into(),
+        };
+        let (digest, items) = orders_held("iconic", &[held]);
+        assert_eq!(digest.kind, "order_held");
+        assert_eq!(items[0].key, "iconic:501:unmatched:X");
+        assert_eq!(items[0].line, "Order 300501: SKU \"X\" is not matched");
+        assert!(cancelled_body("iconic", "300501", "#1001").contains("cancel #1001"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! One `sync` pass (design §5): products when needed, then stock. Each step is
-//! isolated: a failing step is recorded and the next still runs.
+//! One `sync` pass (design §5): products when needed, orders, then stock. Each step
+//! is isolated: a failing step is recorded and the next still runs. The order steps
+//! live in `import.rs`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -53,6 +54,7 @@ fn fingerprint(c: &ChannelConfig) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Step {
     Products,
+    Orders,
     Stock,
 }
 
@@ -86,6 +88,8 @@ pub struct PassReport {
     pub steps: Vec<StepReport>,
     /// Per channel, the stock changes planned (what `--dry-run` prints).
     pub plans: Vec<(String, Vec<PlannedPush>)>,
+    /// The orders a dry run would create or hold, one line each.
+    pub order_plans: Vec<String>,
     pub requests: BTreeMap<String, u64>,
     pub duration: Duration,
     /// Emails sent at the end of the pass, and whether the outbox could be flushed.
@@ -105,21 +109,26 @@ impl PassReport {
     }
 }
 
-type Counts = BTreeMap<&'static str, i64>;
+pub(super) type Counts = BTreeMap<&'static str, i64>;
 
 pub struct Engine<'a> {
-    cfg: &'a Config,
-    db: &'a Db,
-    clock: Clock,
+    pub(super) cfg: &'a Config,
+    pub(super) db: &'a Db,
+    pub(super) clock: Clock,
     reporter: &'a dyn Reporter,
-    shopify: ShopifyClient,
-    channels: Vec<ChannelClient>,
+    pub(super) shopify: ShopifyClient,
+    pub(super) channels: Vec<ChannelClient>,
     /// A full Shopify read already happened in this pass.
     full_read_done: bool,
+    /// The local levels mirror is as fresh as this pass can make it: no order was
+    /// created since it was read.
+    pub(super) levels_fresh: bool,
     /// Changed Shopify variants were already read for product sync in this pass.
     variants_read: bool,
-    /// Problems found in this pass, mailed at its end.
-    notices: Vec<(Digest, Vec<Item>)>,
+    /// Problems found in this pass, mailed at its end (again after `repeat_after_hours`).
+    pub(super) notices: Vec<(Digest, Vec<Item>)>,
+    /// Problems mailed once only (held orders: each hold is news once).
+    pub(super) once_notices: Vec<(Digest, Vec<Item>)>,
 }
 
 impl<'a> Engine<'a> {
@@ -139,12 +148,14 @@ impl<'a> Engine<'a> {
             shopify,
             channels,
             full_read_done: false,
+            levels_fresh: false,
             variants_read: false,
             notices: Vec::new(),
+            once_notices: Vec::new(),
         }
     }
 
-    fn now(&self) -> String {
+    pub(super) fn now(&self) -> String {
         clock::rfc3339(self.clock.now())
     }
 
@@ -165,6 +176,16 @@ impl<'a> Engine<'a> {
                 report
                     .steps
                     .push(step_report("products", self.name(i), at, t, r));
+            }
+        }
+        // Orders before stock: Shopify's stock already reflects them when it is pushed.
+        if opts.includes(Step::Orders) {
+            for i in 0..self.channels.len() {
+                let (at, t) = (self.clock.now(), Instant::now());
+                let r = self.orders(i, opts.dry_run, &mut report.order_plans).await;
+                report
+                    .steps
+                    .push(step_report("orders", self.name(i), at, t, r));
             }
         }
         if opts.includes(Step::Stock) {
@@ -219,7 +240,13 @@ impl<'a> Engine<'a> {
     async fn send_notices(&mut self) -> Result<FlushOutcome> {
         let repeat = chrono::Duration::hours(i64::from(self.cfg.notify.repeat_after_hours));
         let now = self.clock.now();
-        for (digest, items) in std::mem::take(&mut self.notices) {
+        let repeating = std::mem::take(&mut self.notices)
+            .into_iter()
+            .map(|n| (Some(repeat), n));
+        let once = std::mem::take(&mut self.once_notices)
+            .into_iter()
+            .map(|n| (None, n));
+        for (repeat, (digest, items)) in repeating.chain(once) {
             if !items.is_empty() {
                 notify::queue_digest(self.db, now, repeat, &digest, &items)?;
             }
@@ -234,7 +261,7 @@ impl<'a> Engine<'a> {
         Ok(outcome)
     }
 
-    fn name(&self, i: usize) -> &str {
+    pub(super) fn name(&self, i: usize) -> &str {
         &self.cfg.channels[i].name
     }
 
@@ -475,16 +502,17 @@ impl<'a> Engine<'a> {
     // ---- Shopify stock read -----------------------------------------------------
 
     /// Full read when a channel is due to reconcile (or nothing was read yet), else only
-    /// the levels changed since the last watermark.
-    async fn read_shopify_stock(&mut self) -> Result<Counts> {
-        if self.full_read_done {
-            // Already read in full by the products step of this pass.
-            return Ok(Counts::from([("full", 1)]));
+    /// the levels changed since the last watermark. Nothing when this pass already read
+    /// them and created no order since.
+    pub(super) async fn read_shopify_stock(&mut self) -> Result<Counts> {
+        if self.levels_fresh {
+            return Ok(Counts::from([("full", i64::from(self.full_read_done))]));
         }
         let watermark = meta::watermark(self.db, LEVELS_WATERMARK)?
             .as_deref()
             .and_then(clock::parse);
-        let reconcile = (0..self.channels.len()).any(|i| self.reconcile_due(i).unwrap_or(true));
+        let reconcile = !self.full_read_done
+            && (0..self.channels.len()).any(|i| self.reconcile_due(i).unwrap_or(true));
         match watermark {
             Some(since) if !reconcile => self.incremental_levels(since).await,
             _ => self.full_shopify_read().await,
@@ -527,6 +555,7 @@ impl<'a> Engine<'a> {
         catalog::replace_shopify(self.db, &variants, &levels)?;
         meta::set_watermark(self.db, LEVELS_WATERMARK, &clock::rfc3339(cat.read_at))?;
         self.full_read_done = true;
+        self.levels_fresh = true;
         Ok(Counts::from([
             ("full", 1),
             ("variants", variants.len() as i64),
@@ -564,6 +593,7 @@ impl<'a> Engine<'a> {
         if let Some(t) = read_at {
             meta::set_watermark(self.db, LEVELS_WATERMARK, &clock::rfc3339(t))?;
         }
+        self.levels_fresh = true;
         Ok(Counts::from([("full", 0), ("levels", n)]))
     }
 

@@ -44,19 +44,20 @@ pub const COUNT: &str = "{count}";
 const MAX_LISTED: usize = 200;
 
 /// Queues one email listing every item of `digest.kind` not already mailed within
-/// `repeat_after`, and records them as mailed. Returns how many items it lists; 0 means
-/// nothing was queued.
+/// `repeat_after` (`None`: never mailed twice), and records them as mailed. Returns how
+/// many items it lists; 0 means nothing was queued.
 pub fn queue_digest(
     db: &Db,
     now: DateTime<Utc>,
-    repeat_after: Duration,
+    repeat_after: Option<Duration>,
     digest: &Digest,
     items: &[Item],
 ) -> Result<usize, DbError> {
     let at = rfc3339(now);
     // A window reaching before chrono's first date covers every stored time.
     let cutoff = rfc3339(
-        now.checked_sub_signed(repeat_after)
+        repeat_after
+            .and_then(|r| now.checked_sub_signed(r))
             .unwrap_or(DateTime::<Utc>::MIN_UTC),
     );
     db.write(|c| {
@@ -75,7 +76,7 @@ pub fn queue_digest(
                 kind: digest.kind,
                 subject: &digest.subject.replace(COUNT, &count),
                 body: &digest_body(digest, &fresh),
-                repeat_after_s: Some(repeat_after.num_seconds()),
+                repeat_after_s: repeat_after.map(|r| r.num_seconds()),
                 queued_at: &at,
             },
         )?;
@@ -166,7 +167,7 @@ mod tests {
 
     /// Queues the "unmatched" digest of `list` at `at` with a one-day window.
     fn queue(db: &Db, at: &str, list: &[Item]) -> usize {
-        queue_digest(db, t(at), DAY, &digest(), list).unwrap()
+        queue_digest(db, t(at), Some(DAY), &digest(), list).unwrap()
     }
 
     fn bodies(db: &Db) -> Vec<(String, String)> {
@@ -235,7 +236,7 @@ mod tests {
         };
         let now = t("2026-11-02T00:00:00Z");
         assert_eq!(
-            queue_digest(&db, now, DAY, &refused, &items(&["A"])).unwrap(),
+            queue_digest(&db, now, Some(DAY), &refused, &items(&["A"])).unwrap(),
             1
         );
     }
@@ -286,11 +287,11 @@ mod tests {
         let now = t("2026-11-02T00:00:00Z");
         let list = items(&["A"]);
         assert_eq!(
-            queue_digest(&db, now, Duration::MAX, &digest(), &list).unwrap(),
+            queue_digest(&db, now, Some(Duration::MAX), &digest(), &list).unwrap(),
             1
         );
         assert_eq!(
-            queue_digest(&db, now, Duration::MAX, &digest(), &list).unwrap(),
+            queue_digest(&db, now, Some(Duration::MAX), &digest(), &list).unwrap(),
             0
         );
     }

@@ -376,7 +376,7 @@ mod tests {
             line: sku.into(),
         });
         let now = clock::parse("2026-11-02T09:30:00Z").unwrap();
-        queue_digest(db, now, Span::hours(24), &digest, &items).unwrap();
+        queue_digest(db, now, Some(Span::hours(24)), &digest, &items).unwrap();
     }
 
     fn queue_note(db: &Db, body: &str) {

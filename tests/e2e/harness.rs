@@ -223,6 +223,47 @@ reserve_stock = 1
         self.control(reqwest::Method::DELETE, "/_sandbox/faults", None);
     }
 
+    /// A customer places an order on the channel (sandbox fixture format).
+    pub fn add_channel_order(&self, order: Value) {
+        self.control(
+            reqwest::Method::POST,
+            "/_sandbox/iconic/orders",
+            Some(order),
+        );
+    }
+
+    pub fn add_channel_order_item(&self, order_id: u64, item: Value) {
+        self.control(
+            reqwest::Method::POST,
+            &format!("/_sandbox/iconic/orders/{order_id}/items"),
+            Some(item),
+        );
+    }
+
+    /// Every order in the Shopify store, oldest first (the sandbox's dump).
+    pub fn shopify_orders(&self) -> Vec<Value> {
+        self.control(reqwest::Method::GET, "/_sandbox/shopify/orders", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Shopify `available` of the variant with this SKU, summed over its locations.
+    pub fn shopify_available(&self, sku: &str) -> i64 {
+        self.state()["shopify"]["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["sku"] == sku)
+            .flat_map(|v| v["available"].as_object().unwrap().values())
+            .map(|a| a.as_i64().unwrap())
+            .sum()
+    }
+
+    pub fn control_post(&self, path: &str, body: Value) -> Value {
+        self.control(reqwest::Method::POST, path, Some(body))
+    }
+
     pub fn latency(&self, ms: u64) {
         self.control(
             reqwest::Method::PUT,

@@ -4,6 +4,7 @@
 mod config;
 mod email;
 mod harness;
+mod orders;
 mod products;
 mod schema;
 mod stock;

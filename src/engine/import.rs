@@ -1,0 +1,639 @@
+//! The orders step of a pass (design §5 steps 6-7, §8): new channel orders become
+//! Shopify orders exactly once; imported orders are watched on both sides.
+//!
+//! Exactly once: `creating` is committed before `orderCreate` is sent. A row found in
+//! `creating` (a crash, a timeout, a 5xx) is looked up in Shopify by its source
+//! identifier before anything else, and every create is preceded by a lookup, so a
+//! second install or a restored database adopts the order instead of duplicating it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use tracing::{info, warn};
+
+use super::notices::{self, HeldOrder};
+use super::orders::{self, Change, Rules, Stock};
+use super::pass::{Counts, Engine};
+use crate::channel::ChannelOrder;
+use crate::clock;
+use crate::db::orders::{self as ledger, Imported, OrderRow, State};
+use crate::db::{catalog, meta};
+use crate::notify;
+use crate::shopify::orders::{term, Created, ShopifyOrder};
+use crate::shopify::ShopifyError;
+
+/// UNCONFIRMED: how long Shopify's order search can lag a create. An order whose
+/// create outcome is unknown is not created again until a lookup this long after the
+/// attempt still does not find it.
+const SEARCH_SETTLE: Duration = Duration::seconds(60);
+
+/// Channel order reads start this far before the last order update seen: the
+/// channel's clock and index may lag, and a re-read order costs nothing.
+const ORDERS_OVERLAP: Duration = Duration::minutes(10);
+
+/// Shopify edit reads start this far before the last order update seen.
+const EDITS_OVERLAP: Duration = Duration::minutes(2);
+
+fn since_watermark(channel: &str) -> String {
+    format!("orders.since.{channel}")
+}
+
+fn updated_watermark(channel: &str) -> String {
+    format!("orders.updated.{channel}")
+}
+
+fn edits_watermark(channel: &str) -> String {
+    format!("orders.shopify_edits.{channel}")
+}
+
+/// What the pass does with orders it cannot create right now.
+enum Pause {
+    /// Keep going.
+    No,
+    /// Shopify refused or failed a create: the remaining creates wait for the next pass.
+    Until(String),
+}
+
+impl Engine<'_> {
+    /// Imports channel `i`'s new orders and watches its imported ones.
+    pub(super) async fn orders(
+        &mut self,
+        i: usize,
+        dry_run: bool,
+        plans: &mut Vec<String>,
+    ) -> Result<Counts> {
+        let name = self.name(i).to_string();
+        let since = self.import_since(i)?;
+        let updated_since = meta::watermark(self.db, &updated_watermark(&name))?
+            .as_deref()
+            .and_then(clock::parse)
+            .map(|t| t - ORDERS_OVERLAP);
+        let fresh = self.channels[i]
+            .new_orders(since, updated_since)
+            .await
+            .with_context(|| format!("reading new {name} orders"))?;
+        let newest = fresh.iter().map(|o| o.updated_at).max();
+        let tracked: BTreeMap<String, OrderRow> = ledger::tracked(self.db, &name)?
+            .into_iter()
+            .map(|r| (r.order_id.clone(), r))
+            .collect();
+        let mut current: BTreeMap<String, ChannelOrder> =
+            fresh.into_iter().map(|o| (o.id.clone(), o)).collect();
+        let reread: Vec<String> = tracked
+            .keys()
+            .filter(|id| !current.contains_key(*id))
+            .cloned()
+            .collect();
+        if !reread.is_empty() {
+            let orders = self.channels[i]
+                .orders_by_id(&reread)
+                .await
+                .with_context(|| format!("re-reading {} tracked {name} orders", reread.len()))?;
+            current.extend(orders.into_iter().map(|o| (o.id.clone(), o)));
+        }
+
+        let now = self.now();
+        let mut counts = Counts::new();
+        let mut to_import = Vec::new();
+        let mut sorted: Vec<ChannelOrder> = current.into_values().collect();
+        sorted.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        for order in sorted {
+            let known = tracked.contains_key(&order.id);
+            // History is never imported: only orders created since `since` start a row.
+            if !known && (order.created_at < since || !orders::is_new(&order)) {
+                continue;
+            }
+            ledger::record_seen(self.db, &name, &order, &now)?;
+            let Some(row) = ledger::get(self.db, &name, &order.id)? else {
+                continue;
+            };
+            if row.state == State::Imported {
+                let change = self.watch(&name, &row, &order)?;
+                *counts.entry(change).or_default() += 1;
+            } else if row.state.awaits_import() {
+                to_import.push((row, order));
+            }
+        }
+        self.import(i, to_import, dry_run, plans, &mut counts)
+            .await?;
+        if let Some(t) = newest {
+            meta::set_watermark(self.db, &updated_watermark(&name), &clock::rfc3339(t))?;
+        }
+        self.watch_shopify_edits(&name, since, &mut counts).await?;
+        Ok(counts)
+    }
+
+    /// `import_orders_since` from the config, else the time of the first pass that read
+    /// this channel's orders (kept, so history stays out however late the next pass is).
+    fn import_since(&self, i: usize) -> Result<DateTime<Utc>> {
+        let cfg = &self.cfg.channels[i];
+        if let Some(t) = cfg.import_orders_since {
+            return Ok(t);
+        }
+        let key = since_watermark(&cfg.name);
+        if let Some(t) = meta::watermark(self.db, &key)?
+            .as_deref()
+            .and_then(clock::parse)
+        {
+            return Ok(t);
+        }
+        let now = self.clock.now();
+        meta::set_watermark(self.db, &key, &clock::rfc3339(now))?;
+        info!(
+            "{}: importing orders created from now on ({}); set channel.import_orders_since to import earlier ones",
+            cfg.name,
+            clock::rfc3339(now)
+        );
+        Ok(now)
+    }
+
+    /// An imported order compared with the channel's copy. Returns the count key.
+    fn watch(
+        &mut self,
+        channel: &str,
+        row: &OrderRow,
+        order: &ChannelOrder,
+    ) -> Result<&'static str> {
+        let imported = ledger::imported_items(self.db, channel, &row.order_id)?;
+        let shopify_name = row.shopify_name.as_deref().unwrap_or("(unknown)");
+        let at = self.clock.now();
+        let now = clock::rfc3339(at);
+        let id = row.order_id.as_str();
+        Ok(match orders::watch(&imported, order) {
+            Change::None => "watched",
+            Change::Closed => {
+                ledger::stop_watching(self.db, channel, id, &now)?;
+                "closed"
+            }
+            Change::Cancelled => {
+                warn!(
+                    "{channel} order {} was cancelled after import as Shopify order {shopify_name}",
+                    row.number
+                );
+                self.db.atomically(|| -> Result<()> {
+                    let reason = "cancelled on the channel after import";
+                    ledger::set_state(self.db, channel, id, State::Cancelled, Some(reason), &now)?;
+                    ledger::stop_watching(self.db, channel, id, &now)?;
+                    notify::queue_message(
+                        self.db,
+                        at,
+                        "order_cancelled",
+                        &notices::cancelled_subject(channel, &row.number, shopify_name),
+                        &notices::cancelled_body(channel, &row.number, shopify_name),
+                    )?;
+                    Ok(())
+                })?;
+                "cancelled"
+            }
+            Change::ItemsChanged { imported, now: n } => {
+                warn!(
+                    "{channel} order {} changed after import ({imported} items, now {n}): frozen",
+                    row.number
+                );
+                self.db.atomically(|| -> Result<()> {
+                    let reason = format!("items changed on the channel after import ({imported} imported, {n} now): process by hand");
+                    ledger::set_state(self.db, channel, id, State::ItemsChanged, Some(&reason), &now)?;
+                    ledger::stop_watching(self.db, channel, id, &now)?;
+                    notify::queue_message(
+                        self.db,
+                        at,
+                        "order_items_changed",
+                        &notices::items_changed_subject(&row.number),
+                        &notices::items_changed_body(channel, &row.number, shopify_name, imported, n),
+                    )?;
+                    Ok(())
+                })?;
+                "items_changed"
+            }
+        })
+    }
+
+    /// Decides and creates, oldest order first.
+    async fn import(
+        &mut self,
+        i: usize,
+        candidates: Vec<(OrderRow, ChannelOrder)>,
+        dry_run: bool,
+        plans: &mut Vec<String>,
+        counts: &mut Counts,
+    ) -> Result<()> {
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let name = self.name(i).to_string();
+        // Fresh levels decide holds; Shopify's own claim is the last word anyway, so a
+        // failed read does not stop imports.
+        if let Err(e) = self.read_shopify_stock().await {
+            warn!("{name} orders: Shopify stock could not be refreshed, deciding on the last levels read: {e:#}");
+        }
+        let mut stock = Stock::default();
+        let mut held = Vec::new();
+        let mut adopted = Vec::new();
+        let mut pause = Pause::No;
+        for (row, order) in candidates {
+            let outcome = self
+                .import_one(i, &row, &order, &mut stock, &mut pause, dry_run, plans)
+                .await?;
+            match &outcome {
+                Outcome::Held(problems) | Outcome::Failed(problems) => {
+                    held.extend(problems.iter().map(|(key, reason)| HeldOrder {
+                        order_id: order.id.clone(),
+                        number: order.number.clone(),
+                        key: key.clone(),
+                        reason: reason.clone(),
+                    }))
+                }
+                Outcome::Adopted(shopify_name) => {
+                    adopted.push((order.id.clone(), order.number.clone(), shopify_name.clone()))
+                }
+                _ => {}
+            }
+            *counts.entry(outcome.key()).or_default() += 1;
+        }
+        self.once_notices.push(notices::orders_held(&name, &held));
+        self.once_notices
+            .push(notices::orders_adopted(&name, &adopted));
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import_one(
+        &mut self,
+        i: usize,
+        row: &OrderRow,
+        order: &ChannelOrder,
+        stock: &mut Stock,
+        pause: &mut Pause,
+        dry_run: bool,
+        plans: &mut Vec<String>,
+    ) -> Result<Outcome> {
+        let name = self.name(i).to_string();
+        let source = orders::source_identifier(&name, &order.id);
+        let now = self.now();
+        if row.state == State::Creating {
+            // A create may have reached Shopify: never send another before looking.
+            if let Some(found) = self.lookup(&source).await? {
+                return self.adopt(&name, order, &found, false);
+            }
+            let recent = row
+                .attempt_at
+                .as_deref()
+                .and_then(clock::parse)
+                .is_some_and(|t| self.clock.now() - t < SEARCH_SETTLE);
+            if recent {
+                return Ok(Outcome::Waiting);
+            }
+        }
+        if orders::is_cancelled(order) {
+            let reason = "cancelled on the channel before import";
+            ledger::set_state(
+                self.db,
+                &name,
+                &order.id,
+                State::Cancelled,
+                Some(reason),
+                &now,
+            )?;
+            ledger::stop_watching(self.db, &name, &order.id, &now)?;
+            return Ok(Outcome::Cancelled);
+        }
+        if !orders::is_new(order) {
+            let statuses: BTreeSet<&str> = order.items.iter().map(|i| i.status.as_str()).collect();
+            let reason = format!(
+                "left the pending state on {name} before import (items now {}); not imported: process it by hand",
+                statuses.into_iter().collect::<Vec<_>>().join(", ")
+            );
+            return self.hold(
+                &name,
+                order,
+                State::Held,
+                vec![("not_pending".into(), reason)],
+                true,
+            );
+        }
+        for line in orders::lines(order) {
+            if !stock.skus.contains_key(&line.sku) {
+                if let Some(s) = catalog::sku_stock(self.db, &name, &line.sku)? {
+                    stock.skus.insert(line.sku.clone(), s);
+                }
+            }
+        }
+        let rules = Rules {
+            channel: &name,
+            orders: &self.cfg.channels[i].orders,
+        };
+        let new = match orders::decide(order, &rules, stock) {
+            Ok(new) => new,
+            Err(problems) => {
+                let problems = problems.iter().map(|p| (p.key(), p.to_string())).collect();
+                if dry_run {
+                    plans.push(format!("{name} order {}: would be held", order.number));
+                }
+                return self.hold(&name, order, State::Held, problems, false);
+            }
+        };
+        let value = orders::order_value(&new);
+        let currency = new.currency.clone();
+        if dry_run {
+            stock.claim(&orders::lines(order));
+            plans.push(format!(
+                "{name} order {}: would create a Shopify order of {} lines, {currency} {value}",
+                order.number,
+                new.line_items.len()
+            ));
+            return Ok(Outcome::WouldCreate);
+        }
+        if let Pause::Until(why) = pause {
+            ledger::set_state(
+                self.db,
+                &name,
+                &order.id,
+                State::Pending,
+                Some(why.as_str()),
+                &now,
+            )?;
+            return Ok(Outcome::Deferred);
+        }
+        // Before every create: another install, or a restored database, may have made it.
+        if row.state != State::Creating {
+            if let Some(found) = self.lookup(&source).await? {
+                return self.adopt(&name, order, &found, true);
+            }
+        }
+        ledger::mark_creating(self.db, &name, &order.id, &value.to_string(), &now)?;
+        let result = self.shopify.create_order(&new).await;
+        let items = orders::live_item_ids(order);
+        match result {
+            Ok(Created::Order {
+                id,
+                name: shopify_name,
+                total,
+            }) => {
+                ledger::mark_imported(
+                    self.db,
+                    &name,
+                    &order.id,
+                    &Imported {
+                        shopify_id: &id,
+                        shopify_name: &shopify_name,
+                        shopify_total: total.map(|t| t.to_string()),
+                        adopted: false,
+                        items: &items,
+                    },
+                    &self.now(),
+                )?;
+                stock.claim(&orders::lines(order));
+                self.levels_fresh = false;
+                info!(
+                    "{name} order {} imported as Shopify order {shopify_name}",
+                    order.number
+                );
+                Ok(Outcome::Imported)
+            }
+            Ok(Created::Refused(errors)) => {
+                // Shopify created nothing: an oversell it caught, or input it rejects.
+                let claim = errors.iter().any(|e| e.is_inventory_claim());
+                let text = errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let (state, key, reason) = if claim {
+                    (
+                        State::Held,
+                        "stock:shopify".to_string(),
+                        format!("Shopify could not claim the stock: {text}"),
+                    )
+                } else {
+                    (
+                        State::Failed,
+                        format!("refused:{text}"),
+                        format!("Shopify refused the order: {text}"),
+                    )
+                };
+                self.hold(&name, order, state, vec![(key, reason)], false)
+            }
+            Err(e @ (ShopifyError::GraphQl { .. } | ShopifyError::Unauthorized { .. })) => {
+                // Refused before running (a limit, a scope): nothing was created.
+                let why = format!("waiting: Shopify did not accept orderCreate ({e})");
+                warn!(
+                    "{name} order {}: {why}; the remaining orders wait for the next pass",
+                    order.number
+                );
+                ledger::set_state(
+                    self.db,
+                    &name,
+                    &order.id,
+                    State::Pending,
+                    Some(&why),
+                    &self.now(),
+                )?;
+                *pause = Pause::Until(why);
+                Ok(Outcome::Deferred)
+            }
+            Err(e) => {
+                // The outcome is unknown: Shopify may have created it.
+                warn!(
+                    "{name} order {}: orderCreate outcome unknown ({e}); looking it up",
+                    order.number
+                );
+                if let Some(found) = self.lookup(&source).await.unwrap_or(None) {
+                    return self.adopt(&name, order, &found, false);
+                }
+                let why = format!(
+                    "orderCreate outcome unknown ({e}); not found in Shopify yet, looked up again before any new attempt"
+                );
+                ledger::set_state(
+                    self.db,
+                    &name,
+                    &order.id,
+                    State::Creating,
+                    Some(&why),
+                    &self.now(),
+                )?;
+                *pause = Pause::Until(format!("waiting: an earlier orderCreate failed ({e})"));
+                Ok(Outcome::Unknown)
+            }
+        }
+    }
+
+    /// The Shopify order carrying this source identifier (or tag), if any.
+    async fn lookup(&self, source: &str) -> Result<Option<ShopifyOrder>> {
+        let query = format!(
+            "{} OR {}",
+            term("source_identifier", source),
+            term("tag", source)
+        );
+        let found = self
+            .shopify
+            .find_orders(&query)
+            .await
+            .with_context(|| format!("looking up order {source} in Shopify"))?;
+        Ok(found.into_iter().find(|o| o.is(source)))
+    }
+
+    fn adopt(
+        &mut self,
+        channel: &str,
+        order: &ChannelOrder,
+        found: &ShopifyOrder,
+        foreign: bool,
+    ) -> Result<Outcome> {
+        if foreign {
+            warn!(
+                "{channel} order {} is already in Shopify as {} (created by another skubridge install or an older copy of this database): not created again",
+                order.number, found.name
+            );
+        } else {
+            info!(
+                "{channel} order {} found in Shopify as {}",
+                order.number, found.name
+            );
+        }
+        let items = orders::live_item_ids(order);
+        ledger::mark_imported(
+            self.db,
+            channel,
+            &order.id,
+            &Imported {
+                shopify_id: &found.id,
+                shopify_name: &found.name,
+                shopify_total: found.total.map(|t| t.to_string()),
+                adopted: foreign,
+                items: &items,
+            },
+            &self.now(),
+        )?;
+        Ok(if foreign {
+            Outcome::Adopted(found.name.clone())
+        } else {
+            Outcome::Imported
+        })
+    }
+
+    /// Holds an order with its problems (mailed once each).
+    fn hold(
+        &mut self,
+        channel: &str,
+        order: &ChannelOrder,
+        state: State,
+        problems: Vec<(String, String)>,
+        stop_watching: bool,
+    ) -> Result<Outcome> {
+        let now = self.now();
+        let reason = problems
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        ledger::set_state(self.db, channel, &order.id, state, Some(&reason), &now)?;
+        if stop_watching {
+            ledger::stop_watching(self.db, channel, &order.id, &now)?;
+        }
+        Ok(if state == State::Failed {
+            Outcome::Failed(problems)
+        } else {
+            Outcome::Held(problems)
+        })
+    }
+
+    /// Shopify orders of this channel whose lines were edited after import: flagged
+    /// in `orders` and mailed once each. One search per pass, and only while imported
+    /// orders are watched.
+    async fn watch_shopify_edits(
+        &mut self,
+        channel: &str,
+        since: DateTime<Utc>,
+        counts: &mut Counts,
+    ) -> Result<()> {
+        if ledger::watched_in_shopify(self.db, channel)? == 0 {
+            return Ok(());
+        }
+        let key = edits_watermark(channel);
+        let from = meta::watermark(self.db, &key)?
+            .as_deref()
+            .and_then(clock::parse)
+            .unwrap_or(since)
+            - EDITS_OVERLAP;
+        let query = format!(
+            "{} AND updated_at:>'{}'",
+            term("tag", channel),
+            from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let found = self
+            .shopify
+            .find_orders(&query)
+            .await
+            .context("reading Shopify orders updated since the last pass")?;
+        let prefix = format!("{channel}:");
+        for o in &found {
+            let Some(order_id) = o
+                .source_identifier
+                .as_deref()
+                .and_then(|s| s.strip_prefix(&prefix))
+            else {
+                continue;
+            };
+            let Some(row) = ledger::get(self.db, channel, order_id)? else {
+                continue;
+            };
+            if row.state != State::Imported || row.edited_at.is_some() || !o.lines_edited() {
+                continue;
+            }
+            let at = self.clock.now();
+            warn!(
+                "Shopify order {} ({channel} order {}) was edited after import",
+                o.name, row.number
+            );
+            self.db.atomically(|| -> Result<()> {
+                ledger::mark_edited(self.db, channel, order_id, &clock::rfc3339(at))?;
+                notify::queue_message(
+                    self.db,
+                    at,
+                    "order_edited",
+                    &notices::edited_subject(channel, &row.number, &o.name),
+                    &notices::edited_body(channel, &row.number, &o.name),
+                )?;
+                Ok(())
+            })?;
+            *counts.entry("edited").or_default() += 1;
+        }
+        if let Some(t) = found.iter().filter_map(|o| o.updated_at).max() {
+            meta::set_watermark(self.db, &key, &clock::rfc3339(t))?;
+        }
+        Ok(())
+    }
+}
+
+/// What happened to one order this pass.
+enum Outcome {
+    Imported,
+    /// Already in Shopify, made by someone else (the name of that order).
+    Adopted(String),
+    /// Problems as (dedupe key, reason).
+    Held(Vec<(String, String)>),
+    Failed(Vec<(String, String)>),
+    Cancelled,
+    /// Its create outcome is unknown and Shopify's search may not show it yet.
+    Waiting,
+    /// Creates paused for the rest of the pass.
+    Deferred,
+    /// orderCreate failed in a way that may or may not have created it.
+    Unknown,
+    WouldCreate,
+}
+
+impl Outcome {
+    fn key(&self) -> &'static str {
+        match self {
+            Self::Imported => "imported",
+            Self::Adopted(_) => "adopted",
+            Self::Held(_) => "held",
+            Self::Failed(_) => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Waiting | Self::Deferred | Self::Unknown => "waiting",
+            Self::WouldCreate => "would_create",
+        }
+    }
+}

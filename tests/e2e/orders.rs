@@ -1,0 +1,632 @@
+//! Orders end to end: channel orders into Shopify exactly once, held orders, changes
+//! after import, crashes and a second install.
+
+use serde_json::{json, Value};
+
+use crate::harness::Env;
+
+/// Imports every order from 2020 on: the tests' orders are created "now".
+const SINCE: &str = r#"import_orders_since = "2020-01-01T00:00:00Z""#;
+
+fn config(env: &Env) {
+    env.write_config(&format!(
+        r#"{SINCE}
+[channel.orders]
+tags = ["the-iconic"]
+extra_line_item = {{ title = "THE ICONIC ORDER", price = "0.00" }}
+shipping_by_country = {{ AU = "Standard AU" }}"#
+    ));
+}
+
+fn env() -> Env {
+    let env = Env::standard();
+    config(&env);
+    env
+}
+
+/// A pending order: `items` are (item id, seller SKU, paid price), one unit each.
+fn order(id: u64, items: &[(u64, &str, &str)]) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(item, sku, price)| {
+            json!({"id": item, "seller_sku": sku, "paid_price": price, "unit_price": price})
+        })
+        .collect();
+    json!({
+        "id": id, "number": 300_000 + id,
+        "customer": {"first_name": "Jo", "last_name": "Citizen"},
+        "email": "jo@example.com",
+        "address": {"first_name": "Jo", "last_name": "Citizen", "phone": "0400000000",
+                    "address1": "1 George St", "address2": "Level 2", "city": "Sydney",
+                    "region": "NSW", "post_code": "2000", "country": "AU"},
+        "delivery_info": "Standard",
+        "shipping_fee": "9.95",
+        "items": items,
+    })
+}
+
+fn source(o: &Value) -> &str {
+    o["source_identifier"].as_str().unwrap_or_default()
+}
+
+/// Shopify orders per source identifier: any value above 1 is a duplicate.
+fn per_source(env: &Env) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for o in env.shopify_orders() {
+        *m.entry(source(&o).to_string()).or_default() += 1;
+    }
+    m
+}
+
+/// Subjects without the "[skubridge] shop: " prefix every email carries.
+fn subjects(env: &Env) -> Vec<String> {
+    env.mails()
+        .iter()
+        .map(|m| {
+            let s = m["subject"].as_str().unwrap_or_default();
+            s.split_once(": ").map_or(s, |(_, rest)| rest).to_string()
+        })
+        .collect()
+}
+
+fn smtp_config(env: &Env, extra: &str) {
+    env.write_config_with(
+        &format!("{SINCE}\n{extra}"),
+        &format!(
+            "[notify]\nsmtp_url = \"{}\"\nto = [\"ops@brand.test\"]\nfrom = \"skubridge@brand.test\"\n",
+            env.smtp_url
+        ),
+    );
+}
+
+/// A store with mail to the SMTP sink where this one order was just imported.
+fn imported(id: u64, items: &[(u64, &str, &str)]) -> Env {
+    let env = Env::standard();
+    smtp_config(&env, "");
+    env.add_channel_order(order(id, items));
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.shopify_orders().len(), 1);
+    env
+}
+
+#[test]
+fn a_new_order_becomes_one_shopify_order_with_its_lines_prices_and_stock() {
+    let env = env();
+    env.run(&["sync"]).expect(0);
+    env.add_channel_order(order(
+        9001,
+        &[
+            (1, "LS-S", "49.95"),
+            (2, "LS-S", "49.95"),
+            (3, "LS-M", "30.00"),
+        ],
+    ));
+    let out = env.run(&["sync"]).expect(0);
+    assert!(
+        out.stderr.contains("iconic orders: 1 imported"),
+        "{}",
+        out.stderr
+    );
+
+    let orders = env.shopify_orders();
+    assert_eq!(orders.len(), 1);
+    let o = &orders[0];
+    assert_eq!(o["source_identifier"], "iconic:9001");
+    let lines: Vec<(Value, Value, Value)> = o["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["variant_id"].clone(),
+                l["quantity"].clone(),
+                l["price"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (
+                json!("gid://shopify/ProductVariant/1001"),
+                json!(2),
+                json!("49.95")
+            ),
+            (
+                json!("gid://shopify/ProductVariant/1002"),
+                json!(1),
+                json!("30.0")
+            ),
+            (Value::Null, json!(1), json!("0.0")),
+        ]
+    );
+    assert_eq!(o["shipping_lines"][0]["title"], "Standard AU");
+    assert_eq!(o["shipping_lines"][0]["price"], "9.95");
+    assert_eq!(o["total_price"], "139.85");
+    assert_eq!(o["financial_status"], "PAID");
+    assert_eq!(o["transactions"][0]["gateway"], "iconic");
+    assert_eq!(o["transactions"][0]["amount"], "139.85");
+    assert_eq!(o["email"], "jo@example.com");
+    assert_eq!(o["shipping_address"]["city"], "Sydney");
+    assert_eq!(o["shipping_address"]["countryCode"], "AU");
+    assert_eq!(o["shipping_address"]["address2"], "Level 2");
+    assert_eq!(o["tags"], json!(["the-iconic", "iconic", "iconic:9001"]));
+    assert_eq!(
+        o["note"],
+        "iconic order 309001 (id 9001), imported by skubridge"
+    );
+
+    // Shopify stock was claimed, and the channel got the new levels in the same pass.
+    assert_eq!(env.shopify_available("LS-S"), 8);
+    assert_eq!(env.shopify_available("LS-M"), 2);
+    let stock = env.channel_stock();
+    assert_eq!((stock["LS-S"], stock["LS-M"]), (7, 1));
+
+    let creates = env.count("graphql OrderCreate");
+    let out = env.run(&["sync"]).expect(0);
+    assert!(
+        out.stderr.contains("iconic orders: nothing new"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.count("graphql OrderCreate"), creates);
+    assert_eq!(env.shopify_orders().len(), 1);
+
+    let table = env.run(&["orders"]).expect(0).stdout;
+    assert!(
+        table.contains("309001") && table.contains("#1001"),
+        "{table}"
+    );
+    assert!(
+        table.contains("imported") && table.contains("AUD 139.85"),
+        "{table}"
+    );
+    let json: Value =
+        serde_json::from_str(&env.run(&["orders", "--format", "json"]).expect(0).stdout).unwrap();
+    assert_eq!(json[0]["order_number"], "309001");
+    assert_eq!(json[0]["shopify_order_name"], "#1001");
+    assert_eq!(json[0]["state"], "imported");
+    assert_eq!(json[0]["value"], "139.85");
+    assert_eq!(json[0]["difference"], Value::Null);
+    let csv = env.run(&["orders", "--format", "csv"]).expect(0).stdout;
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("iconic,309001,9001,#1001,imported,"),
+        "{csv}"
+    );
+    let months = env
+        .run(&["orders", "--summary", "month", "--format", "csv"])
+        .expect(0)
+        .stdout;
+    assert!(months.contains(",iconic,AUD,1,1,0,139.85"), "{months}");
+}
+
+#[test]
+fn history_before_import_orders_since_is_never_imported() {
+    let env = Env::standard();
+    env.add_channel_order(order(9101, &[(1, "LS-S", "10")]));
+    // No import_orders_since: the first pass starts importing from its own time.
+    env.run(&["sync"]).expect(0);
+    assert!(env.shopify_orders().is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    env.add_channel_order(order(9102, &[(2, "LS-S", "10")]));
+    env.run(&["sync"]).expect(0);
+    assert_eq!(
+        per_source(&env).into_keys().collect::<Vec<_>>(),
+        ["iconic:9102"]
+    );
+}
+
+#[test]
+fn held_orders_are_mailed_once_and_imported_when_the_cause_is_fixed() {
+    let env = Env::standard();
+    smtp_config(&env, "");
+    let at = |minutes: i64| (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339();
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(0)).expect(0);
+    let before = env.mails().len();
+    env.add_channel_order(order(9201, &[(1, "NEW-1", "20")]));
+    env.add_channel_order(order(
+        9202,
+        &[
+            (2, "LS-M", "5"),
+            (3, "LS-M", "5"),
+            (4, "LS-M", "5"),
+            (5, "LS-M", "5"),
+        ],
+    ));
+    let out = env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(1)).expect(0);
+    assert!(out.stderr.contains("2 held"), "{}", out.stderr);
+    assert!(env.shopify_orders().is_empty());
+    let mails = env.mails();
+    assert_eq!(mails.len(), before + 1);
+    assert_eq!(
+        subjects(&env)[before],
+        "2 iconic orders are not in Shopify yet"
+    );
+    let body = mails[before]["body"].as_str().unwrap();
+    assert!(
+        body.contains("Order 309201: SKU \"NEW-1\" is not matched"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Order 309202: SKU \"LS-M\": wanted 4, Shopify has 3 available"),
+        "{body}"
+    );
+
+    // Still held: not mailed again.
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(2)).expect(0);
+    assert_eq!(env.mails().len(), before + 1);
+    let held = env.run(&["orders", "--state", "held"]).expect(0).stdout;
+    assert!(held.contains("309201") && held.contains("309202"), "{held}");
+
+    // Stock arrives: that order goes through on the next pass.
+    env.set_shopify_stock("LS-M", 6);
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(3)).expect(0);
+    assert_eq!(
+        per_source(&env).into_keys().collect::<Vec<_>>(),
+        ["iconic:9202"]
+    );
+    assert_eq!(env.shopify_available("LS-M"), 2);
+
+    // The SKU is created in Shopify and listed: the next product sync matches it.
+    env.add_shopify_product(
+        json!({"id": 900, "title": "New", "status": "ACTIVE", "variants": [
+        {"id": 9001, "title": "v", "sku": "NEW-1", "tracked": true, "inventory_item_id": 9901,
+         "available": {"1": 4}}]}),
+    );
+    env.add_channel_set(
+        json!({"id": 90, "name": "New", "status": "active", "products": [
+        {"id": 990, "seller_sku": "NEW-1", "status": "active", "quantity": 0}]}),
+    );
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(62)).expect(0);
+    assert_eq!(per_source(&env).len(), 2);
+    assert_eq!(env.mails().len(), before + 1, "{:?}", subjects(&env));
+    assert!(env
+        .run(&["orders", "--state", "held"])
+        .expect(0)
+        .stdout
+        .contains("No orders"));
+}
+
+#[test]
+fn items_changed_after_import_freeze_the_order_with_the_exact_subject() {
+    let env = imported(9301, &[(1, "LS-S", "10")]);
+    env.add_channel_order_item(
+        9301,
+        json!({"id": 2, "seller_sku": "LS-M", "paid_price": "5", "unit_price": "5"}),
+    );
+    let out = env.run(&["sync"]).expect(0);
+    assert!(
+        out.stderr.contains("1 changed after import"),
+        "{}",
+        out.stderr
+    );
+    let wanted = "Order Items has changed for Order number: 309301. Please process manually";
+    assert_eq!(
+        subjects(&env).iter().filter(|s| *s == wanted).count(),
+        1,
+        "{:?}",
+        subjects(&env)
+    );
+    let row = env
+        .run(&["orders", "--state", "items_changed"])
+        .expect(0)
+        .stdout;
+    assert!(row.contains("309301") && row.contains("#1001"), "{row}");
+
+    // Frozen: further changes are not mailed again and Shopify is left alone.
+    env.control_post(
+        "/_sandbox/iconic/orders/9301/items",
+        json!({"id": 3, "seller_sku": "LS-L", "paid_price": "1", "unit_price": "1"}),
+    );
+    env.run(&["sync"]).expect(0);
+    assert_eq!(subjects(&env).iter().filter(|s| *s == wanted).count(), 1);
+    assert_eq!(env.shopify_orders().len(), 1);
+    assert_eq!(
+        env.shopify_orders()[0]["line_items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_cancellation_after_import_is_mailed_naming_the_shopify_order() {
+    let env = imported(9401, &[(1, "LS-S", "10"), (2, "LS-S", "10")]);
+    env.control_patch(
+        "/_sandbox/iconic/orders/9401",
+        json!({"status": "canceled"}),
+    );
+    env.run(&["sync"]).expect(0);
+    let wanted = "iconic order 309401 was cancelled: cancel Shopify order #1001";
+    assert!(
+        subjects(&env).iter().any(|s| s == wanted),
+        "{:?}",
+        subjects(&env)
+    );
+    env.run(&["sync"]).expect(0);
+    assert_eq!(subjects(&env).iter().filter(|s| *s == wanted).count(), 1);
+    let row = env
+        .run(&["orders", "--state", "cancelled"])
+        .expect(0)
+        .stdout;
+    assert!(row.contains("309401"), "{row}");
+    // The Shopify order is the merchant's to cancel.
+    assert!(env.shopify_orders()[0]["cancelled_at"].is_null());
+}
+
+#[test]
+fn a_shopify_line_edit_after_import_is_flagged_and_mailed_once() {
+    let env = imported(9501, &[(1, "LS-S", "10"), (2, "LS-S", "10")]);
+    let o = &env.shopify_orders()[0];
+    let id = o["id"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let line = o["line_items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    env.control_patch(
+        &format!("/_sandbox/shopify/orders/{id}/line-items/{line}"),
+        json!({"current_quantity": 1}),
+    );
+    env.run(&["sync"]).expect(0);
+    env.run(&["sync"]).expect(0);
+    let wanted = "Shopify order #1001 (iconic order 309501) was edited after import";
+    assert_eq!(
+        subjects(&env).iter().filter(|s| *s == wanted).count(),
+        1,
+        "{:?}",
+        subjects(&env)
+    );
+    let row = env.run(&["orders"]).expect(0).stdout;
+    assert!(row.contains("edited in Shopify after import"), "{row}");
+}
+
+#[test]
+fn a_5xx_after_shopify_created_the_order_makes_no_duplicate() {
+    let env = env();
+    env.add_channel_order(order(9601, &[(1, "LS-S", "10")]));
+    env.fault(json!({"path": "/admin/api", "operation": "OrderCreate",
+                     "kind": {"type": "status_after", "status": 500}}));
+    let out = env.run(&["sync"]).expect(0);
+    assert!(out.stderr.contains("outcome unknown"), "{}", out.stderr);
+    assert_eq!(env.count("graphql OrderCreate"), 1);
+    assert_eq!(per_source(&env), [("iconic:9601".to_string(), 1)].into());
+    env.run(&["sync"]).expect(0);
+    assert_eq!(per_source(&env), [("iconic:9601".to_string(), 1)].into());
+    let json: Value =
+        serde_json::from_str(&env.run(&["orders", "--format", "json"]).expect(0).stdout).unwrap();
+    assert_eq!(json[0]["state"], "imported");
+    assert_eq!(json[0]["adopted"], false);
+}
+
+#[test]
+fn a_timeout_leaves_the_order_unresolved_until_a_lookup_decides() {
+    let env = env();
+    env.add_channel_order(order(9651, &[(1, "LS-S", "10")]));
+    // Shopify never answers in time, and never commits (the client gives up first).
+    env.fault(json!({"path": "/admin/api", "operation": "OrderCreate",
+                     "kind": {"type": "delay", "ms": 60000}}));
+    let t0 = chrono::Utc::now();
+    env.run(&["sync"])
+        .env("SKUBRIDGE_HTTP_TIMEOUT_MS", "500")
+        .env("SKUBRIDGE_NOW", &t0.to_rfc3339())
+        .expect(0);
+    let json: Value =
+        serde_json::from_str(&env.run(&["orders", "--format", "json"]).expect(0).stdout).unwrap();
+    assert_eq!(json[0]["state"], "creating");
+    env.clear_faults();
+    // Within Shopify's search settle time: looked up, not re-sent.
+    let creates = env.count("graphql OrderCreate");
+    env.run(&["sync"])
+        .env(
+            "SKUBRIDGE_NOW",
+            &(t0 + chrono::Duration::seconds(10)).to_rfc3339(),
+        )
+        .expect(0);
+    assert_eq!(env.count("graphql OrderCreate"), creates);
+    assert!(env.shopify_orders().is_empty());
+    // After it: proven absent, created once.
+    env.run(&["sync"])
+        .env(
+            "SKUBRIDGE_NOW",
+            &(t0 + chrono::Duration::minutes(5)).to_rfc3339(),
+        )
+        .expect(0);
+    assert_eq!(per_source(&env), [("iconic:9651".to_string(), 1)].into());
+}
+
+#[test]
+fn a_second_install_finds_the_orders_and_creates_no_duplicate() {
+    let env = imported(9701, &[(1, "LS-S", "10")]);
+    let before = env.mails().len();
+
+    let out = env.run(&["--db", "second.db", "sync"]).expect(0);
+    assert!(
+        out.stderr.contains("already in Shopify as #1001"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("1 already in Shopify"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.shopify_orders().len(), 1);
+    assert!(
+        subjects(&env)[before..]
+            .iter()
+            .any(|s| s == "1 iconic orders were already in Shopify"),
+        "{:?}",
+        subjects(&env)
+    );
+    let json: Value = serde_json::from_str(
+        &env.run(&["--db", "second.db", "orders", "--format", "json"])
+            .expect(0)
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json[0]["adopted"], true);
+    assert_eq!(json[0]["shopify_order_name"], "#1001");
+}
+
+#[test]
+fn dry_run_prints_the_orders_it_would_create_and_creates_none() {
+    let env = env();
+    env.add_channel_order(order(9801, &[(1, "LS-S", "10"), (2, "NOSHOP-1", "10")]));
+    env.add_channel_order(order(9802, &[(3, "LS-S", "12.50")]));
+    let out = env.run(&["sync", "--dry-run"]).expect(0);
+    assert!(
+        out.stdout.contains("iconic order 309801: would be held"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("iconic order 309802: would create a Shopify order of 2 lines, AUD 22.45"),
+        "{}",
+        out.stdout
+    );
+    assert!(env.shopify_orders().is_empty());
+    assert_eq!(env.count("graphql OrderCreate"), 0);
+    assert_eq!(env.db_count("orders"), 0);
+}
+
+#[test]
+fn a_dev_store_creates_five_orders_a_minute_and_the_rest_wait() {
+    let mut shopify = crate::harness::standard_shopify();
+    shopify["dev_store"] = json!(true);
+    let env = Env::new(shopify, crate::harness::standard_iconic());
+    config(&env);
+    for id in 0..7 {
+        env.add_channel_order(order(9900 + id, &[(100 + id, "LS-S", "1")]));
+    }
+    let out = env.run(&["sync"]).expect(0);
+    assert!(
+        out.stderr.contains("5 imported, 2 waiting"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(per_source(&env).len(), 5);
+    let waiting = env.run(&["orders", "--state", "pending"]).expect(0).stdout;
+    assert!(waiting.contains("5 orders per minute"), "{waiting}");
+}
+
+/// Polls `done` every 5 ms for up to 10 s; false if it never became true.
+fn wait_for(done: impl Fn() -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    false
+}
+
+fn rows_in_state(env: &Env, state: &str) -> i64 {
+    let Ok(db) = rusqlite::Connection::open(env.db_path()) else {
+        return 0;
+    };
+    db.query_row(
+        "SELECT count(*) FROM orders WHERE state = ?1",
+        [state],
+        |r| r.get(0),
+    )
+    .unwrap_or(0)
+}
+
+#[test]
+fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
+    const ROUNDS: u64 = 54;
+    let env = env();
+    let t0 = chrono::Utc::now();
+    // Two minutes of fixed clock per pass: longer than Shopify's search settle time, so
+    // an unresolved create is decided (adopted or re-sent) on the very next pass.
+    let at = |round: u64| (t0 + chrono::Duration::minutes(2 * round as i64)).to_rfc3339();
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(0)).expect(0);
+    env.set_shopify_stock("LS-S", 10_000);
+    let mut expected = Vec::new();
+    let mut landed = [0; 3];
+    for round in 1..=ROUNDS {
+        let id = 20_000 + round;
+        env.add_channel_order(order(
+            id,
+            &[(id * 10, "LS-S", "1.10"), (id * 10 + 1, "LS-S", "1.10")],
+        ));
+        expected.push(format!("iconic:{id}"));
+        let mode = (round % 3) as usize;
+        let creates = env.count("graphql OrderCreate");
+        match mode {
+            // Held by Shopify before it runs: the kill lands while the create is in flight.
+            0 => env.fault(json!({"path": "/admin/api", "operation": "OrderCreate",
+                                  "kind": {"type": "delay", "ms": 5000}})),
+            // Committed by Shopify, answer held back: the kill lands before skubridge
+            // learns the order exists.
+            1 => env.fault(json!({"path": "/admin/api", "operation": "OrderCreate",
+                                  "kind": {"type": "delay_after", "ms": 5000}})),
+            _ => {}
+        }
+        let mut child = env
+            .run(&["sync"])
+            .env("SKUBRIDGE_NOW", &at(round))
+            .command()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let jitter = std::time::Duration::from_millis(fastrand::u64(0..30));
+        let hit = match mode {
+            0 => wait_for(|| rows_in_state(&env, "creating") > 0),
+            1 => wait_for(|| env.count("graphql OrderCreate") > creates),
+            // Anywhere: before the read, between intent and create, after.
+            _ => {
+                std::thread::sleep(std::time::Duration::from_millis(fastrand::u64(0..400)));
+                true
+            }
+        };
+        std::thread::sleep(jitter);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if hit {
+            landed[mode] += 1;
+        }
+        env.clear_faults();
+    }
+    assert!(
+        landed[0] >= 15 && landed[1] >= 15,
+        "kills landed in flight {} and after commit {} times",
+        landed[0],
+        landed[1]
+    );
+    // Passes without kills catch up.
+    env.run(&["sync"])
+        .env("SKUBRIDGE_NOW", &at(ROUNDS + 1))
+        .expect(0);
+    env.run(&["sync"])
+        .env("SKUBRIDGE_NOW", &at(ROUNDS + 2))
+        .expect(0);
+    let found = per_source(&env);
+    let duplicates: Vec<_> = found.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicates.is_empty(), "duplicated: {duplicates:?}");
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|s| !found.contains_key(*s))
+        .collect();
+    assert!(missing.is_empty(), "missing: {missing:?}");
+    assert_eq!(found.len() as u64, ROUNDS);
+    assert_eq!(rows_in_state(&env, "imported"), ROUNDS as i64);
+    // Every order claimed its two units once.
+    assert_eq!(env.shopify_available("LS-S"), 10_000 - 2 * ROUNDS as i64);
+}
