@@ -44,6 +44,24 @@ curl -s -X POST "$SANDBOX_URL/_sandbox/shopify/inventory" -H 'content-type: appl
 say "skubridge sync   (steady state: reads only what changed, pushes only differences)"
 skubridge sync || true
 
+say "A customer orders 2 x HP-MERINO-NVY-L and 1 x HP-LINEN-WHT-M on The Iconic"
+curl -s -X POST "$SANDBOX_URL/_sandbox/iconic/orders" -H 'content-type: application/json' -d '{
+  "id": 7001, "number": 300007001, "email": "sam@example.com",
+  "customer": {"first_name": "Sam", "last_name": "Lee"},
+  "address": {"first_name": "Sam", "last_name": "Lee", "phone": "0400 000 000",
+    "address1": "12 Smith St", "city": "Fitzroy", "region": "VIC", "post_code": "3065", "country": "AU"},
+  "delivery_info": "Standard", "shipping_fee": "9.95",
+  "items": [
+    {"id": 70011, "seller_sku": "HP-MERINO-NVY-L", "paid_price": "129.00", "unit_price": "129.00"},
+    {"id": 70012, "seller_sku": "HP-MERINO-NVY-L", "paid_price": "129.00", "unit_price": "129.00"},
+    {"id": 70013, "seller_sku": "HP-LINEN-WHT-M", "paid_price": "89.95", "unit_price": "89.95"}]}' >/dev/null
+
+say "skubridge sync   (the order becomes one Shopify order, its stock is claimed, the channel follows)"
+skubridge sync || true
+
+say "skubridge orders"
+skubridge orders
+
 say "The Iconic after (quantities skubridge changed are marked)"
 curl -s "$SANDBOX_URL/_sandbox/report"
 say "skubridge unmatched   (what does not sync, and why; exact SKUs only, never guessed)"

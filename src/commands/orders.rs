@@ -158,7 +158,8 @@ fn table(rows: &[OrderRow]) -> String {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    format!("{t}\n{} orders\n", rows.len())
+    let n = rows.len();
+    format!("{t}\n{n} order{}\n", if n == 1 { "" } else { "s" })
 }
 
 /// The Shopify total once imported, else what the channel says the customer paid.

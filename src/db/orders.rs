@@ -125,13 +125,13 @@ pub fn get(db: &Db, channel: &str, order_id: &str) -> Result<Option<OrderRow>, D
 }
 
 /// Orders to re-read from the channel this pass: not yet imported (or unresolved), and
-/// imported ones still open there.
+/// imported ones still open there. An order that left the channel's pending state
+/// before import is no longer watched.
 pub fn tracked(db: &Db, channel: &str) -> Result<Vec<OrderRow>, DbError> {
     db.read(|c| {
         let mut st = c.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM orders WHERE channel = ?1
-               AND (state IN ('pending', 'held', 'creating', 'failed')
-                    OR (state = 'imported' AND watching = 1))
+            "SELECT {COLUMNS} FROM orders WHERE channel = ?1 AND watching = 1
+               AND state IN ('pending', 'held', 'creating', 'failed', 'imported')
              ORDER BY created_at, order_id"
         ))?;
         let rows = st.query_map([channel], row)?;

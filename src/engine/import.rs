@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use tracing::{info, warn};
 
 use super::notices::{self, HeldOrder};
@@ -45,6 +45,10 @@ fn updated_watermark(channel: &str) -> String {
 
 fn edits_watermark(channel: &str) -> String {
     format!("orders.shopify_edits.{channel}")
+}
+
+fn floor_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(0).unwrap_or(t)
 }
 
 /// What the pass does with orders it cannot create right now.
@@ -101,7 +105,9 @@ impl Engine<'_> {
         for order in sorted {
             let known = tracked.contains_key(&order.id);
             // History is never imported: only orders created since `since` start a row.
-            if !known && (order.created_at < since || !orders::is_new(&order)) {
+            // Channel times are whole seconds: an order from the very second `since`
+            // falls in.
+            if !known && (order.created_at < floor_second(since) || !orders::is_new(&order)) {
                 continue;
             }
             ledger::record_seen(self.db, &name, &order, &now)?;

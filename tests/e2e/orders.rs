@@ -630,3 +630,27 @@ fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
     // Every order claimed its two units once.
     assert_eq!(env.shopify_available("LS-S"), 10_000 - 2 * ROUNDS as i64);
 }
+
+#[test]
+fn a_held_order_processed_by_hand_on_the_channel_is_left_alone() {
+    let env = env();
+    env.add_channel_order(order(9851, &[(1, "NOSHOP-1", "10")]));
+    env.run(&["sync"]).expect(0);
+    env.control_patch(
+        "/_sandbox/iconic/orders/9851",
+        json!({"status": "ready_to_ship"}),
+    );
+    env.run(&["sync"]).expect(0);
+    let json: Value =
+        serde_json::from_str(&env.run(&["orders", "--format", "json"]).expect(0).stdout).unwrap();
+    assert_eq!(json[0]["state"], "held");
+    assert_eq!(
+        json[0]["reason"],
+        "left the pending state on iconic before import (items now ready_to_ship); not imported: process it by hand"
+    );
+    // No longer re-read: the pass only asks for new orders.
+    let reads = env.count("GET /v2/orders");
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.count("GET /v2/orders"), reads + 1);
+    assert!(env.shopify_orders().is_empty());
+}
