@@ -163,6 +163,38 @@ impl ItemStatus {
     }
 }
 
+/// A carrier the channel accepts on shipments (The Iconic: a shipment provider).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ShipmentProvider {
+    /// The exact name the channel expects back.
+    pub name: String,
+    /// The provider allocates tracking numbers itself (The Iconic's
+    /// `apiIntegrationAvailable`).
+    pub api_integration: bool,
+}
+
+/// Items of one channel order handed to a carrier with one tracking number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipment {
+    pub order_id: String,
+    pub item_ids: Vec<String>,
+    /// The channel's provider name.
+    pub provider: String,
+    pub tracking_number: String,
+}
+
+/// What the channel did with a shipment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShipOutcome {
+    /// The channel confirmed these items.
+    Shipped { confirmed: Vec<String> },
+    /// The channel answered and refused; its reason verbatim ("Status Transition is not
+    /// allowed: ...", "trackingNumber ... is already used").
+    Refused { reason: String },
+    /// No usable answer after every retry: the channel may or may not have applied it.
+    Unknown { reason: String },
+}
+
 /// A configured channel's API client, dispatched by kind.
 pub enum ChannelClient {
     Iconic(iconic::IconicClient),
@@ -218,6 +250,21 @@ impl ChannelClient {
     pub async fn orders_by_id(&self, ids: &[String]) -> anyhow::Result<Vec<ChannelOrder>> {
         match self {
             Self::Iconic(c) => Ok(c.orders_by_id(ids).await?),
+        }
+    }
+
+    /// The carriers the channel accepts on shipments.
+    pub async fn shipment_providers(&self) -> anyhow::Result<Vec<ShipmentProvider>> {
+        match self {
+            Self::Iconic(c) => Ok(c.shipment_providers().await?),
+        }
+    }
+
+    /// Hands one order's items to a carrier with a tracking number (The Iconic: ready
+    /// to ship). An `Unknown` outcome is learnt from the items' statuses on a later read.
+    pub async fn ready_to_ship(&self, shipment: &Shipment) -> ShipOutcome {
+        match self {
+            Self::Iconic(c) => c.ready_to_ship(shipment).await,
         }
     }
 

@@ -659,3 +659,231 @@ async fn find_orders_pages_and_reads_lines_and_totals() {
     assert_eq!(second["variables"]["after"], "c1");
     assert_eq!(second["variables"]["query"], "source_identifier:'iconic:1'");
 }
+
+// ---- fulfilments -------------------------------------------------------------------
+
+fn fulfilled_page(nodes: Value, next: Option<&str>) -> Reply {
+    ok(json!({"orders": {
+        "pageInfo": {"hasNextPage": next.is_some(), "endCursor": next},
+        "nodes": nodes
+    }}))
+}
+
+fn fulfilled_node(id: u64, fulfillments: Value) -> Value {
+    json!({"id": format!("gid://shopify/Order/{id}"), "name": format!("#{id}"),
+        "sourceIdentifier": format!("iconic:{id}"), "updatedAt": "2026-03-01T10:00:00Z",
+        "fulfillments": fulfillments})
+}
+
+#[tokio::test]
+async fn fulfilled_orders_page_with_the_callers_query() {
+    let server = TestServer::scripted(|_| {
+        vec![
+            fulfilled_page(json!([fulfilled_node(1, json!([]))]), Some("c1")),
+            fulfilled_page(json!([fulfilled_node(2, json!([]))]), None),
+        ]
+    })
+    .await;
+    let shopify = client(&server, static_token());
+    let query = "tag:'iconic' AND fulfillment_status:shipped";
+    let found = shopify.fulfilled_orders(query).await.unwrap();
+    let names: Vec<_> = found.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["#1", "#2"]);
+
+    let bodies: Vec<Value> = server
+        .seen()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["operationName"], "FulfilledOrders");
+    assert_eq!(
+        bodies[0]["query"],
+        super::queries::FULFILLED_ORDERS.document
+    );
+    assert_eq!(bodies[0]["variables"], json!({ "query": query }));
+    assert_eq!(
+        bodies[1]["variables"],
+        json!({ "query": query, "after": "c1" })
+    );
+    assert_eq!(shopify.requests()["graphql FulfilledOrders"], 2);
+}
+
+#[tokio::test]
+async fn fulfilments_keep_tracking_lines_and_status_as_shopify_sent_them() {
+    let fulfillments = json!([
+        {"id": "gid://shopify/Fulfillment/1", "status": "SUCCESS",
+         "updatedAt": "2026-03-01T09:30:00Z",
+         "trackingInfo": [
+            {"company": "Australia Post", "number": "TRK1", "url": "https://t/1"},
+            {"company": "StarTrack", "number": "TRK2", "url": null}],
+         "fulfillmentLineItems": {"nodes": [
+            {"quantity": 2, "lineItem": {"sku": "LS-WHT-S"}},
+            {"quantity": 1, "lineItem": {"sku": null}}]}},
+        {"id": "gid://shopify/Fulfillment/2", "status": "CANCELLED",
+         "updatedAt": "2026-03-01T09:45:00Z", "trackingInfo": [],
+         "fulfillmentLineItems": {"nodes": [{"quantity": 1, "lineItem": {"sku": "LS-WHT-M"}}]}}
+    ]);
+    let server = TestServer::scripted(|_| {
+        vec![fulfilled_page(
+            json!([fulfilled_node(7, fulfillments)]),
+            None,
+        )]
+    })
+    .await;
+    let found = client(&server, static_token())
+        .fulfilled_orders("fulfillment_status:shipped")
+        .await
+        .unwrap();
+    let line = |sku: Option<&str>, quantity| fulfilments::FulfilledLine {
+        sku: sku.map(String::from),
+        quantity,
+    };
+    assert_eq!(
+        found,
+        [fulfilments::FulfilledOrder {
+            id: "gid://shopify/Order/7".into(),
+            name: "#7".into(),
+            source_identifier: Some("iconic:7".into()),
+            updated_at: Some(time("2026-03-01T10:00:00Z")),
+            fulfillments: vec![
+                fulfilments::Fulfillment {
+                    id: "gid://shopify/Fulfillment/1".into(),
+                    status: "SUCCESS".into(),
+                    updated_at: Some(time("2026-03-01T09:30:00Z")),
+                    company: Some("Australia Post".into()),
+                    number: Some("TRK1".into()),
+                    url: Some("https://t/1".into()),
+                    lines: vec![line(Some("LS-WHT-S"), 2), line(None, 1)],
+                },
+                fulfilments::Fulfillment {
+                    id: "gid://shopify/Fulfillment/2".into(),
+                    status: "CANCELLED".into(),
+                    updated_at: Some(time("2026-03-01T09:45:00Z")),
+                    company: None,
+                    number: None,
+                    url: None,
+                    lines: vec![line(Some("LS-WHT-M"), 1)],
+                },
+            ],
+        }]
+    );
+}
+
+#[tokio::test]
+async fn a_null_fulfilled_quantity_is_a_decode_error() {
+    let fulfillments = json!([{"id": "F1", "status": "SUCCESS", "updatedAt": null,
+        "trackingInfo": [], "fulfillmentLineItems": {"nodes": [
+            {"quantity": null, "lineItem": {"sku": "A"}}]}}]);
+    let server = TestServer::scripted(|_| {
+        vec![fulfilled_page(
+            json!([fulfilled_node(1, fulfillments)]),
+            None,
+        )]
+    })
+    .await;
+    let err = client(&server, static_token())
+        .fulfilled_orders("fulfillment_status:shipped")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ShopifyError::Decode { message, .. } if message.contains("quantity")),
+        "{err:?}"
+    );
+}
+
+/// The document against the sandbox: it validates there, stays within its cost limit
+/// and reads what a merchant's fulfilments put in.
+#[tokio::test]
+async fn fulfilled_orders_read_the_sandboxs_fulfilments() {
+    let fixture = skubridge_sandbox::Fixture {
+        shopify: serde_json::from_value(json!({
+            "shop": "demo.myshopify.com", "name": "Demo", "access_token": TOKEN,
+            "locations": [{"id": 1, "name": "Warehouse"}],
+            "products": [{"id": 1, "title": "Linen Shirt", "status": "ACTIVE", "variants": [
+                {"id": 1, "sku": "LS-WHT-S", "inventory_item_id": 11, "available": {"1": 10}}]}]
+        }))
+        .unwrap(),
+        iconic: Default::default(),
+    };
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let sb = skubridge_sandbox::start(fixture, addr, Default::default())
+        .await
+        .unwrap();
+    let shopify = ShopifyClient::new(
+        ShopifySettings {
+            endpoint: sb.url(),
+            api_version: "2026-10".into(),
+            auth: static_token(),
+        },
+        crate::http::client(),
+    );
+    for n in [1, 2] {
+        let mut order = orders::tests::order();
+        order.source_identifier = format!("iconic:{n}");
+        let created = shopify.create_order(&order).await.unwrap();
+        assert!(
+            matches!(created, orders::Created::Order { .. }),
+            "{created:?}"
+        );
+    }
+    let http = crate::http::client();
+    let fulfil = |order: u64, body: Value| {
+        let url = format!("{}/_sandbox/shopify/orders/{order}/fulfillments", sb.url());
+        let request = http.post(url).json(&body).send();
+        async move {
+            let status = request.await.unwrap().status();
+            assert!(status.is_success(), "fulfilling order {order}: {status}");
+        }
+    };
+    // Order 1 shipped in full with tracking; order 2 one of its two units, without.
+    let shipped = json!({"company": "Australia Post", "number": "TRK1"});
+    fulfil(1, shipped).await;
+    let dump = http
+        .get(format!("{}/_sandbox/shopify/orders", sb.url()))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let line_id = dump[1]["line_items"][0]["id"].clone();
+    let part = json!({"lines": [{"line_item_id": line_id, "quantity": 1}]});
+    fulfil(2, part).await;
+
+    let found = shopify
+        .fulfilled_orders("fulfillment_status:shipped OR fulfillment_status:partial")
+        .await
+        .unwrap();
+    let sources: Vec<_> = found
+        .iter()
+        .map(|o| o.source_identifier.as_deref())
+        .collect();
+    assert_eq!(sources, [Some("iconic:1"), Some("iconic:2")]);
+    let [one, two] = [&found[0].fulfillments[0], &found[1].fulfillments[0]];
+    assert_eq!(one.status, "SUCCESS");
+    assert_eq!(
+        (
+            one.company.as_deref(),
+            one.number.as_deref(),
+            one.url.as_deref()
+        ),
+        (Some("Australia Post"), Some("TRK1"), None)
+    );
+    let line = |sku: &str, quantity| fulfilments::FulfilledLine {
+        sku: Some(sku.into()),
+        quantity,
+    };
+    assert_eq!(one.lines, [line("LS-WHT-S", 2)]);
+    assert_eq!(
+        (two.company.as_deref(), two.number.as_deref()),
+        (None, None)
+    );
+    assert_eq!(two.lines, [line("LS-WHT-S", 1)]);
+
+    let only_shipped = shopify
+        .fulfilled_orders("fulfillment_status:shipped")
+        .await
+        .unwrap();
+    assert_eq!(only_shipped.len(), 1);
+}

@@ -8,6 +8,7 @@
 mod bulk;
 #[cfg(test)]
 mod client_tests;
+pub mod fulfilments;
 mod jsonl;
 pub mod orders;
 mod queries;

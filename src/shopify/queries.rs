@@ -40,6 +40,9 @@ pub(super) const CURRENT_BULK: Operation =
 
 pub(super) const ORDER_CREATE: Operation = operation!("OrderCreate", cost: 10.0, mutation: true);
 pub(super) const ORDERS: Operation = operation!("Orders", cost: 532.0, mutation: false);
+/// Counted in `fulfilments.rs`.
+pub(super) const FULFILLED_ORDERS: Operation =
+    operation!("FulfilledOrders", cost: 886.0, mutation: false);
 
 /// The query the bulk operation runs: every variant and its levels at every location.
 pub(super) const BULK_CATALOG: &str = include_str!("queries/bulk/Catalog.graphql");
@@ -59,6 +62,7 @@ mod tests {
             CURRENT_BULK,
             ORDER_CREATE,
             ORDERS,
+            FULFILLED_ORDERS,
         ] {
             let keyword = if op.mutation { "mutation" } else { "query" };
             let mut words = op.document.split(|c: char| !c.is_alphanumeric());

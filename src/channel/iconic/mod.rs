@@ -8,6 +8,7 @@
 mod auth;
 mod listings;
 mod orders;
+mod shipment;
 mod stock;
 mod transport;
 
@@ -17,7 +18,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::channel::{ChannelOrder, Listing, PushOutcome, StockUpdate};
+use crate::channel::{
+    ChannelOrder, Listing, PushOutcome, ShipOutcome, Shipment, ShipmentProvider, StockUpdate,
+};
 use crate::secret::Secret;
 
 use transport::Transport;
@@ -124,6 +127,18 @@ impl IconicClient {
     /// of up to 100 ids per request. Ids the channel no longer returns are absent.
     pub async fn orders_by_id(&self, ids: &[String]) -> Result<Vec<ChannelOrder>, IconicError> {
         orders::by_id(&self.transport, ids).await
+    }
+
+    /// The carriers The Iconic accepts (`GET /v2/orders-shipment-providers`).
+    pub async fn shipment_providers(&self) -> Result<Vec<ShipmentProvider>, IconicError> {
+        shipment::providers(&self.transport).await
+    }
+
+    /// `POST /v2/orders/statuses/set-to-ready-to-ship` for one order's items, with the
+    /// provider and tracking number. Never fails as a whole; sent again only when The
+    /// Iconic surely did not act on it, so an ambiguous failure is `Unknown`.
+    pub async fn ready_to_ship(&self, shipment: &Shipment) -> ShipOutcome {
+        shipment::ready_to_ship(&self.transport, shipment).await
     }
 }
 

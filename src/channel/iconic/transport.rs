@@ -30,11 +30,26 @@ pub(super) fn token_reply(token: &str) -> crate::test_server::Reply {
     )
 }
 
+/// Whether a request may be sent again after a failure that leaves its effect unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// Reads and idempotent writes: every retriable failure is retried.
+    Always,
+    /// Writes that must not be applied twice: retried only when The Iconic surely did
+    /// not act on the request (no connection, 429, 503).
+    IfNotApplied,
+}
+
 /// Why one attempt did not produce a value.
 #[derive(Debug)]
 enum Failure {
-    /// Worth another attempt after `wait`.
-    Retry { reason: String, wait: Duration },
+    /// Worth another attempt after `wait`. `maybe_applied`: the request reached The
+    /// Iconic and may have taken effect (a 5xx other than 503, a timeout, a broken body).
+    Retry {
+        reason: String,
+        wait: Duration,
+        maybe_applied: bool,
+    },
     /// HTTP 401: the token (or, at the token endpoint, the credentials) was rejected.
     Unauthorized,
     /// Final: retrying cannot change the answer.
@@ -110,6 +125,7 @@ impl Transport {
         let url = self.url(TOKEN_PATH);
         self.attempts(
             MINT,
+            Resend::Always,
             || {
                 self.http
                     .post(&url)
@@ -131,12 +147,37 @@ impl Transport {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
     ) -> Result<T, IconicError> {
+        self.call_with(endpoint, Resend::Always, build, parse).await
+    }
+
+    /// [`Transport::call`] for a write whose repeat is not harmless: it is sent again
+    /// only after failures The Iconic cannot have acted on (no connection, 429, 503, 401).
+    /// Any other failure ends in `Unavailable` after that one attempt, so the caller
+    /// can learn the outcome by reading the channel's state instead.
+    pub(super) async fn call_non_idempotent<T>(
+        &self,
+        endpoint: &'static str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        parse: impl Fn(&str) -> serde_json::Result<T>,
+    ) -> Result<T, IconicError> {
+        self.call_with(endpoint, Resend::IfNotApplied, build, parse)
+            .await
+    }
+
+    async fn call_with<T>(
+        &self,
+        endpoint: &'static str,
+        resend: Resend,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        parse: impl Fn(&str) -> serde_json::Result<T>,
+    ) -> Result<T, IconicError> {
         let mut reauthenticated = false;
         loop {
             let token = self.token().await?;
             let result = self
                 .attempts(
                     endpoint,
+                    resend,
                     || {
                         build(&self.http)
                             .bearer_auth(token.expose())
@@ -160,6 +201,7 @@ impl Transport {
     async fn attempts<T>(
         &self,
         endpoint: &'static str,
+        resend: Resend,
         build: impl Fn() -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
     ) -> Result<T, IconicError> {
@@ -173,7 +215,18 @@ impl Transport {
                 Err(failure) => failure,
             };
             match failure {
-                Failure::Retry { reason, wait } if attempt < self.backoff.attempts => {
+                Failure::Retry {
+                    reason,
+                    maybe_applied: true,
+                    ..
+                } if resend == Resend::IfNotApplied => {
+                    return Err(IconicError::Unavailable {
+                        endpoint,
+                        attempts: attempt,
+                        reason: format!("{reason} (not re-sent: The Iconic may have applied it)"),
+                    })
+                }
+                Failure::Retry { reason, wait, .. } if attempt < self.backoff.attempts => {
                     info!(endpoint, attempt, ?wait, %reason, "retrying The Iconic request");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
@@ -231,6 +284,8 @@ impl Transport {
             Failure::Retry {
                 reason,
                 wait: self.backoff.delay(attempt),
+                // Only a failed connect proves the request never reached The Iconic.
+                maybe_applied: !error.is_connect(),
             }
         }
     }
@@ -264,6 +319,10 @@ fn classify(
         return Err(Failure::Retry {
             reason,
             wait: backoff.server_delay(headers, attempt),
+            // 429 and 503 turn a request away before it is processed (the contract's
+            // "sleep and retry" pair); any other 5xx may come after it was applied.
+            maybe_applied: status != StatusCode::TOO_MANY_REQUESTS
+                && status != StatusCode::SERVICE_UNAVAILABLE,
         });
     }
     Err(Failure::Fatal(IconicError::Refused {
@@ -290,6 +349,8 @@ fn decode<T>(
             Failure::Retry {
                 reason: format!("undecodable body: {reason}"),
                 wait: backoff.delay(attempt),
+                // A success status came first: the request was processed.
+                maybe_applied: true,
             }
         }
     })
@@ -392,10 +453,15 @@ mod tests {
     fn server_errors_and_429_are_retried_honouring_retry_after() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        for status in [429, 500, 502, 503] {
+        for (status, turned_away) in [(429, true), (500, false), (502, false), (503, true)] {
             match classify_status(status, &headers, "<html>busy</html>") {
-                Err(Failure::Retry { reason, wait }) => {
+                Err(Failure::Retry {
+                    reason,
+                    wait,
+                    maybe_applied,
+                }) => {
                     assert_eq!(reason, format!("HTTP {status}: <html>busy</html>"));
+                    assert_eq!(maybe_applied, !turned_away, "{status}");
                     // Unless tests shrink backoff through the environment, the server's wait wins.
                     if std::env::var_os("SKUBRIDGE_BACKOFF_MS").is_none() {
                         assert_eq!(wait, Duration::from_secs(7));
@@ -422,7 +488,10 @@ mod tests {
             assert!(
                 matches!(
                     decode(EP, broken, parse, &backoff(), 1),
-                    Err(Failure::Retry { .. })
+                    Err(Failure::Retry {
+                        maybe_applied: true,
+                        ..
+                    })
                 ),
                 "{broken}"
             );
@@ -550,6 +619,67 @@ mod tests {
                 "GET /v2/x: The Iconic refused the request (HTTP 422): Unprocessable Entity: limit must be at most 50"
             );
             assert_eq!(t.requests()[GET_X], 1);
+        }
+
+        async fn post_x(t: &Transport) -> Result<Vec<u64>, IconicError> {
+            let url = t.url("/v2/x");
+            t.call_non_idempotent("POST /v2/x", |http| http.post(&url), json)
+                .await
+        }
+
+        #[tokio::test]
+        async fn non_idempotent_calls_are_resent_only_when_surely_not_applied() {
+            let script = vec![
+                Reply::new(503, "").header("Retry-After", "0"),
+                Reply::new(429, ""),
+                Reply::new(401, ""),
+                Reply::new(200, "[4]"),
+            ];
+            let server = server(script).await;
+            let t = Transport::to_test_server(&server.url, 2);
+            assert_eq!(post_x(&t).await.unwrap(), vec![4]);
+            assert_eq!(t.requests()["POST /v2/x"], 4);
+            assert_eq!(t.requests()[MINT], 2);
+        }
+
+        #[tokio::test]
+        async fn non_idempotent_calls_stop_after_a_failure_that_may_have_applied() {
+            for ambiguous in [
+                Reply::new(500, "oops"),
+                Reply::new(502, ""),
+                Reply::new(200, "[1, 2"),
+            ] {
+                let server = server(vec![ambiguous]).await;
+                let t = Transport::to_test_server(&server.url, 2);
+                match post_x(&t).await.unwrap_err() {
+                    IconicError::Unavailable {
+                        attempts, reason, ..
+                    } => {
+                        assert_eq!(attempts, 1);
+                        assert!(reason.ends_with("(not re-sent: The Iconic may have applied it)"));
+                    }
+                    other => panic!("{other}"),
+                }
+                assert_eq!(t.requests()["POST /v2/x"], 1);
+            }
+        }
+
+        #[tokio::test]
+        async fn a_failed_connect_is_known_not_to_have_reached_the_server() {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let t = Transport::to_test_server(&format!("http://127.0.0.1:{port}"), 1);
+            let error = reqwest::get(t.url("/v2/x")).await.unwrap_err();
+            assert!(matches!(
+                t.transport_failure(EP, &error, 1),
+                Failure::Retry {
+                    maybe_applied: false,
+                    ..
+                }
+            ));
         }
 
         #[tokio::test]
