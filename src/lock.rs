@@ -80,6 +80,25 @@ pub fn acquire(db: &Path, purpose: &str, since: &str) -> Result<RunLock, LockErr
     }
 }
 
+/// What the run holding the lock wrote ("reset-products since … (pid …)"), or `None`
+/// when no run holds it. It probes with a non-blocking lock released at once: a run
+/// starting in that instant finds the lock held and exits 75, which cron retries.
+pub fn holder(db: &Path) -> Option<String> {
+    let path = lock_path(db);
+    let file = File::open(&path).ok()?;
+    match file.try_lock() {
+        Ok(()) => None,
+        Err(TryLockError::WouldBlock) => Some(
+            std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .trim_end()
+                .to_string(),
+        ),
+        // Not knowable (e.g. locks unsupported on this file system): claim nothing.
+        Err(TryLockError::Error(_)) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +131,22 @@ mod tests {
             err.starts_with("product reset in progress since 2026-11-27T01:02:03Z (pid"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn holder_names_a_live_holder_only_and_keeps_no_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        assert_eq!(holder(&db), None, "no lock file yet");
+        let reset = acquire(&db, RESET_PURPOSE, "2026-11-27T01:02:03Z").unwrap();
+        let text = holder(&db).unwrap();
+        assert!(
+            text.starts_with("reset-products since 2026-11-27T01:02:03Z (pid"),
+            "{text}"
+        );
+        drop(reset);
+        assert_eq!(holder(&db), None, "the file stays, the lock is gone");
+        // The probe released what it took.
+        acquire(&db, "sync", "now").unwrap();
     }
 }
