@@ -62,10 +62,23 @@ skubridge sync || true
 say "skubridge orders"
 skubridge orders
 
+say "The warehouse ships it: fulfilled in Shopify with Australia Post, tracking AP123456789AU"
+curl -s -X POST "$SANDBOX_URL/_sandbox/shopify/orders/1/fulfillments" -H 'content-type: application/json' \
+    -d '{"company": "Australia Post", "number": "AP123456789AU"}' >/dev/null
+
+say "skubridge fulfil   (the next sync would do the same: carrier mapped, tracking pushed once)"
+skubridge fulfil || true
+
 say "The Iconic after (quantities skubridge changed are marked)"
 curl -s "$SANDBOX_URL/_sandbox/report"
 say "skubridge unmatched   (what does not sync, and why; exact SKUs only, never guessed)"
 skubridge unmatched
+
+say "skubridge status   (what monitoring calls: exit 0 while healthy)"
+skubridge status || true
+
+say "skubridge doctor   (the troubleshooting checklist)"
+skubridge doctor || true
 
 say "The email the merchant received (the sandbox's SMTP server; sent once, not every 5 minutes)"
 curl -s "$SANDBOX_URL/_sandbox/mail.txt"

@@ -59,6 +59,12 @@ pub enum Command {
     Unmatched(commands::unmatched::Args),
     /// List channel orders and what became of them in Shopify (held, imported, changed...)
     Orders(commands::orders::Args),
+    /// Push Shopify fulfilments (carrier, tracking number) to the channels now
+    Fulfil(commands::fulfil::Args),
+    /// Run the troubleshooting checklist: credentials, locations, SKUs, carriers, email...
+    Doctor(commands::doctor::Args),
+    /// Last and next pass, each step's last run, what waits on a person (exit 1 when unhealthy)
+    Status(commands::status::Args),
     /// Write a commented starter config
     Init(commands::init::Args),
 }

@@ -1,6 +1,8 @@
 //! Rendering for people: tables (comfy-table) and progress bars (indicatif, only on
 //! a terminal; cron output stays quiet).
 
+use std::collections::BTreeMap;
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -8,6 +10,107 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::engine::stock::PlannedPush;
 use crate::engine::unmatched;
 use crate::engine::{ProgressSink, Reporter};
+
+/// A step's counts in one short phrase.
+pub fn step_phrase(step: &str, c: &BTreeMap<String, i64>) -> String {
+    let get = |k: &str| c.get(k).copied().unwrap_or(0);
+    match step {
+        "products" if c.contains_key("listings") => {
+            let mut parts = vec![format!(
+                "{} of {} listings matched",
+                get("matched"),
+                get("listings")
+            )];
+            parts.extend(nonzero(
+                c,
+                &[
+                    ("unmatched", "unmatched"),
+                    ("duplicate", "duplicate"),
+                    ("untracked", "untracked"),
+                    ("inactive", "inactive"),
+                    ("no_sku", "without SKU"),
+                    ("listings_changed", "changed"),
+                ],
+            ));
+            parts.join(", ")
+        }
+        "products" => "not due".into(),
+        "shopify_read" if c.contains_key("variants") => format!(
+            "full read: {} variants, {} levels",
+            get("variants"),
+            get("levels")
+        ),
+        "shopify_read" if get("full") == 1 => "full read".into(),
+        "shopify_read" => format!("{} levels changed", get("levels")),
+        // A dry run planned pushes; a real pass made them.
+        "stock" if c.contains_key("planned") && !c.contains_key("pushed") => {
+            format!("{} to push", get("planned"))
+        }
+        "stock" => format!(
+            "{} pushed, {} refused, {} failed{}",
+            get("pushed"),
+            get("refused"),
+            get("failed"),
+            if get("full") == 1 { " (reconcile)" } else { "" }
+        ),
+        "orders" => or_else(
+            nonzero(
+                c,
+                &[
+                    ("imported", "imported"),
+                    ("adopted", "already in Shopify"),
+                    ("held", "held"),
+                    ("failed", "refused by Shopify"),
+                    ("waiting", "waiting"),
+                    ("items_changed", "changed after import"),
+                    ("cancelled", "cancelled"),
+                    ("edited", "edited in Shopify"),
+                ],
+            ),
+            "nothing new",
+        ),
+        "fulfilment" => or_else(
+            nonzero(
+                c,
+                &[
+                    ("pushed", "pushed"),
+                    ("would push", "to push"),
+                    ("failed", "failed"),
+                    ("unknown", "outcome unknown"),
+                ],
+            ),
+            "nothing to push",
+        ),
+        // Steps this build does not describe: every count.
+        _ => or_else(
+            c.iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+                .collect(),
+            "nothing to do",
+        ),
+    }
+}
+
+/// "N label" for each count above zero, in the order given.
+fn nonzero(c: &BTreeMap<String, i64>, labels: &[(&str, &str)]) -> Vec<String> {
+    labels
+        .iter()
+        .filter_map(|(k, label)| {
+            c.get(*k)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{n} {label}"))
+        })
+        .collect()
+}
+
+fn or_else(parts: Vec<String>, empty: &str) -> String {
+    if parts.is_empty() {
+        empty.to_string()
+    } else {
+        parts.join(", ")
+    }
+}
 
 /// How a report is printed (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,6 +203,67 @@ impl Reporter for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cmap(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn phrases() {
+        let products = cmap(&[
+            ("listings", 9),
+            ("matched", 4),
+            ("unmatched", 1),
+            ("duplicate", 1),
+            ("untracked", 1),
+            ("inactive", 2),
+            ("no_sku", 0),
+        ]);
+        assert_eq!(
+            step_phrase("products", &products),
+            "4 of 9 listings matched, 1 unmatched, 1 duplicate, 1 untracked, 2 inactive"
+        );
+        assert_eq!(step_phrase("products", &cmap(&[])), "not due");
+        assert_eq!(
+            step_phrase(
+                "stock",
+                &cmap(&[("pushed", 3), ("refused", 1), ("failed", 0), ("full", 1)])
+            ),
+            "3 pushed, 1 refused, 0 failed (reconcile)"
+        );
+        assert_eq!(
+            step_phrase("orders", &cmap(&[("imported", 0)])),
+            "nothing new"
+        );
+        assert_eq!(
+            step_phrase(
+                "orders",
+                &cmap(&[("imported", 2), ("held", 1), ("failed", 1)])
+            ),
+            "2 imported, 1 held, 1 refused by Shopify"
+        );
+        assert_eq!(
+            step_phrase(
+                "shopify_read",
+                &cmap(&[("full", 1), ("variants", 7), ("levels", 7)])
+            ),
+            "full read: 7 variants, 7 levels"
+        );
+        assert_eq!(
+            step_phrase("shopify_read", &cmap(&[("full", 0), ("levels", 2)])),
+            "2 levels changed"
+        );
+        assert_eq!(
+            step_phrase("fulfilment", &cmap(&[("pushed", 2), ("failed", 1)])),
+            "2 pushed, 1 failed"
+        );
+        assert_eq!(step_phrase("fulfilment", &cmap(&[])), "nothing to push");
+        assert_eq!(step_phrase("stock", &cmap(&[("planned", 4)])), "4 to push");
+        assert_eq!(
+            step_phrase("later", &cmap(&[("a_b", 2), ("c", 0)])),
+            "2 a b"
+        );
+    }
 
     #[test]
     fn dry_run_table_shows_unknown_channel_quantity() {

@@ -1,9 +1,12 @@
 //! One module per subcommand. Each exposes its clap `Args` and a `run`; this module
 //! builds what they share (config, database, lock, clock) once.
 
+pub mod doctor;
+pub mod fulfil;
 pub mod init;
 pub mod orders;
 pub mod reset_products;
+pub mod status;
 pub mod sync;
 pub mod unmatched;
 
@@ -35,8 +38,19 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Unmatched(args) => {
             unmatched::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
         }
+        Command::Doctor(args) => {
+            let ctx = Ctx::open_readonly(&config_path, cli.db.as_deref())?;
+            runtime()?.block_on(doctor::run(&ctx, args))
+        }
+        Command::Fulfil(args) => {
+            let ctx = Ctx::open(&config_path, cli.db.as_deref(), "fulfil")?;
+            runtime()?.block_on(fulfil::run(&ctx, args))
+        }
         Command::Orders(args) => {
             orders::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
+        }
+        Command::Status(args) => {
+            status::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
         }
     }
 }

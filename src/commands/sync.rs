@@ -1,5 +1,7 @@
 //! `skubridge sync`: one pass, as cron runs it.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use tracing::info;
 
@@ -33,6 +35,18 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         for line in &report.order_plans {
             println!("{line}");
         }
+        for f in &report.fulfilments {
+            println!(
+                "{} order {}: fulfilment {} {} ({} items, {} {})",
+                f.channel,
+                f.order_number,
+                f.fulfilment_id,
+                f.result,
+                f.items,
+                f.provider.as_deref().unwrap_or("-"),
+                f.tracking_number.as_deref().unwrap_or("-")
+            );
+        }
         print!("{}", output::plan_tables(&report.plans));
     }
     info!("{}", summary(&report, args.dry_run));
@@ -43,57 +57,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 fn summary(report: &PassReport, dry_run: bool) -> String {
     let mut parts = Vec::new();
     for s in &report.steps {
-        let get = |k| s.counts.get(k).copied().unwrap_or(0);
+        let counts: BTreeMap<String, i64> =
+            s.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         let what = match (s.step, &s.error) {
             (_, Some(_)) => "FAILED".to_string(),
-            // Matching ran: a merchant wants to see how much of the channel syncs.
-            ("products", _) if s.counts.contains_key("listings") => format!(
-                "matched {} of {} listings ({} without a Shopify variant, {} duplicate, {} untracked, {} inactive)",
-                get("matched"),
-                get("listings"),
-                get("unmatched"),
-                get("duplicate"),
-                get("untracked"),
-                get("inactive")
-            ),
-            ("products", _) => continue,
-            ("shopify_read", _) if s.counts.contains_key("variants") => format!(
-                "full read ({} variants, {} levels)",
-                get("variants"),
-                get("levels")
-            ),
-            ("shopify_read", _) if get("full") == 1 => "full read".to_string(),
-            ("shopify_read", _) => format!("{} levels changed", get("levels")),
-            ("orders", _) => {
-                let mut what: Vec<String> = [
-                    ("imported", "imported"),
-                    ("would_create", "to create"),
-                    ("adopted", "already in Shopify"),
-                    ("held", "held"),
-                    ("failed", "refused by Shopify"),
-                    ("waiting", "waiting"),
-                    ("items_changed", "changed after import"),
-                    ("cancelled", "cancelled"),
-                    ("edited", "edited in Shopify"),
-                ]
-                .iter()
-                .filter(|(k, _)| get(k) > 0)
-                .map(|(k, label)| format!("{} {label}", get(k)))
-                .collect();
-                if what.is_empty() {
-                    what.push("nothing new".into());
-                }
-                what.join(", ")
-            }
-            ("stock", _) if dry_run => format!("{} to push", get("planned")),
-            ("stock", _) => format!(
-                "{} pushed, {} refused, {} failed{}",
-                get("pushed"),
-                get("refused"),
-                get("failed"),
-                if get("full") == 1 { " (reconcile)" } else { "" }
-            ),
-            _ => continue,
+            // Quiet about steps with nothing to say: the line stays short under cron.
+            ("products", _) if !counts.contains_key("listings") => continue,
+            ("fulfilment", _) if counts.values().all(|n| *n == 0) => continue,
+            (step, _) => output::step_phrase(step, &counts),
         };
         let label = if s.channel.is_empty() {
             "shopify".to_string()

@@ -2,6 +2,7 @@
 //! migrated forward-only, one module per table group.
 
 pub mod catalog;
+pub mod fulfilments;
 pub mod meta;
 pub mod orders;
 pub mod runs;
@@ -17,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_notify.sql"),
     include_str!("migrations/003_orders.sql"),
+    include_str!("migrations/004_fulfilments.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -342,6 +342,16 @@ pub fn watched_in_shopify(db: &Db, channel: &str) -> Result<usize, DbError> {
     })
 }
 
+/// Orders per channel and state: `(channel, state, count)`.
+pub fn state_counts(db: &Db) -> Result<Vec<(String, String, i64)>, DbError> {
+    db.read(|c| {
+        let mut st =
+            c.prepare("SELECT channel, state, COUNT(*) FROM orders GROUP BY channel, state")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

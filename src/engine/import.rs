@@ -132,7 +132,7 @@ impl Engine<'_> {
 
     /// `import_orders_since` from the config, else the time of the first pass that read
     /// this channel's orders (kept, so history stays out however late the next pass is).
-    fn import_since(&self, i: usize) -> Result<DateTime<Utc>> {
+    pub(super) fn import_since(&self, i: usize) -> Result<DateTime<Utc>> {
         let cfg = &self.cfg.channels[i];
         if let Some(t) = cfg.import_orders_since {
             return Ok(t);

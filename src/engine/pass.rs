@@ -55,6 +55,7 @@ fn fingerprint(c: &ChannelConfig) -> String {
 pub enum Step {
     Products,
     Orders,
+    Fulfilment,
     Stock,
 }
 
@@ -90,6 +91,8 @@ pub struct PassReport {
     pub plans: Vec<(String, Vec<PlannedPush>)>,
     /// The orders a dry run would create or hold, one line each.
     pub order_plans: Vec<String>,
+    /// Fulfilments pushed, failed or (dry run) to push.
+    pub fulfilments: Vec<super::FulfilAction>,
     pub requests: BTreeMap<String, u64>,
     pub duration: Duration,
     /// Emails sent at the end of the pass, and whether the outbox could be flushed.
@@ -160,13 +163,7 @@ impl<'a> Engine<'a> {
     }
 
     pub async fn run_pass(&mut self, opts: PassOptions) -> Result<PassReport> {
-        self.check_environment()?;
-        let t0 = Instant::now();
-        let started = self.now();
-        if opts.dry_run {
-            self.db.begin_scratch()?;
-        }
-        let run_id = runs::start(self.db, "sync", opts.dry_run, &started)?;
+        let (run_id, t0) = self.begin_run("sync", opts.dry_run)?;
         let mut report = PassReport::default();
 
         if opts.includes(Step::Products) {
@@ -188,6 +185,21 @@ impl<'a> Engine<'a> {
                     .push(step_report("orders", self.name(i), at, t, r));
             }
         }
+        if opts.includes(Step::Fulfilment) {
+            let fulfil = super::FulfilOptions {
+                dry_run: opts.dry_run,
+                retry_failed: false,
+            };
+            for i in 0..self.channels.len() {
+                let (at, t) = (self.clock.now(), Instant::now());
+                let r = self
+                    .fulfilment(i, fulfil, None, &mut report.fulfilments)
+                    .await;
+                report
+                    .steps
+                    .push(step_report("fulfilment", self.name(i), at, t, r));
+            }
+        }
         if opts.includes(Step::Stock) {
             let (at, t) = (self.clock.now(), Instant::now());
             let r = self.read_shopify_stock().await;
@@ -204,10 +216,31 @@ impl<'a> Engine<'a> {
             }
         }
 
+        self.end_run(run_id, t0, opts.dry_run, report).await
+    }
+
+    /// Refuses a changed environment, opens a dry run's scratch scope, records the start.
+    pub(super) fn begin_run(&self, command: &str, dry_run: bool) -> Result<(i64, Instant)> {
+        self.check_environment()?;
+        let t0 = Instant::now();
+        if dry_run {
+            self.db.begin_scratch()?;
+        }
+        Ok((runs::start(self.db, command, dry_run, &self.now())?, t0))
+    }
+
+    /// Records the run; then discards a dry run, or mails what needs a person.
+    pub(super) async fn end_run(
+        &mut self,
+        run_id: i64,
+        t0: Instant,
+        dry_run: bool,
+        mut report: PassReport,
+    ) -> Result<PassReport> {
         report.requests = self.requests();
         report.duration = t0.elapsed();
         self.record(run_id, &report)?;
-        if opts.dry_run {
+        if dry_run {
             self.db.discard()?;
         } else {
             self.notice_failures(&report)?;
@@ -237,7 +270,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Queues this pass's problems (one digest per kind, de-duplicated) and flushes the outbox.
-    async fn send_notices(&mut self) -> Result<FlushOutcome> {
+    pub(super) async fn send_notices(&mut self) -> Result<FlushOutcome> {
         let repeat = chrono::Duration::hours(i64::from(self.cfg.notify.repeat_after_hours));
         let now = self.clock.now();
         let repeating = std::mem::take(&mut self.notices)
@@ -265,7 +298,7 @@ impl<'a> Engine<'a> {
         &self.cfg.channels[i].name
     }
 
-    fn requests(&self) -> BTreeMap<String, u64> {
+    pub(super) fn requests(&self) -> BTreeMap<String, u64> {
         let mut all: BTreeMap<String, u64> = self
             .shopify
             .requests()
@@ -280,7 +313,7 @@ impl<'a> Engine<'a> {
         all
     }
 
-    fn record(&self, run_id: i64, report: &PassReport) -> Result<()> {
+    pub(super) fn record(&self, run_id: i64, report: &PassReport) -> Result<()> {
         for s in &report.steps {
             runs::record_step(
                 self.db,
@@ -684,7 +717,7 @@ impl<'a> Engine<'a> {
     }
 }
 
-fn step_report(
+pub(super) fn step_report(
     step: &'static str,
     channel: &str,
     started_at: DateTime<Utc>,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::clock::rfc3339;
 use crate::db::{Db, DbError};
 
-pub use send::{flush, FlushOutcome};
+pub use send::{check, flush, FlushOutcome};
 
 /// One kind of problem and how to explain it to a merchant.
 pub struct Digest {

@@ -29,6 +29,19 @@ pub struct FlushOutcome {
     pub error: Option<String>,
 }
 
+/// Opens the configured transport as a flush would (SMTP: connect and log in) and
+/// closes it: `skubridge doctor`'s check. Says what was reached.
+pub async fn check(cfg: &NotifyConfig) -> Result<String, String> {
+    let mailer = Mailer::open(cfg).await?;
+    let what = match &mailer {
+        Mailer::Smtp { .. } => "SMTP server reachable and the login accepted".to_string(),
+        Mailer::File { .. } => "email directory writable".to_string(),
+        Mailer::Log => "emails are only logged (no [notify] transport)".to_string(),
+    };
+    mailer.close().await;
+    Ok(what)
+}
+
 /// Sends every queued email, oldest first. Never panics; errors are in the outcome and, per
 /// email, in its outbox row (attempts, last error).
 pub async fn flush(db: &Db, cfg: &NotifyConfig, shop: &str, now: DateTime<Utc>) -> FlushOutcome {

@@ -2,10 +2,13 @@
 //! over HTTP, the real `skubridge` executable, real SQLite files.
 
 mod config;
+mod doctor;
 mod email;
+mod fulfil;
 mod harness;
 mod orders;
 mod products;
 mod schema;
+mod status;
 mod stock;
 mod unmatched;

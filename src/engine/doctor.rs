@@ -1,0 +1,441 @@
+//! `skubridge doctor`: the troubleshooting checklist, automated. Each check is one
+//! PASS / WARN / FAIL line with the fix; reads only (one cheap call per service), except
+//! the optional test email.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Duration;
+use serde::Serialize;
+
+use super::fulfilment::{provider_for, tracking_number_problem};
+use super::pass::Engine;
+use super::unmatched;
+use crate::db::{catalog, orders as ledger};
+use crate::notify;
+use crate::shopify::orders::term;
+
+/// How far back fulfilments are checked for unmapped carriers and bad tracking numbers.
+const RECENT: Duration = Duration::days(7);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub verdict: Verdict,
+    /// What was checked, e.g. "Shopify credentials".
+    pub name: String,
+    /// What was found.
+    pub detail: String,
+    /// What to do (empty when it passed).
+    pub fix: String,
+}
+
+fn check(verdict: Verdict, name: impl Into<String>, detail: impl Into<String>, fix: &str) -> Check {
+    Check {
+        verdict,
+        name: name.into(),
+        detail: detail.into(),
+        fix: fix.to_string(),
+    }
+}
+
+fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    check(Verdict::Pass, name, detail, "")
+}
+
+impl Engine<'_> {
+    /// Runs every check, in the order a person would troubleshoot.
+    pub async fn doctor(
+        &mut self,
+        config_warnings: &[String],
+        send_test_email: bool,
+    ) -> Vec<Check> {
+        let mut out = vec![self.config_check(config_warnings)];
+        out.push(self.database_check());
+        let shopify_ok = self.shopify_checks(&mut out).await;
+        for i in 0..self.channels.len() {
+            self.channel_checks(i, shopify_ok, &mut out).await;
+        }
+        out.push(self.catalog_check());
+        out.push(self.email_check(send_test_email).await);
+        out
+    }
+
+    fn config_check(&self, warnings: &[String]) -> Check {
+        if warnings.is_empty() {
+            pass("configuration", "valid")
+        } else {
+            check(
+                Verdict::Warn,
+                "configuration",
+                warnings.join("; "),
+                "see the warning",
+            )
+        }
+    }
+
+    fn database_check(&self) -> Check {
+        let result: Result<String, _> = self
+            .db
+            .read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)));
+        match result {
+            Ok(ok) if ok == "ok" => pass("database integrity", self.db.path().display().to_string()),
+            Ok(problem) => check(
+                Verdict::Fail,
+                "database integrity",
+                problem,
+                "restore the database from a backup, or move it aside and run `skubridge sync` (orders already imported are found again in Shopify)",
+            ),
+            Err(e) => check(Verdict::Fail, "database integrity", e.to_string(), "check the file's permissions and disk space"),
+        }
+    }
+
+    /// Credentials and locations; false when Shopify cannot be reached at all.
+    async fn shopify_checks(&self, out: &mut Vec<Check>) -> bool {
+        match self.shopify.shop().await {
+            Ok(shop) => out.push(pass(
+                "Shopify credentials",
+                format!("{} ({})", shop.name, shop.myshopify_domain),
+            )),
+            Err(e) => {
+                out.push(check(
+                    Verdict::Fail,
+                    "Shopify credentials",
+                    e.to_string(),
+                    "check shopify.shop, shopify.access_token (or client_id/client_secret) and the app's scopes",
+                ));
+                return false;
+            }
+        }
+        match self.shopify.locations().await {
+            Ok(locations) => {
+                let wanted = &self.cfg.shopify.locations;
+                let missing: Vec<&String> = wanted
+                    .iter()
+                    .filter(|w| !locations.iter().any(|l| &l.id == *w))
+                    .collect();
+                let inactive: Vec<String> = locations
+                    .iter()
+                    .filter(|l| wanted.contains(&l.id) && !l.is_active)
+                    .map(|l| format!("{} ({})", l.name, l.id))
+                    .collect();
+                let known = || {
+                    locations
+                        .iter()
+                        .map(|l| format!("{} ({})", l.name, l.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                out.push(if !missing.is_empty() {
+                    check(
+                        Verdict::Fail,
+                        "Shopify locations",
+                        format!("not in the store: {} (it has: {})", join(&missing), known()),
+                        "fix shopify.locations",
+                    )
+                } else if !inactive.is_empty() {
+                    check(
+                        Verdict::Warn,
+                        "Shopify locations",
+                        format!("configured but inactive: {}", inactive.join(", ")),
+                        "remove them from shopify.locations or reactivate them in Shopify",
+                    )
+                } else if wanted.is_empty() {
+                    pass(
+                        "Shopify locations",
+                        format!("every active location counts: {}", known()),
+                    )
+                } else {
+                    pass(
+                        "Shopify locations",
+                        format!("{} configured, all active", wanted.len()),
+                    )
+                });
+            }
+            Err(e) => out.push(check(
+                Verdict::Fail,
+                "Shopify locations",
+                e.to_string(),
+                "check the app's read_locations scope",
+            )),
+        }
+        true
+    }
+
+    async fn channel_checks(&mut self, i: usize, shopify_ok: bool, out: &mut Vec<Check>) {
+        let name = self.name(i).to_string();
+        match self.channels[i].shipment_providers().await {
+            Ok(providers) => {
+                out.push(pass(
+                    format!("{name} credentials"),
+                    format!("{} shipment providers listed", providers.len()),
+                ));
+                if shopify_ok {
+                    out.extend(self.fulfilment_checks(i, &providers).await);
+                }
+            }
+            Err(e) => out.push(check(
+                Verdict::Fail,
+                format!("{name} credentials"),
+                format!("{e:#}"),
+                "check the channel's endpoint, client_id and client_secret (Seller Center)",
+            )),
+        }
+        out.extend(self.order_checks(&name));
+    }
+
+    /// Carriers with no mapping, and tracking numbers the channel would refuse, among
+    /// the last week's fulfilments of this channel's orders.
+    async fn fulfilment_checks(
+        &self,
+        i: usize,
+        providers: &[crate::channel::ShipmentProvider],
+    ) -> Vec<Check> {
+        let name = self.name(i);
+        let since = (self.clock.now() - RECENT).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let query = format!(
+            "{} AND updated_at:>'{since}' AND (fulfillment_status:shipped OR fulfillment_status:partial)",
+            term("tag", name)
+        );
+        let orders = match self.shopify.fulfilled_orders(&query).await {
+            Ok(o) => o,
+            Err(e) => {
+                return vec![check(
+                    Verdict::Warn,
+                    format!("{name} recent fulfilments"),
+                    e.to_string(),
+                    "run it again later",
+                )]
+            }
+        };
+        let carriers = &self.cfg.channels[i].carriers;
+        let mut unmapped: BTreeMap<String, usize> = BTreeMap::new();
+        let mut bad_tracking = Vec::new();
+        let mut count = 0;
+        for o in &orders {
+            for f in o.fulfillments.iter().filter(|f| f.status == "SUCCESS") {
+                count += 1;
+                if let Some(company) = f.company.as_deref().filter(|c| !c.trim().is_empty()) {
+                    if provider_for(company.trim(), carriers, Some(providers), name).is_err() {
+                        *unmapped.entry(company.to_string()).or_default() += 1;
+                    }
+                }
+                if let Some(problem) = f
+                    .number
+                    .as_deref()
+                    .and_then(|n| tracking_number_problem(n.trim()))
+                {
+                    bad_tracking.push(format!("{}: {problem}", o.name));
+                }
+            }
+        }
+        let carriers_check = if unmapped.is_empty() {
+            pass(
+                format!("{name} carriers"),
+                format!(
+                    "every carrier of {count} fulfilments in the last 7 days maps to a provider"
+                ),
+            )
+        } else {
+            let list: Vec<String> = unmapped
+                .iter()
+                .map(|(c, n)| format!("{c:?} ({n})"))
+                .collect();
+            check(
+                Verdict::Warn,
+                format!("{name} carriers"),
+                format!("no provider for: {}", list.join(", ")),
+                "add each under [channel.carriers] as \"<Shopify carrier>\" = \"<provider name>\"",
+            )
+        };
+        let tracking_check = if bad_tracking.is_empty() {
+            pass(
+                format!("{name} tracking numbers"),
+                "none with characters the channel refuses",
+            )
+        } else {
+            check(
+                Verdict::Warn,
+                format!("{name} tracking numbers"),
+                bad_tracking.join("; "),
+                "edit the tracking numbers in Shopify (letters, digits and '-' only, no spaces)",
+            )
+        };
+        vec![carriers_check, tracking_check]
+    }
+
+    /// Orders edited in Shopify after import, and orders another install imported.
+    fn order_checks(&self, name: &str) -> Vec<Check> {
+        let rows = match ledger::list(
+            self.db,
+            &ledger::Filter {
+                channel: Some(name),
+                ..Default::default()
+            },
+        ) {
+            Ok(rows) => rows,
+            Err(e) => {
+                return vec![check(
+                    Verdict::Fail,
+                    format!("{name} orders"),
+                    e.to_string(),
+                    "check the database",
+                )]
+            }
+        };
+        let edited: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.edited_at.is_some())
+            .map(|r| r.number.as_str())
+            .collect();
+        let adopted: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.adopted)
+            .map(|r| r.number.as_str())
+            .collect();
+        vec![
+            if edited.is_empty() {
+                pass(
+                    format!("{name} orders edited in Shopify"),
+                    "none since import",
+                )
+            } else {
+                check(
+                    Verdict::Warn,
+                    format!("{name} orders edited in Shopify"),
+                    format!("{} edited after import: {}", edited.len(), edited.join(", ")),
+                    "make sure the channel ships what its order says, or cancel the missing items there",
+                )
+            },
+            if adopted.is_empty() {
+                pass(format!("{name} orders from another install"), "none")
+            } else {
+                check(
+                    Verdict::Warn,
+                    format!("{name} orders from another install"),
+                    format!(
+                        "{} found already in Shopify: {}",
+                        adopted.len(),
+                        adopted.join(", ")
+                    ),
+                    "if another skubridge imports this channel into this store, stop one of them",
+                )
+            },
+        ]
+    }
+
+    /// Duplicate and empty Shopify SKUs, and listings that do not sync, from the last
+    /// product sync.
+    fn catalog_check(&self) -> Check {
+        let variants = match catalog::variants(self.db) {
+            Ok(v) => v,
+            Err(e) => return check(Verdict::Fail, "SKUs", e.to_string(), "check the database"),
+        };
+        if variants.is_empty() {
+            return check(
+                Verdict::Warn,
+                "SKUs",
+                "no product sync yet",
+                "run `skubridge sync`",
+            );
+        }
+        let mut listings = Vec::new();
+        for c in &self.cfg.channels {
+            listings.push((
+                c.name.as_str(),
+                catalog::listings(self.db, &c.name).unwrap_or_default(),
+            ));
+        }
+        let channels: Vec<(&str, &[crate::channel::Listing])> =
+            listings.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+        let report = unmatched::report(&variants, &channels);
+        let skus: BTreeSet<&str> = report
+            .variants
+            .iter()
+            .filter_map(|v| v.sku.as_deref())
+            .collect();
+        let empty = report
+            .variants
+            .iter()
+            .filter(|v| v.sku.as_deref().is_none_or(str::is_empty))
+            .count();
+        let detail = format!(
+            "{} listings do not sync; {} duplicate Shopify SKUs, {empty} variants without a SKU",
+            report.listings.len(),
+            skus.len()
+        );
+        if report.listings.is_empty() && report.variants.is_empty() {
+            pass(
+                "SKUs",
+                format!("{} variants, every active listing matched", variants.len()),
+            )
+        } else {
+            check(
+                Verdict::Warn,
+                "SKUs",
+                detail,
+                "`skubridge unmatched` lists each one with the reason and near misses",
+            )
+        }
+    }
+
+    async fn email_check(&mut self, send_test_email: bool) -> Check {
+        match notify::check(&self.cfg.notify).await {
+            Err(e) => check(
+                Verdict::Fail,
+                "email",
+                e,
+                "fix [notify] (smtp_url, from, to)",
+            ),
+            Ok(what) if !send_test_email => pass("email", what),
+            Ok(what) => {
+                let queued = notify::queue_message(
+                    self.db,
+                    self.clock.now(),
+                    "test",
+                    "Test email from skubridge doctor",
+                    "This is a test: skubridge can reach you. Problems that need a person (orders held, fulfilment errors, listings that do not sync) arrive like this.",
+                );
+                if let Err(e) = queued {
+                    return check(Verdict::Fail, "email", e.to_string(), "check the database");
+                }
+                let outcome = notify::flush(
+                    self.db,
+                    &self.cfg.notify,
+                    &self.cfg.shopify.shop,
+                    self.clock.now(),
+                )
+                .await;
+                match outcome.error {
+                    None => pass(
+                        "email",
+                        format!(
+                            "{what}; test email sent to {}",
+                            self.cfg.notify.to.join(", ")
+                        ),
+                    ),
+                    Some(e) => check(
+                        Verdict::Fail,
+                        "email",
+                        e,
+                        "fix [notify]; the email stays queued for the next pass",
+                    ),
+                }
+            }
+        }
+    }
+}
+
+fn join(items: &[&String]) -> String {
+    items
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

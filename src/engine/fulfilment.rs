@@ -1,0 +1,388 @@
+//! Fulfilment planning (design §9), pure: a Shopify fulfilment of an imported order,
+//! the channel's items and what was pushed before in; what to push (or why it cannot
+//! be pushed) out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::channel::ShipmentProvider;
+use crate::db::fulfilments::{FulfilmentRow, ItemRow, PushState};
+use crate::shopify::fulfilments::Fulfillment;
+
+/// UNCONFIRMED: the characters The Iconic accepts in a tracking number and its length.
+/// The contract only says it must be unique; carriers use letters, digits and dashes.
+pub fn tracking_number_problem(number: &str) -> Option<String> {
+    const MAX: usize = 50;
+    if number.chars().any(char::is_whitespace) {
+        return Some(format!(
+            "tracking number {number:?} contains spaces, which the channel does not accept"
+        ));
+    }
+    if let Some(c) = number
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Some(format!(
+            "tracking number {number:?} contains {c:?}; the channel accepts letters, digits and '-' only"
+        ));
+    }
+    if number.len() > MAX {
+        return Some(format!(
+            "tracking number {number:?} is longer than {MAX} characters"
+        ));
+    }
+    None
+}
+
+/// Lower-case letters and digits only: "Australia Post" ~ "australiapost" ~ "AUSTRALIA-POST".
+fn normalised(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The channel's provider for a Shopify carrier: `[channel.carriers]` first, then the
+/// channel's provider list by normalised name.
+pub fn provider_for(
+    company: &str,
+    carriers: &BTreeMap<String, String>,
+    providers: Option<&[ShipmentProvider]>,
+    channel: &str,
+) -> Result<String, String> {
+    let names = || {
+        providers
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The exact key, else one that differs only in case, spaces or punctuation.
+    let configured = carriers.get(company).or_else(|| {
+        carriers
+            .iter()
+            .find(|(k, _)| normalised(k) == normalised(company))
+            .map(|(_, v)| v)
+    });
+    if let Some(mapped) = configured {
+        return match providers {
+            Some(list) if !list.iter().any(|p| p.name == *mapped) => Err(format!(
+                "[channel.carriers] maps carrier {company:?} to {mapped:?}, which {channel} does not list as a shipment provider (it lists: {}); fix the name in skubridge.toml",
+                names()
+            )),
+            _ => Ok(mapped.clone()),
+        };
+    }
+    let wanted = normalised(company);
+    if let Some(p) = providers
+        .unwrap_or_default()
+        .iter()
+        .find(|p| !wanted.is_empty() && normalised(&p.name) == wanted)
+    {
+        return Ok(p.name.clone());
+    }
+    Err(format!(
+        "carrier {company:?} is not known to {channel}; add it under [channel.carriers] in skubridge.toml, e.g. \"{company}\" = \"<provider>\" (providers {channel} accepts: {})",
+        names()
+    ))
+}
+
+/// What a fulfilment's push was decided from: company, number and lines. A failed
+/// push is tried again only when this changes.
+pub fn fingerprint(f: &Fulfillment) -> String {
+    let mut lines: Vec<String> = f
+        .lines
+        .iter()
+        .map(|l| format!("{}x{}", l.sku.as_deref().unwrap_or(""), l.quantity))
+        .collect();
+    lines.sort();
+    format!(
+        "{}|{}|{}",
+        f.company.as_deref().unwrap_or(""),
+        f.number.as_deref().unwrap_or(""),
+        lines.join(",")
+    )
+}
+
+/// One fulfilment's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Push these pending items with this provider and tracking number.
+    Push {
+        item_ids: Vec<String>,
+        provider: String,
+        tracking_number: String,
+        /// Said in the output (e.g. the tracking number was trimmed).
+        note: Option<String>,
+    },
+    /// Cannot be pushed as it is: a person must fix it in Shopify or the config.
+    Reject { reason: String },
+    /// Nothing to do: already pushed, cancelled, failed and unchanged, or no item left.
+    Skip(Skip),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    Done,
+    NotLive,
+    FailedUnchanged,
+    NoItems,
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Skip::Done => "already pushed",
+            Skip::NotLive => "fulfilment cancelled in Shopify",
+            Skip::FailedUnchanged => "failed before and unchanged since (fulfil --retry-failed)",
+            Skip::NoItems => "no pending channel item left for its lines",
+        })
+    }
+}
+
+/// Everything a fulfilment is decided from.
+pub struct Input<'a> {
+    pub channel: &'a str,
+    pub fulfilment: &'a Fulfillment,
+    /// This fulfilment's row, if it was handled before.
+    pub previous: Option<&'a FulfilmentRow>,
+    /// The order's imported channel items.
+    pub items: &'a [ItemRow],
+    pub carriers: &'a BTreeMap<String, String>,
+    /// `None` when the channel's list could not be read (the config map still works).
+    pub providers: Option<&'a [ShipmentProvider]>,
+    pub retry_failed: bool,
+}
+
+pub fn plan(input: &Input<'_>) -> Plan {
+    let f = input.fulfilment;
+    if f.status != "SUCCESS" {
+        return Plan::Skip(Skip::NotLive);
+    }
+    match input.previous {
+        Some(p) if p.state != PushState::Failed => return Plan::Skip(Skip::Done),
+        Some(p) if p.fingerprint == fingerprint(f) && !input.retry_failed => {
+            return Plan::Skip(Skip::FailedUnchanged)
+        }
+        _ => {}
+    }
+    let item_ids = items_for(f, input.items);
+    if item_ids.is_empty() {
+        return Plan::Skip(Skip::NoItems);
+    }
+    let raw = f.number.as_deref().unwrap_or_default();
+    let number = raw.trim();
+    if number.is_empty() {
+        return Plan::Reject {
+            reason: "the fulfilment has no tracking number: add one in Shopify (Edit tracking)"
+                .into(),
+        };
+    }
+    if let Some(problem) = tracking_number_problem(number) {
+        return Plan::Reject {
+            reason: format!("{problem}: correct it in Shopify (Edit tracking)"),
+        };
+    }
+    let company = f.company.as_deref().unwrap_or_default().trim();
+    if company.is_empty() {
+        return Plan::Reject {
+            reason: "the fulfilment names no carrier: set the shipping carrier in Shopify (Edit tracking)".into(),
+        };
+    }
+    match provider_for(company, input.carriers, input.providers, input.channel) {
+        Ok(provider) => Plan::Push {
+            item_ids,
+            provider,
+            tracking_number: number.to_string(),
+            note: (number != raw).then(|| format!("tracking number {raw:?} trimmed to {number:?}")),
+        },
+        Err(reason) => Plan::Reject { reason },
+    }
+}
+
+/// The channel items a fulfilment covers: per fulfilled SKU, that many of the order's
+/// pending items not claimed by another fulfilment (lines without a SKU, like an extra
+/// line item, have no channel item).
+fn items_for(f: &Fulfillment, items: &[ItemRow]) -> Vec<String> {
+    let mut wanted: HashMap<&str, i64> = HashMap::new();
+    for line in &f.lines {
+        if let Some(sku) = line.sku.as_deref() {
+            *wanted.entry(sku).or_default() += line.quantity;
+        }
+    }
+    let mut out = Vec::new();
+    for item in items {
+        let free = item.fulfilment_id.is_none() || item.fulfilment_id.as_deref() == Some(&f.id);
+        match wanted.get_mut(item.sku.as_str()) {
+            Some(n) if *n > 0 && free && item.status == "pending" => {
+                *n -= 1;
+                out.push(item.item_id.clone());
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shopify::fulfilments::FulfilledLine;
+
+    fn fulfilment(company: &str, number: &str, lines: &[(&str, i64)]) -> Fulfillment {
+        Fulfillment {
+            id: "gid://shopify/Fulfillment/1".into(),
+            status: "SUCCESS".into(),
+            updated_at: None,
+            company: Some(company.into()),
+            number: Some(number.into()),
+            url: None,
+            lines: lines
+                .iter()
+                .map(|(sku, q)| FulfilledLine {
+                    sku: Some(sku.to_string()),
+                    quantity: *q,
+                })
+                .collect(),
+        }
+    }
+
+    fn item(id: &str, sku: &str, status: &str, claimed: Option<&str>) -> ItemRow {
+        ItemRow {
+            item_id: id.into(),
+            sku: sku.into(),
+            status: status.into(),
+            fulfilment_id: claimed.map(String::from),
+        }
+    }
+
+    fn providers() -> Vec<ShipmentProvider> {
+        ["AusPost", "StarTrack", "Couriers Please"]
+            .map(|n| ShipmentProvider {
+                name: n.into(),
+                api_integration: false,
+            })
+            .to_vec()
+    }
+
+    fn plan_of(f: &Fulfillment, items: &[ItemRow], previous: Option<&FulfilmentRow>) -> Plan {
+        let carriers = BTreeMap::from([("Australia Post".to_string(), "AusPost".to_string())]);
+        let list = providers();
+        plan(&Input {
+            channel: "iconic",
+            fulfilment: f,
+            previous,
+            items,
+            carriers: &carriers,
+            providers: Some(&list),
+            retry_failed: false,
+        })
+    }
+
+    #[test]
+    fn fulfilled_lines_pick_pending_unclaimed_items_of_their_sku() {
+        let items = [
+            item("1", "A", "pending", Some("other")),
+            item("2", "A", "ready_to_ship", None),
+            item("3", "A", "pending", None),
+            item("4", "A", "pending", None),
+            item("5", "B", "pending", None),
+        ];
+        let f = fulfilment(
+            "Australia Post",
+            " TRK-1 ",
+            &[("A", 1), ("THE ICONIC ORDER", 1)],
+        );
+        assert_eq!(
+            plan_of(&f, &items, None),
+            Plan::Push {
+                item_ids: vec!["3".into()],
+                provider: "AusPost".into(),
+                tracking_number: "TRK-1".into(),
+                note: Some("tracking number \" TRK-1 \" trimmed to \"TRK-1\"".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn carriers_map_by_config_then_by_normalised_provider_name() {
+        let carriers = BTreeMap::from([("AusPost eParcel".to_string(), "AusPost".to_string())]);
+        let list = providers();
+        let got = |c: &str| provider_for(c, &carriers, Some(&list), "iconic");
+        assert_eq!(got("AusPost eParcel"), Ok("AusPost".into()));
+        assert_eq!(got("auspost eparcel"), Ok("AusPost".into()));
+        assert_eq!(got("couriers-please"), Ok("Couriers Please".into()));
+        assert_eq!(got("STARTRACK"), Ok("StarTrack".into()));
+        let err = got("Sendle").unwrap_err();
+        assert!(
+            err.starts_with(
+                "carrier \"Sendle\" is not known to iconic; add it under [channel.carriers]"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("AusPost, StarTrack, Couriers Please"), "{err}");
+        let bad = BTreeMap::from([("Sendle".to_string(), "Sendel".to_string())]);
+        assert!(provider_for("Sendle", &bad, Some(&list), "iconic")
+            .unwrap_err()
+            .contains("does not list"));
+        // Without the channel's list, the config is trusted.
+        assert_eq!(
+            provider_for("Sendle", &bad, None, "iconic"),
+            Ok("Sendel".into())
+        );
+    }
+
+    #[test]
+    fn bad_tracking_numbers_and_missing_carriers_are_rejected_with_the_fix() {
+        let items = [item("1", "A", "pending", None)];
+        for (company, number, wanted) in [
+            ("Australia Post", "TRK 1", "contains spaces"),
+            ("Australia Post", "TRK/1", "contains '/'"),
+            ("Australia Post", "", "no tracking number"),
+            ("", "TRK1", "names no carrier"),
+            ("Pigeon", "TRK1", "carrier \"Pigeon\" is not known"),
+        ] {
+            match plan_of(&fulfilment(company, number, &[("A", 1)]), &items, None) {
+                Plan::Reject { reason } => assert!(reason.contains(wanted), "{reason}"),
+                other => panic!("{company} {number}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pushed_cancelled_and_unchanged_failures_are_skipped() {
+        let items = [item("1", "A", "pending", None)];
+        let f = fulfilment("Australia Post", "TRK1", &[("A", 1)]);
+        let mut row = FulfilmentRow {
+            channel: "iconic".into(),
+            order_id: "7".into(),
+            fulfilment_id: f.id.clone(),
+            state: PushState::Pushed,
+            company: None,
+            tracking_number: None,
+            provider: None,
+            fingerprint: fingerprint(&f),
+            reason: None,
+            attempted_at: "T".into(),
+            pushed_at: None,
+        };
+        assert_eq!(plan_of(&f, &items, Some(&row)), Plan::Skip(Skip::Done));
+        row.state = PushState::Failed;
+        assert_eq!(
+            plan_of(&f, &items, Some(&row)),
+            Plan::Skip(Skip::FailedUnchanged)
+        );
+        // Edited in Shopify since: tried again.
+        let edited = fulfilment("Australia Post", "TRK2", &[("A", 1)]);
+        assert!(matches!(
+            plan_of(&edited, &items, Some(&row)),
+            Plan::Push { .. }
+        ));
+        let mut cancelled = f.clone();
+        cancelled.status = "CANCELLED".into();
+        assert_eq!(plan_of(&cancelled, &items, None), Plan::Skip(Skip::NotLive));
+        let shipped = [item("1", "A", "ready_to_ship", None)];
+        assert_eq!(plan_of(&f, &shipped, None), Plan::Skip(Skip::NoItems));
+    }
+}

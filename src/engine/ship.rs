@@ -1,0 +1,510 @@
+//! The fulfilment step of a pass (design §5 step 8, §9): Shopify fulfilments of
+//! imported orders pushed to the channel as carrier + tracking number, once.
+//!
+//! The push is recorded (`pushing`, items claimed) before the channel is called. A
+//! push whose outcome is unknown is settled on a later pass from the channel's own
+//! item statuses: never sent twice blindly.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use super::fulfilment::{self, fingerprint, Input, Plan};
+use super::orders::source_identifier;
+use super::pass::{step_report, Counts, Engine, PassReport};
+use crate::channel::{ShipOutcome, Shipment, ShipmentProvider};
+use crate::clock;
+use crate::db::fulfilments::{self as pushes, Attempt, PushState};
+use crate::db::meta;
+use crate::db::orders::{self as ledger, OrderRow, State};
+use crate::notify;
+use crate::shopify::fulfilments::{FulfilledOrder, Fulfillment};
+use crate::shopify::orders::term;
+
+/// Shopify fulfilment reads start this far before the last order update seen.
+const FULFILMENT_OVERLAP: Duration = Duration::minutes(2);
+
+/// The channel's shipment providers are read again after this long.
+const PROVIDERS_MAX_AGE: Duration = Duration::hours(24);
+
+fn fulfilled_watermark(channel: &str) -> String {
+    format!("fulfilments.shopify.{channel}")
+}
+
+fn providers_cache(channel: &str) -> String {
+    format!("providers.{channel}")
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FulfilOptions {
+    pub dry_run: bool,
+    /// Push failed fulfilments again even if unchanged in Shopify.
+    pub retry_failed: bool,
+}
+
+/// One fulfilment handled (or not), for `skubridge fulfil` to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct FulfilAction {
+    pub channel: String,
+    pub order_number: String,
+    pub shopify_order: String,
+    pub fulfilment_id: String,
+    pub items: usize,
+    pub carrier: Option<String>,
+    pub provider: Option<String>,
+    pub tracking_number: Option<String>,
+    /// pushed, would push, failed, unknown, skipped.
+    pub result: &'static str,
+    pub detail: String,
+}
+
+/// A cached provider list and when it was read.
+#[derive(Serialize, serde::Deserialize)]
+struct CachedProviders {
+    read_at: DateTime<Utc>,
+    providers: Vec<ShipmentProvider>,
+}
+
+impl Engine<'_> {
+    /// `skubridge fulfil`: the fulfilment step alone, now, for every channel (or the one
+    /// order asked for), recorded as a run and its emails sent.
+    pub async fn run_fulfil(
+        &mut self,
+        opts: FulfilOptions,
+        order: Option<&str>,
+    ) -> Result<PassReport> {
+        let (run_id, t0) = self.begin_run("fulfil", opts.dry_run)?;
+        let mut report = PassReport::default();
+        for i in 0..self.channels.len() {
+            let (at, t) = (self.clock.now(), Instant::now());
+            let r = self
+                .fulfilment(i, opts, order, &mut report.fulfilments)
+                .await;
+            report
+                .steps
+                .push(step_report("fulfilment", self.name(i), at, t, r));
+        }
+        self.end_run(run_id, t0, opts.dry_run, report).await
+    }
+
+    /// Pushes channel `i`'s new Shopify fulfilments; with `order` (a channel order
+    /// number) only that order's, whatever the watermark.
+    pub(super) async fn fulfilment(
+        &mut self,
+        i: usize,
+        opts: FulfilOptions,
+        order: Option<&str>,
+        actions: &mut Vec<FulfilAction>,
+    ) -> Result<Counts> {
+        let name = self.name(i).to_string();
+        let mut counts = Counts::new();
+        if !opts.dry_run {
+            self.settle_pushing(i, &mut counts).await?;
+        }
+        let (orders, newest) = self.fulfilled_orders(i, opts, order).await?;
+        let providers = self.providers(i).await;
+        let prefix = format!("{name}:");
+        for o in &orders {
+            let Some(order_id) = o
+                .source_identifier
+                .as_deref()
+                .and_then(|s| s.strip_prefix(&prefix))
+            else {
+                continue;
+            };
+            let Some(row) = ledger::get(self.db, &name, order_id)? else {
+                continue;
+            };
+            // Frozen, cancelled or not ours: never pushed.
+            if row.state != State::Imported {
+                continue;
+            }
+            for f in &o.fulfillments {
+                let action = self
+                    .push_one(i, &row, o, f, providers.as_deref(), opts)
+                    .await?;
+                *counts.entry(action.result).or_default() += 1;
+                if action.result != "skipped" || order.is_some() {
+                    actions.push(action);
+                }
+            }
+        }
+        if let (Some(t), None) = (newest, order) {
+            meta::set_watermark(self.db, &fulfilled_watermark(&name), &clock::rfc3339(t))?;
+        }
+        Ok(counts)
+    }
+
+    /// Shopify orders of this channel fulfilled since the watermark (or the one order
+    /// asked for), plus those whose failed pushes are to be retried.
+    async fn fulfilled_orders(
+        &mut self,
+        i: usize,
+        opts: FulfilOptions,
+        order: Option<&str>,
+    ) -> Result<(Vec<FulfilledOrder>, Option<DateTime<Utc>>)> {
+        let name = self.name(i).to_string();
+        if let Some(number) = order {
+            let rows = ledger::list(
+                self.db,
+                &ledger::Filter {
+                    channel: Some(&name),
+                    ..Default::default()
+                },
+            )?;
+            let Some(row) = rows.iter().find(|r| r.number == number) else {
+                return Ok((Vec::new(), None));
+            };
+            let found = self.fulfilled_by_source(&name, &row.order_id).await?;
+            return Ok((found, None));
+        }
+        let since = match meta::watermark(self.db, &fulfilled_watermark(&name))?
+            .as_deref()
+            .and_then(clock::parse)
+        {
+            Some(t) => t,
+            None => self.import_since(i)?,
+        } - FULFILMENT_OVERLAP;
+        let query = format!(
+            "{} AND updated_at:>'{}' AND (fulfillment_status:shipped OR fulfillment_status:partial)",
+            term("tag", &name),
+            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let mut found = self
+            .shopify
+            .fulfilled_orders(&query)
+            .await
+            .context("reading Shopify orders fulfilled since the last pass")?;
+        let newest = found.iter().filter_map(|o| o.updated_at).max();
+        if opts.retry_failed {
+            let seen: BTreeSet<String> = found.iter().map(|o| o.id.clone()).collect();
+            let failed: BTreeSet<String> = pushes::in_state(self.db, &name, PushState::Failed)?
+                .into_iter()
+                .map(|r| r.order_id)
+                .collect();
+            for order_id in failed {
+                for o in self.fulfilled_by_source(&name, &order_id).await? {
+                    if !seen.contains(&o.id) {
+                        found.push(o);
+                    }
+                }
+            }
+        }
+        Ok((found, newest))
+    }
+
+    async fn fulfilled_by_source(
+        &self,
+        channel: &str,
+        order_id: &str,
+    ) -> Result<Vec<FulfilledOrder>> {
+        let query = term("source_identifier", &source_identifier(channel, order_id));
+        self.shopify
+            .fulfilled_orders(&query)
+            .await
+            .with_context(|| {
+                format!("reading the Shopify fulfilments of {channel} order {order_id}")
+            })
+    }
+
+    /// The channel's shipment providers, cached for a day. `None` when they cannot be
+    /// read: the carriers configured still work.
+    async fn providers(&mut self, i: usize) -> Option<Vec<ShipmentProvider>> {
+        let key = providers_cache(self.name(i));
+        let now = self.clock.now();
+        let cached: Option<CachedProviders> = meta::watermark(self.db, &key)
+            .ok()
+            .flatten()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        if let Some(c) = &cached {
+            if now - c.read_at < PROVIDERS_MAX_AGE {
+                return cached.map(|c| c.providers);
+            }
+        }
+        match self.channels[i].shipment_providers().await {
+            Ok(providers) => {
+                let fresh = CachedProviders {
+                    read_at: now,
+                    providers,
+                };
+                if let Ok(text) = serde_json::to_string(&fresh) {
+                    let _ = meta::set_watermark(self.db, &key, &text);
+                }
+                Some(fresh.providers)
+            }
+            Err(e) => {
+                warn!("{}: shipment providers could not be read ({e:#}); only [channel.carriers] applies", self.name(i));
+                cached.map(|c| c.providers)
+            }
+        }
+    }
+
+    async fn push_one(
+        &mut self,
+        i: usize,
+        row: &OrderRow,
+        order: &FulfilledOrder,
+        f: &Fulfillment,
+        providers: Option<&[ShipmentProvider]>,
+        opts: FulfilOptions,
+    ) -> Result<FulfilAction> {
+        let channel = self.name(i).to_string();
+        let previous = pushes::get(self.db, &channel, &row.order_id, &f.id)?;
+        let items = pushes::imported_items(self.db, &channel, &row.order_id)?;
+        let plan = fulfilment::plan(&Input {
+            channel: &channel,
+            fulfilment: f,
+            previous: previous.as_ref(),
+            items: &items,
+            carriers: &self.cfg.channels[i].carriers,
+            providers,
+            retry_failed: opts.retry_failed,
+        });
+        let mut action = FulfilAction {
+            channel: channel.clone(),
+            order_number: row.number.clone(),
+            shopify_order: order.name.clone(),
+            fulfilment_id: f.id.clone(),
+            items: 0,
+            carrier: f.company.clone(),
+            provider: None,
+            tracking_number: f.number.clone(),
+            result: "skipped",
+            detail: String::new(),
+        };
+        let fp = fingerprint(f);
+        let now = self.now();
+        match plan {
+            Plan::Skip(why) => action.detail = why.to_string(),
+            Plan::Reject { reason } => {
+                action.result = "failed";
+                action.detail = reason.clone();
+                if !opts.dry_run {
+                    let attempt = attempt(&channel, row, f, None, &fp, &[]);
+                    let news = previous.as_ref().is_none_or(|p| {
+                        p.fingerprint != fp || p.reason.as_deref() != Some(&reason)
+                    });
+                    self.fail(&attempt, row, &reason, news)?;
+                }
+            }
+            Plan::Push {
+                item_ids,
+                provider,
+                tracking_number,
+                note,
+            } => {
+                action.items = item_ids.len();
+                action.provider = Some(provider.clone());
+                action.tracking_number = Some(tracking_number.clone());
+                action.detail = note.unwrap_or_default();
+                if opts.dry_run {
+                    action.result = "would push";
+                    return Ok(action);
+                }
+                let mut attempt = attempt(&channel, row, f, Some(&provider), &fp, &item_ids);
+                attempt.tracking_number = Some(&tracking_number);
+                pushes::begin_push(self.db, &attempt, &now)?;
+                let shipment = Shipment {
+                    order_id: row.order_id.clone(),
+                    item_ids: item_ids.clone(),
+                    provider: provider.clone(),
+                    tracking_number: tracking_number.clone(),
+                };
+                match self.channels[i].ready_to_ship(&shipment).await {
+                    ShipOutcome::Shipped { confirmed } => {
+                        pushes::mark_pushed(self.db, &channel, &row.order_id, &f.id, &self.now())?;
+                        if confirmed.len() < item_ids.len() {
+                            warn!(
+                                "{channel} order {}: {} confirmed {} of the {} items sent ({:?}); check the order in its seller centre",
+                                row.number,
+                                channel,
+                                confirmed.len(),
+                                item_ids.len(),
+                                confirmed
+                            );
+                        }
+                        info!(
+                            "{channel} order {}: {} items ready to ship with {provider} {tracking_number}",
+                            row.number,
+                            confirmed.len()
+                        );
+                        action.result = "pushed";
+                    }
+                    ShipOutcome::Refused { reason } => {
+                        let reason = format!("{channel} refused it: {reason}");
+                        action.result = "failed";
+                        action.detail = reason.clone();
+                        self.fail(&attempt, row, &reason, true)?;
+                    }
+                    ShipOutcome::Unknown { reason } => {
+                        warn!("{channel} order {}: ready-to-ship outcome unknown ({reason}); settled from the channel's item statuses on the next pass", row.number);
+                        action.result = "unknown";
+                        action.detail = reason;
+                    }
+                }
+            }
+        }
+        Ok(action)
+    }
+
+    /// Records a failed push and, when it is news, emails "Fulfilment Error".
+    fn fail(
+        &mut self,
+        attempt: &Attempt<'_>,
+        row: &OrderRow,
+        reason: &str,
+        news: bool,
+    ) -> Result<()> {
+        let at = self.clock.now();
+        warn!(
+            "{} order {}: fulfilment not pushed: {reason}",
+            attempt.channel, row.number
+        );
+        self.db.atomically(|| -> Result<()> {
+            pushes::mark_failed(self.db, attempt, reason, &clock::rfc3339(at))?;
+            if news {
+                notify::queue_message(
+                    self.db,
+                    at,
+                    "fulfilment_error",
+                    &format!(
+                        "Fulfilment Error: {} order {} (Shopify {})",
+                        attempt.channel,
+                        row.number,
+                        row.shopify_name.as_deref().unwrap_or("?")
+                    ),
+                    &error_body(attempt, row, reason),
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// `pushing` rows left by a crash or an unknown outcome: the channel's item
+    /// statuses (re-read now) say whether the push landed; if not, it is sent again.
+    async fn settle_pushing(&mut self, i: usize, counts: &mut Counts) -> Result<()> {
+        let channel = self.name(i).to_string();
+        let open = pushes::in_state(self.db, &channel, PushState::Pushing)?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = open
+            .iter()
+            .map(|r| r.order_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let now = self.now();
+        for o in self.channels[i]
+            .orders_by_id(&ids)
+            .await
+            .with_context(|| format!("re-reading {channel} orders with a push in progress"))?
+        {
+            ledger::record_seen(self.db, &channel, &o, &now)?;
+        }
+        for r in open {
+            let claimed = pushes::claimed_items(self.db, &channel, &r.order_id, &r.fulfilment_id)?;
+            let items = pushes::imported_items(self.db, &channel, &r.order_id)?;
+            let pending: Vec<String> = items
+                .iter()
+                .filter(|it| claimed.contains(&it.item_id) && it.status == "pending")
+                .map(|it| it.item_id.clone())
+                .collect();
+            if pending.is_empty() {
+                pushes::mark_pushed(
+                    self.db,
+                    &channel,
+                    &r.order_id,
+                    &r.fulfilment_id,
+                    &self.now(),
+                )?;
+                *counts.entry("pushed").or_default() += 1;
+                continue;
+            }
+            let (Some(provider), Some(tracking_number)) =
+                (r.provider.clone(), r.tracking_number.clone())
+            else {
+                continue;
+            };
+            let shipment = Shipment {
+                order_id: r.order_id.clone(),
+                item_ids: pending,
+                provider,
+                tracking_number,
+            };
+            match self.channels[i].ready_to_ship(&shipment).await {
+                ShipOutcome::Shipped { .. } => {
+                    pushes::mark_pushed(
+                        self.db,
+                        &channel,
+                        &r.order_id,
+                        &r.fulfilment_id,
+                        &self.now(),
+                    )?;
+                    *counts.entry("pushed").or_default() += 1;
+                }
+                ShipOutcome::Refused { reason } => {
+                    let Some(row) = ledger::get(self.db, &channel, &r.order_id)? else {
+                        continue;
+                    };
+                    let attempt = Attempt {
+                        channel: &channel,
+                        order_id: &r.order_id,
+                        fulfilment_id: &r.fulfilment_id,
+                        company: r.company.as_deref(),
+                        tracking_number: r.tracking_number.as_deref(),
+                        provider: r.provider.as_deref(),
+                        fingerprint: &r.fingerprint,
+                        item_ids: &[],
+                    };
+                    let reason = format!("{channel} refused it: {reason}");
+                    self.fail(&attempt, &row, &reason, true)?;
+                    *counts.entry("failed").or_default() += 1;
+                }
+                ShipOutcome::Unknown { .. } => *counts.entry("unknown").or_default() += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn attempt<'a>(
+    channel: &'a str,
+    row: &'a OrderRow,
+    f: &'a Fulfillment,
+    provider: Option<&'a str>,
+    fp: &'a str,
+    item_ids: &'a [String],
+) -> Attempt<'a> {
+    Attempt {
+        channel,
+        order_id: &row.order_id,
+        fulfilment_id: &f.id,
+        company: f.company.as_deref(),
+        tracking_number: f.number.as_deref(),
+        provider,
+        fingerprint: fp,
+        item_ids,
+    }
+}
+
+fn error_body(a: &Attempt<'_>, row: &OrderRow, reason: &str) -> String {
+    let channel = a.channel;
+    format!(
+        "The fulfilment of {channel} order {number} (Shopify order {shopify}) could not be sent to {channel}.\n\n\
+         Carrier: {carrier}\nTracking number: {tracking}\nReason: {reason}\n\n\
+         What to do: fix the carrier or tracking number in Shopify (the order's fulfilment, Edit \
+         tracking), or map the carrier under [channel.carriers] in skubridge.toml. skubridge sends \
+         it again by itself when the Shopify fulfilment changes; after a config fix run \
+         `skubridge fulfil --retry-failed`. If the items were already shipped in {channel}'s seller \
+         centre, nothing more is needed.",
+        number = row.number,
+        shopify = row.shopify_name.as_deref().unwrap_or("?"),
+        carrier = a.company.unwrap_or("(none)"),
+        tracking = a.tracking_number.unwrap_or("(none)"),
+    )
+}
