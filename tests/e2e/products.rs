@@ -43,7 +43,11 @@ fn a_product_added_on_both_sides_syncs_once_product_sync_is_due() {
     // pass wrote (the sandbox assumes a stock write moves a product's updatedAt, which
     // is UNCONFIRMED for The Iconic). Sets 30, 40 and 50 are not re-read.
     assert_eq!(env.count("GET /v2/product-set/{id}/products"), 5 + 3);
-    assert!(out.stderr.contains("6 of 10 listings matched"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("6 of 10 listings matched"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
