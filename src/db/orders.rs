@@ -330,6 +330,17 @@ pub fn mark_edited(db: &Db, channel: &str, order_id: &str, now: &str) -> Result<
     })
 }
 
+/// Imported orders of `channel` still open there (a fulfilment may still be pushed).
+pub fn open_imported(db: &Db, channel: &str) -> Result<usize, DbError> {
+    db.read(|c| {
+        c.query_row(
+            "SELECT count(*) FROM orders WHERE channel = ?1 AND state = 'imported' AND watching = 1",
+            [channel],
+            |r| r.get(0),
+        )
+    })
+}
+
 /// Imported orders of `channel` whose Shopify lines are still watched for edits.
 pub fn watched_in_shopify(db: &Db, channel: &str) -> Result<usize, DbError> {
     db.read(|c| {

@@ -105,6 +105,13 @@ impl Engine<'_> {
         if !opts.dry_run {
             self.settle_pushing(i, &mut counts).await?;
         }
+        // Nothing imported is still open on the channel: no search, no request. The
+        // watermark stays, so the next search still covers everything since.
+        let idle =
+            order.is_none() && !opts.retry_failed && ledger::open_imported(self.db, &name)? == 0;
+        if idle {
+            return Ok(counts);
+        }
         let (orders, newest) = self.fulfilled_orders(i, opts, order).await?;
         let providers = self.providers(i).await;
         let prefix = format!("{name}:");

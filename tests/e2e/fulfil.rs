@@ -333,3 +333,14 @@ fn a_push_whose_answer_is_lost_is_settled_from_the_channel_not_sent_twice() {
     assert_eq!(env.count(READY), 1);
     assert!(fulfilment_errors(&env).is_empty());
 }
+
+#[test]
+fn without_open_imported_orders_a_pass_makes_no_fulfilment_search() {
+    let env = env_with("");
+    env.run(&["sync"]).expect(0);
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.count("graphql FulfilledOrders"), 0);
+    env.add_channel_order(order(9, &[(91, "LS-S")]));
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.count("graphql FulfilledOrders"), 1);
+}
