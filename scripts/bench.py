@@ -17,7 +17,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release")
+# The binaries `make bench` just built: cargo puts them under CARGO_TARGET_DIR when set.
+BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
 LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "50"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -179,6 +180,10 @@ def main():
         "  so that a push that failed or was never confirmed is retried without any extra",
         "  request.",
         "- First passes are bound by The Iconic's one call per product set (5 SKUs a set here).",
+        "- Every sync pass asks The Iconic for new orders once (none arrive here). Orders",
+        "  still open after import are re-read by id, and Shopify is searched for their",
+        "  fulfilments and edits, only while there are some: none in a generated store.",
+        "- A first pass may poll the bulk operation twice: it is not finished at the first look.",
     ]
     text = "\n".join(lines + notes + ["", "## Requests per endpoint"] + details) + "\n"
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
