@@ -7,8 +7,9 @@ use comfy_table::Table;
 use tracing::info;
 
 use super::Ctx;
+use crate::db::orders;
 use crate::engine::{Engine, FulfilAction, FulfilOptions, Silent};
-use crate::exit::{FAILED, OK};
+use crate::exit::{UsageError, FAILED, OK};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,6 +29,18 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    if let Some(number) = args.order.as_deref() {
+        let mut known = false;
+        for c in &ctx.cfg.channels {
+            known |= orders::by_number(&ctx.db, &c.name, number)?.is_some();
+        }
+        if !known {
+            return Err(UsageError(format!(
+                "--order {number}: skubridge has seen no channel order with this number; `skubridge orders` lists them"
+            ))
+            .into());
+        }
+    }
     let mut engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &Silent);
     let report = engine
         .run_fulfil(

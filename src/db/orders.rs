@@ -124,6 +124,18 @@ pub fn get(db: &Db, channel: &str, order_id: &str) -> Result<Option<OrderRow>, D
     })
 }
 
+/// The order `channel` shows people as `number`.
+pub fn by_number(db: &Db, channel: &str, number: &str) -> Result<Option<OrderRow>, DbError> {
+    db.read(|c| {
+        c.query_row(
+            &format!("SELECT {COLUMNS} FROM orders WHERE channel = ?1 AND number = ?2"),
+            params![channel, number],
+            row,
+        )
+        .optional()
+    })
+}
+
 /// Orders to re-read from the channel this pass: not yet imported (or unresolved), and
 /// imported ones still open there. An order that left the channel's pending state
 /// before import is no longer watched.
@@ -330,23 +342,12 @@ pub fn mark_edited(db: &Db, channel: &str, order_id: &str, now: &str) -> Result<
     })
 }
 
-/// Imported orders of `channel` still open there (a fulfilment may still be pushed).
+/// Imported orders of `channel` still open there: a fulfilment may still be pushed and
+/// a Shopify edit still matters.
 pub fn open_imported(db: &Db, channel: &str) -> Result<usize, DbError> {
     db.read(|c| {
         c.query_row(
             "SELECT count(*) FROM orders WHERE channel = ?1 AND state = 'imported' AND watching = 1",
-            [channel],
-            |r| r.get(0),
-        )
-    })
-}
-
-/// Imported orders of `channel` whose Shopify lines are still watched for edits.
-pub fn watched_in_shopify(db: &Db, channel: &str) -> Result<usize, DbError> {
-    db.read(|c| {
-        c.query_row(
-            "SELECT count(*) FROM orders
-              WHERE channel = ?1 AND state = 'imported' AND edited_at IS NULL AND watching = 1",
             [channel],
             |r| r.get(0),
         )

@@ -553,7 +553,7 @@ impl Engine<'_> {
         since: DateTime<Utc>,
         counts: &mut Counts,
     ) -> Result<()> {
-        if ledger::watched_in_shopify(self.db, channel)? == 0 {
+        if ledger::open_imported(self.db, channel)? == 0 {
             return Ok(());
         }
         let key = edits_watermark(channel);

@@ -156,14 +156,7 @@ impl Engine<'_> {
     ) -> Result<(Vec<FulfilledOrder>, Option<DateTime<Utc>>)> {
         let name = self.name(i).to_string();
         if let Some(number) = order {
-            let rows = ledger::list(
-                self.db,
-                &ledger::Filter {
-                    channel: Some(&name),
-                    ..Default::default()
-                },
-            )?;
-            let Some(row) = rows.iter().find(|r| r.number == number) else {
+            let Some(row) = ledger::by_number(self.db, &name, number)? else {
                 return Ok((Vec::new(), None));
             };
             let found = self.fulfilled_by_source(&name, &row.order_id).await?;

@@ -344,3 +344,16 @@ fn without_open_imported_orders_a_pass_makes_no_fulfilment_search() {
     env.run(&["sync"]).expect(0);
     assert_eq!(env.count("graphql FulfilledOrders"), 1);
 }
+
+#[test]
+fn fulfil_order_names_an_unknown_order_number_as_a_usage_error() {
+    let env = env_with("");
+    env.run(&["sync"]).expect(0);
+    let out = env.run(&["fulfil", "--order", "999"]).expect(2);
+    assert!(
+        out.stderr
+            .contains("--order 999: skubridge has seen no channel order with this number"),
+        "{}",
+        out.stderr
+    );
+}

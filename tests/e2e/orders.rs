@@ -654,3 +654,21 @@ fn a_held_order_processed_by_hand_on_the_channel_is_left_alone() {
     assert_eq!(env.count("GET /v2/orders"), reads + 1);
     assert!(env.shopify_orders().is_empty());
 }
+
+#[test]
+fn a_total_that_differs_from_the_channels_is_stored_and_shown() {
+    let env = Env::standard();
+    env.write_config(&format!(
+        "{SINCE}\n[channel.orders]\nextra_line_item = {{ title = \"Marketplace fee\", price = \"1.50\" }}"
+    ));
+    env.add_channel_order(order(9951, &[(1, "LS-S", "10.00")]));
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.shopify_orders()[0]["total_price"], "21.45");
+    let json: Value =
+        serde_json::from_str(&env.run(&["orders", "--format", "json"]).expect(0).stdout).unwrap();
+    assert_eq!(json[0]["channel_total"], "19.95");
+    assert_eq!(json[0]["shopify_total"], "21.45");
+    assert_eq!(json[0]["difference"], "1.50");
+    let table = env.run(&["orders"]).expect(0).stdout;
+    assert!(table.contains("+1.50"), "{table}");
+}
