@@ -10,9 +10,11 @@ use serde::Serialize;
 use super::fulfilment::{provider_for, tracking_number_problem};
 use super::pass::Engine;
 use super::unmatched;
+use crate::channel::iconic::IconicError;
 use crate::db::{catalog, orders as ledger};
 use crate::notify;
 use crate::shopify::orders::term;
+use crate::shopify::ShopifyError;
 
 /// How far back fulfilments are checked for unmapped carriers and bad tracking numbers.
 const RECENT: Duration = Duration::days(7);
@@ -104,11 +106,18 @@ impl Engine<'_> {
                 format!("{} ({})", shop.name, shop.myshopify_domain),
             )),
             Err(e) => {
+                // An unreachable host and a refused token need different fixes.
+                let fix = match e {
+                    ShopifyError::Transport { .. } | ShopifyError::Http { .. } => {
+                        "check shopify.shop (or shopify.endpoint) and this machine's network; run doctor again"
+                    }
+                    _ => "check shopify.access_token (or client_id/client_secret) and the app's scopes",
+                };
                 out.push(check(
                     Verdict::Fail,
                     "Shopify credentials",
                     e.to_string(),
-                    "check shopify.shop, shopify.access_token (or client_id/client_secret) and the app's scopes",
+                    fix,
                 ));
                 return false;
             }
@@ -180,12 +189,25 @@ impl Engine<'_> {
                     out.extend(self.fulfilment_checks(i, &providers).await);
                 }
             }
-            Err(e) => out.push(check(
-                Verdict::Fail,
-                format!("{name} credentials"),
-                format!("{e:#}"),
-                "check the channel's endpoint, client_id and client_secret (Seller Center)",
-            )),
+            Err(e) => {
+                let fix = match e.downcast_ref::<IconicError>() {
+                    Some(IconicError::Unauthorized) => {
+                        "check the channel's client_id and client_secret (Seller Center)"
+                    }
+                    Some(IconicError::Unavailable { .. } | IconicError::Request { .. }) => {
+                        "check the channel's endpoint and this machine's network; run doctor again"
+                    }
+                    _ => {
+                        "check the channel's endpoint, client_id and client_secret (Seller Center)"
+                    }
+                };
+                out.push(check(
+                    Verdict::Fail,
+                    format!("{name} credentials"),
+                    format!("{e:#}"),
+                    fix,
+                ));
+            }
         }
         out.extend(self.order_checks(&name));
     }
