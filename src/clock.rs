@@ -1,5 +1,6 @@
 //! The one clock every time-based decision reads (reconcile due, run records).
-//! Tests fix it with `SKUBRIDGE_NOW=<RFC 3339>` so outputs are reproducible.
+//! Tests fix it with `SKUBRIDGE_NOW=<RFC 3339>` (a debug-build hook, see `hooks`) so
+//! outputs are reproducible.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -10,13 +11,19 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// `SKUBRIDGE_NOW` when set (an invalid value is a usage error), else the system clock.
+    /// `SKUBRIDGE_NOW` when set in a debug build (an invalid value is a usage error),
+    /// else the system clock.
     pub fn from_env() -> Result<Self, String> {
-        match std::env::var("SKUBRIDGE_NOW") {
-            Ok(v) => DateTime::parse_from_rfc3339(&v)
+        match crate::hooks::now() {
+            Some(v) => DateTime::parse_from_rfc3339(&v)
                 .map(|d| Self::Fixed(d.with_timezone(&Utc)))
-                .map_err(|e| format!("SKUBRIDGE_NOW: \"{v}\" is not an RFC 3339 time ({e})")),
-            Err(_) => Ok(Self::System),
+                .map_err(|e| {
+                    format!(
+                        "{}: \"{v}\" is not an RFC 3339 time ({e})",
+                        crate::hooks::NOW
+                    )
+                }),
+            None => Ok(Self::System),
         }
     }
 

@@ -119,6 +119,9 @@ pub struct NotifyConfig {
     pub from: String,
     /// The same problem is mailed at most this often.
     pub repeat_after_hours: u32,
+    /// The longest skubridge waits on the SMTP server for one step of a send (connect
+    /// and greeting, login, one email, goodbye).
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +139,9 @@ pub enum NotifyTransport {
 pub struct Schedule {
     pub sync_every_minutes: u32,
     pub product_sync_every_minutes: u32,
+    /// A pass stops starting work after this long, records what it did and frees the
+    /// lock: a peer that answers too slowly can never hold every later run off.
+    pub pass_budget: std::time::Duration,
 }
 
 // ---- raw file shape (unknown keys are errors) ----
@@ -163,10 +169,16 @@ struct RawNotify {
     from: Option<String>,
     #[serde(default = "default_repeat_hours")]
     repeat_after_hours: i64,
+    #[serde(default = "default_smtp_timeout")]
+    timeout_seconds: i64,
 }
 
 fn default_repeat_hours() -> i64 {
     24
+}
+
+fn default_smtp_timeout() -> i64 {
+    30
 }
 
 #[derive(Deserialize)]
@@ -241,6 +253,8 @@ struct RawSchedule {
     sync_every_minutes: i64,
     #[serde(default = "default_product_minutes")]
     product_sync_every_minutes: i64,
+    #[serde(default = "default_budget_minutes")]
+    pass_budget_minutes: i64,
 }
 
 impl Default for RawSchedule {
@@ -248,8 +262,14 @@ impl Default for RawSchedule {
         Self {
             sync_every_minutes: default_sync_minutes(),
             product_sync_every_minutes: default_product_minutes(),
+            pass_budget_minutes: default_budget_minutes(),
         }
     }
+}
+
+/// Far above a normal pass (seconds) and the first full read of a 100k catalog (minutes).
+fn default_budget_minutes() -> i64 {
+    30
 }
 
 fn default_sync_minutes() -> i64 {
@@ -429,6 +449,12 @@ fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             raw.schedule.product_sync_every_minutes,
             "schedule.product_sync_every_minutes",
         )?,
+        pass_budget: minutes(within(
+            raw.schedule.pass_budget_minutes,
+            1,
+            MAX_BUDGET_MINUTES,
+            "schedule.pass_budget_minutes",
+        )?),
     };
     let notify = validate_notify(raw.notify, base)?;
     Ok(Config {
@@ -449,6 +475,7 @@ fn validate_notify(raw: Option<RawNotify>, base: &Path) -> Result<NotifyConfig, 
             to: Vec::new(),
             from: "skubridge@localhost".into(),
             repeat_after_hours: 24,
+            timeout: seconds(default_smtp_timeout()),
         });
     };
     let kind = n
@@ -497,6 +524,12 @@ fn validate_notify(raw: Option<RawNotify>, base: &Path) -> Result<NotifyConfig, 
         to: n.to,
         from,
         repeat_after_hours: positive(n.repeat_after_hours, "notify.repeat_after_hours")?,
+        timeout: seconds(within(
+            n.timeout_seconds,
+            1,
+            MAX_SMTP_TIMEOUT_SECONDS,
+            "notify.timeout_seconds",
+        )?),
     })
 }
 
@@ -745,14 +778,28 @@ fn positive_minutes(v: i64, key: &str) -> Result<u32, String> {
     within(v, 1, MAX_HOURS * 60, key)
 }
 
+/// A pass that needs more than a day is stuck, not slow.
+const MAX_BUDGET_MINUTES: i64 = 24 * 60;
+
+/// Five minutes is already more than any SMTP server takes to answer.
+const MAX_SMTP_TIMEOUT_SECONDS: i64 = 300;
+
 fn within(v: i64, min: i64, max: i64, key: &str) -> Result<u32, String> {
     if v < min {
         return Err(format!("{key}: must be {min} or more (got {v})"));
     }
     if v > max {
-        return Err(format!("{key}: must be at most {max} (a year; got {v})"));
+        return Err(format!("{key}: must be at most {max} (got {v})"));
     }
     Ok(v as u32)
+}
+
+fn seconds(n: impl Into<i64>) -> std::time::Duration {
+    std::time::Duration::from_secs(n.into().unsigned_abs())
+}
+
+fn minutes(n: u32) -> std::time::Duration {
+    seconds(i64::from(n) * 60)
 }
 
 fn url_key(v: &str, key: &str) -> Result<String, String> {

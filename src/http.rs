@@ -11,11 +11,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn client() -> reqwest::Client {
-    // Tests shorten it (`SKUBRIDGE_HTTP_TIMEOUT_MS`) to reach timeouts quickly.
-    let timeout = std::env::var("SKUBRIDGE_HTTP_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(REQUEST_TIMEOUT, Duration::from_millis);
+    // Tests shorten it to reach timeouts quickly.
+    let timeout = crate::hooks::http_timeout().unwrap_or(REQUEST_TIMEOUT);
     reqwest::Client::builder()
         .user_agent(concat!("skubridge/", env!("CARGO_PKG_VERSION")))
         .timeout(timeout)
@@ -43,15 +40,6 @@ impl Default for Backoff {
     }
 }
 
-/// Tests shrink the waits through `SKUBRIDGE_BACKOFF_MS` so fault tests stay fast;
-/// the number of attempts never changes.
-fn backoff_base() -> Option<Duration> {
-    std::env::var("SKUBRIDGE_BACKOFF_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-}
-
 fn backoff_attempts() -> u32 {
     5
 }
@@ -59,7 +47,7 @@ fn backoff_attempts() -> u32 {
 impl Backoff {
     /// The wait before retry number `attempt` (1-based).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let base = backoff_base().unwrap_or(self.base);
+        let base = crate::hooks::backoff_base().unwrap_or(self.base);
         let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let cap = exp.min(self.max);
         // Full jitter: spread concurrent retries so they don't arrive together.
@@ -71,7 +59,7 @@ impl Backoff {
     /// cannot park a cron run for an hour.
     pub fn server_delay(&self, headers: &HeaderMap, attempt: u32) -> Duration {
         match retry_after(headers) {
-            Some(d) if backoff_base().is_none() => d.min(Duration::from_secs(120)),
+            Some(d) if crate::hooks::backoff_base().is_none() => d.min(Duration::from_secs(120)),
             _ => self.delay(attempt),
         }
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod exit;
+pub mod hooks;
 pub mod http;
 pub mod lock;
 pub mod logging;

@@ -81,6 +81,10 @@ pub fn step_phrase(step: &str, c: &BTreeMap<String, i64>) -> String {
             ),
             "nothing to push",
         ),
+        "email" => or_else(
+            nonzero(c, &[("sent", "sent"), ("queued", "still queued")]),
+            "nothing to send",
+        ),
         // Steps this build does not describe: every count.
         _ => or_else(
             c.iter()

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use faults::{FaultKind, FaultRule};
+pub use smtp::MailMode;
 
 /// Everything a sandbox serves, as loaded from a fixture directory.
 #[derive(Debug, Clone, Default)]

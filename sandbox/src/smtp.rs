@@ -6,8 +6,11 @@
 //!
 //! Control routes: `GET /_sandbox/mail` lists the received messages oldest first,
 //! `GET /_sandbox/mail.txt` shows them as plain text,
-//! `DELETE /_sandbox/mail` forgets them, and `PUT /_sandbox/mail/outage`
-//! `{"down": true}` makes every new connection get `421` and a close, as an outage does.
+//! `DELETE /_sandbox/mail` forgets them, and `PUT /_sandbox/mail/outage` sets how new
+//! connections are met: `{"down": true}` (or `{"mode": "down"}`) answers `421` and
+//! closes, as an outage does; `{"mode": "silent"}` accepts the connection and never says
+//! a word; `{"mode": "stall_after_greeting"}` greets, then never answers a command (a hung
+//! relay); `{"mode": "up"}` or `{"down": false}` serves again.
 
 mod mime;
 mod session;
@@ -17,7 +20,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,11 +69,31 @@ pub struct ReceivedMail {
     pub raw: String,
 }
 
-/// Received messages, and whether the sink is pretending to be down.
+/// How the sink meets a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum MailMode {
+    /// Serves SMTP.
+    Up,
+    /// Answers `421` and closes.
+    Down,
+    /// Accepts the TCP connection and never sends a byte.
+    Silent,
+    /// Sends the greeting, then reads and never answers.
+    StallAfterGreeting,
+}
+
+impl MailMode {
+    const ALL: [MailMode; 4] = [Self::Up, Self::Down, Self::Silent, Self::StallAfterGreeting];
+}
+
+/// Received messages, and how the sink is behaving.
 #[derive(Default)]
 pub struct MailStore {
     messages: Mutex<Vec<ReceivedMail>>,
-    down: AtomicBool,
+    /// A [`MailMode`] as its discriminant.
+    mode: AtomicU8,
 }
 
 impl MailStore {
@@ -85,11 +108,17 @@ impl MailStore {
 
     /// While down, each new connection is answered `421` and closed.
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::Relaxed);
+        self.set_mode(if down { MailMode::Down } else { MailMode::Up });
     }
 
-    pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::Relaxed)
+    /// How new connections are met from now on (open ones carry on as they were).
+    pub fn set_mode(&self, mode: MailMode) {
+        self.mode.store(mode as u8, Ordering::Relaxed);
+    }
+
+    pub fn mode(&self) -> MailMode {
+        let n = self.mode.load(Ordering::Relaxed);
+        MailMode::ALL[usize::from(n)]
     }
 
     /// Keeps a message; returns how many are now held (the reply's queue id).
@@ -168,9 +197,14 @@ async fn accept(listener: TcpListener, app: Arc<App>) {
 /// Serves one connection until QUIT, disconnect, idle timeout or a write error. A
 /// client that leaves mid-DATA leaves nothing behind: only the end of data delivers.
 async fn converse(mut stream: TcpStream, app: Arc<App>) {
-    if app.mail.is_down() {
-        let _ = stream.write_all(OUTAGE).await;
-        return;
+    let mode = app.mail.mode();
+    match mode {
+        MailMode::Down => {
+            let _ = stream.write_all(OUTAGE).await;
+            return;
+        }
+        MailMode::Silent => return swallow(&mut stream).await,
+        MailMode::Up | MailMode::StallAfterGreeting => {}
     }
     let (reader, mut writer) = stream.split();
     let mut reader = BufReader::new(reader);
@@ -180,6 +214,9 @@ async fn converse(mut stream: TcpStream, app: Arc<App>) {
         .is_err()
     {
         return;
+    }
+    if mode == MailMode::StallAfterGreeting {
+        return swallow(&mut reader).await;
     }
     let mut session = Session::new(MAX_MESSAGE_BYTES);
     let mut line = Vec::new();
@@ -204,6 +241,13 @@ async fn converse(mut stream: TcpStream, app: Arc<App>) {
             }
         }
     }
+}
+
+/// Reads and drops whatever the client sends, answering nothing, until it hangs up
+/// (or the idle timeout a real server would apply).
+async fn swallow<R: tokio::io::AsyncRead + Unpin>(reader: &mut R) {
+    let mut sink = tokio::io::sink();
+    let _ = tokio::time::timeout(IDLE_TIMEOUT, tokio::io::copy(reader, &mut sink)).await;
 }
 
 #[derive(Debug, PartialEq)]
@@ -278,12 +322,18 @@ async fn clear_mail(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({}))
 }
 
+/// `{"down": bool}` or `{"mode": "..."}`.
 #[derive(Deserialize)]
-struct Outage {
-    down: bool,
+#[serde(untagged, deny_unknown_fields)]
+enum Outage {
+    Down { down: bool },
+    Mode { mode: MailMode },
 }
 
 async fn set_outage(State(app): State<Arc<App>>, Json(outage): Json<Outage>) -> Json<Value> {
-    app.mail.set_down(outage.down);
+    match outage {
+        Outage::Down { down } => app.mail.set_down(down),
+        Outage::Mode { mode } => app.mail.set_mode(mode),
+    }
     Json(json!({}))
 }

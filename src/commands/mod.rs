@@ -23,6 +23,9 @@ use crate::exit::UsageError;
 use crate::lock::{self, RunLock};
 
 pub fn run(cli: Cli) -> Result<u8> {
+    for name in crate::hooks::ignored() {
+        warn!("{name} is set but ignored: it is a test hook, honoured only by debug builds");
+    }
     let config_path = config_path(cli.config.as_deref());
     match cli.command {
         Command::Init(args) => init::run(&config_path, args),

@@ -29,7 +29,14 @@ const SYNC: &str = "sync";
 const STALE_INTERVALS: i32 = 3;
 
 /// Steps in the order a pass runs them; others follow by name.
-const STEP_ORDER: &[&str] = &["products", "orders", "fulfilment", "shopify_read", "stock"];
+const STEP_ORDER: &[&str] = &[
+    "products",
+    "orders",
+    "fulfilment",
+    "shopify_read",
+    "stock",
+    "email",
+];
 
 /// Only what status can print: `output::Format`'s csv has no rows to give here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -59,22 +59,28 @@ fn summary(report: &PassReport, dry_run: bool) -> String {
     for s in &report.steps {
         let counts: BTreeMap<String, i64> =
             s.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let sent = counts.get("sent").copied().unwrap_or(0);
         let what = match (s.step, &s.error) {
-            (_, Some(_)) => "FAILED".to_string(),
+            ("email", Some(_)) => "emails: FAILED".to_string(),
+            ("email", None) if sent > 0 => format!("{sent} emails sent"),
             // Quiet about steps with nothing to say: the line stays short under cron.
-            ("products", _) if !counts.contains_key("listings") => continue,
-            ("fulfilment", _) if counts.values().all(|n| *n == 0) => continue,
-            (step, _) => output::step_phrase(step, &counts),
+            ("email", None) => continue,
+            ("products", None) if !counts.contains_key("listings") => continue,
+            ("fulfilment", None) if counts.values().all(|n| *n == 0) => continue,
+            (step, error) => {
+                let label = if s.channel.is_empty() {
+                    "shopify".to_string()
+                } else {
+                    format!("{} {step}", s.channel)
+                };
+                let phrase = match error {
+                    Some(_) => "FAILED".to_string(),
+                    None => output::step_phrase(step, &counts),
+                };
+                format!("{label}: {phrase}")
+            }
         };
-        let label = if s.channel.is_empty() {
-            "shopify".to_string()
-        } else {
-            format!("{} {}", s.channel, s.step)
-        };
-        parts.push(format!("{label}: {what}"));
-    }
-    if let Some(e) = report.emails.as_ref().filter(|e| e.sent > 0) {
-        parts.push(format!("{} emails sent", e.sent));
+        parts.push(what);
     }
     format!(
         "sync{} {} in {:.1}s, {} requests: {}",

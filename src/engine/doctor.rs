@@ -432,6 +432,7 @@ impl Engine<'_> {
                     &self.cfg.notify,
                     &self.cfg.shopify.shop,
                     self.clock.now(),
+                    tokio::time::Instant::now() + self.cfg.notify.timeout * 3,
                 )
                 .await;
                 match outcome.error {

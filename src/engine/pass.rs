@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
@@ -114,10 +114,70 @@ impl PassReport {
 
 pub(super) type Counts = BTreeMap<&'static str, i64>;
 
+/// How long a pass may run (design §5): steps start only before the deadline, and a
+/// step still running at it is stopped at its next wait for a remote answer. That is as
+/// safe as a `kill -9`: every step writes its intent before each remote call, and the
+/// next pass reconciles.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Budget {
+    pub(super) deadline: tokio::time::Instant,
+    total: Duration,
+    clock: Clock,
+}
+
+impl Budget {
+    fn new(total: Duration, clock: Clock) -> Self {
+        Self {
+            deadline: tokio::time::Instant::now() + total,
+            total,
+            clock,
+        }
+    }
+
+    /// Runs one step of the pass (unless the budget is spent) and reports it.
+    pub(super) async fn run(
+        self,
+        step: &'static str,
+        channel: &str,
+        work: impl std::future::Future<Output = Result<Counts>>,
+    ) -> StepReport {
+        let (at, t) = (self.clock.now(), Instant::now());
+        let spent = || format!("{} (schedule.pass_budget_minutes)", minutes(self.total));
+        let result = if tokio::time::Instant::now() >= self.deadline {
+            Err(anyhow!(
+                "not run: the pass had used its budget of {} before this step; the next pass runs it",
+                spent()
+            ))
+        } else {
+            tokio::time::timeout_at(self.deadline, work)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(anyhow!(
+                        "stopped: the pass used its budget of {} in this step; the next pass carries on from what was saved",
+                        spent()
+                    ))
+                })
+        };
+        step_report(step, channel, at, t, result)
+    }
+}
+
+/// "30 minutes", "1 minute", "1.5 s" (test budgets are short).
+fn minutes(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 60 && s % 60 == 0 => {
+            let m = s / 60;
+            format!("{m} minute{}", if m == 1 { "" } else { "s" })
+        }
+        _ => format!("{:.1} s", d.as_secs_f64()),
+    }
+}
+
 pub struct Engine<'a> {
     pub(super) cfg: &'a Config,
     pub(super) db: &'a Db,
     pub(super) clock: Clock,
+    pub(super) budget: Budget,
     reporter: &'a dyn Reporter,
     pub(super) shopify: ShopifyClient,
     pub(super) channels: Vec<ChannelClient>,
@@ -147,6 +207,7 @@ impl<'a> Engine<'a> {
             cfg,
             db,
             clock,
+            budget: Budget::new(crate::hooks::pass_budget(cfg.schedule.pass_budget), clock),
             reporter,
             shopify,
             channels,
@@ -165,24 +226,21 @@ impl<'a> Engine<'a> {
     pub async fn run_pass(&mut self, opts: PassOptions) -> Result<PassReport> {
         let (run_id, t0) = self.begin_run("sync", opts.dry_run)?;
         let mut report = PassReport::default();
+        let names: Vec<String> = self.cfg.channels.iter().map(|c| c.name.clone()).collect();
+        let budget = self.budget;
 
         if opts.includes(Step::Products) {
-            for i in 0..self.channels.len() {
-                let (at, t) = (self.clock.now(), Instant::now());
-                let r = self.products(i).await;
-                report
-                    .steps
-                    .push(step_report("products", self.name(i), at, t, r));
+            for (i, name) in names.iter().enumerate() {
+                let r = budget.run("products", name, self.products(i)).await;
+                report.steps.push(r);
             }
         }
         // Orders before stock: Shopify's stock already reflects them when it is pushed.
         if opts.includes(Step::Orders) {
-            for i in 0..self.channels.len() {
-                let (at, t) = (self.clock.now(), Instant::now());
-                let r = self.orders(i, opts.dry_run, &mut report.order_plans).await;
-                report
-                    .steps
-                    .push(step_report("orders", self.name(i), at, t, r));
+            for (i, name) in names.iter().enumerate() {
+                let work = self.orders(i, opts.dry_run, &mut report.order_plans);
+                let r = budget.run("orders", name, work).await;
+                report.steps.push(r);
             }
         }
         if opts.includes(Step::Fulfilment) {
@@ -190,29 +248,22 @@ impl<'a> Engine<'a> {
                 dry_run: opts.dry_run,
                 retry_failed: false,
             };
-            for i in 0..self.channels.len() {
-                let (at, t) = (self.clock.now(), Instant::now());
-                let r = self
-                    .fulfilment(i, fulfil, None, &mut report.fulfilments)
-                    .await;
-                report
-                    .steps
-                    .push(step_report("fulfilment", self.name(i), at, t, r));
+            for (i, name) in names.iter().enumerate() {
+                let work = self.fulfilment(i, fulfil, None, &mut report.fulfilments);
+                let r = budget.run("fulfilment", name, work).await;
+                report.steps.push(r);
             }
         }
         if opts.includes(Step::Stock) {
-            let (at, t) = (self.clock.now(), Instant::now());
-            let r = self.read_shopify_stock().await;
-            let read_ok = r.is_ok();
-            report.steps.push(step_report("shopify_read", "", at, t, r));
-            for i in 0..self.channels.len() {
-                let (at, t) = (self.clock.now(), Instant::now());
-                let r = self
-                    .stock(i, read_ok, opts.dry_run, &mut report.plans)
-                    .await;
-                report
-                    .steps
-                    .push(step_report("stock", self.name(i), at, t, r));
+            let read = budget
+                .run("shopify_read", "", self.read_shopify_stock())
+                .await;
+            let read_ok = read.error.is_none();
+            report.steps.push(read);
+            for (i, name) in names.iter().enumerate() {
+                let work = self.stock(i, read_ok, opts.dry_run, &mut report.plans);
+                let r = budget.run("stock", name, work).await;
+                report.steps.push(r);
             }
         }
 
@@ -220,16 +271,18 @@ impl<'a> Engine<'a> {
     }
 
     /// Refuses a changed environment, opens a dry run's scratch scope, records the start.
-    pub(super) fn begin_run(&self, command: &str, dry_run: bool) -> Result<(i64, Instant)> {
+    pub(super) fn begin_run(&mut self, command: &str, dry_run: bool) -> Result<(i64, Instant)> {
         self.check_environment()?;
         let t0 = Instant::now();
+        self.budget = Budget::new(self.budget.total, self.clock);
         if dry_run {
             self.db.begin_scratch()?;
         }
         Ok((runs::start(self.db, command, dry_run, &self.now())?, t0))
     }
 
-    /// Records the run; then discards a dry run, or mails what needs a person.
+    /// Discards a dry run; otherwise mails what needs a person (the sending is a step
+    /// of its own) and records the run.
     pub(super) async fn end_run(
         &mut self,
         run_id: i64,
@@ -237,15 +290,22 @@ impl<'a> Engine<'a> {
         dry_run: bool,
         mut report: PassReport,
     ) -> Result<PassReport> {
+        if dry_run {
+            report.requests = self.requests();
+            report.duration = t0.elapsed();
+            self.db.discard()?;
+            return Ok(report);
+        }
+        self.notice_failures(&report)?;
+        let (at, t) = (self.clock.now(), Instant::now());
+        let emails = self.send_notices().await?;
+        report
+            .steps
+            .push(step_report("email", "", at, t, email_counts(&emails)));
+        report.emails = Some(emails);
         report.requests = self.requests();
         report.duration = t0.elapsed();
         self.record(run_id, &report)?;
-        if dry_run {
-            self.db.discard()?;
-        } else {
-            self.notice_failures(&report)?;
-            report.emails = Some(self.send_notices().await?);
-        }
         Ok(report)
     }
 
@@ -253,7 +313,8 @@ impl<'a> Engine<'a> {
     fn notice_failures(&mut self, report: &PassReport) -> Result<()> {
         let mut failed = Vec::new();
         for s in report.steps.iter().filter(|s| s.error.is_some()) {
-            let consecutive = runs::consecutive_failures(self.db, s.step, &s.channel)?;
+            // This pass is recorded after its emails are sent: count it here.
+            let consecutive = 1 + runs::consecutive_failures(self.db, s.step, &s.channel)?;
             failed.push((s, consecutive));
         }
         let list: Vec<notices::Failure<'_>> = failed
@@ -284,13 +345,20 @@ impl<'a> Engine<'a> {
                 notify::queue_digest(self.db, now, repeat, &digest, &items)?;
             }
         }
-        let outcome = notify::flush(self.db, &self.cfg.notify, &self.cfg.shopify.shop, now).await;
-        if let Some(e) = &outcome.error {
-            warn!(
-                "{} emails could not be sent ({e}); they stay queued for the next pass",
-                outcome.pending
-            );
-        }
+        // Sending gets what is left of the pass, and at least two SMTP timeouts even when
+        // the steps used it all up: the mail about why may matter most.
+        let deadline = self
+            .budget
+            .deadline
+            .max(tokio::time::Instant::now() + self.cfg.notify.timeout * 2);
+        let outcome = notify::flush(
+            self.db,
+            &self.cfg.notify,
+            &self.cfg.shopify.shop,
+            now,
+            deadline,
+        )
+        .await;
         Ok(outcome)
     }
 
@@ -715,6 +783,21 @@ impl<'a> Engine<'a> {
         counts.insert("failed", outcome.failed.len() as i64);
         Ok(counts)
     }
+}
+
+/// The email step's counts, or why mail stays queued (the pass then fails: a merchant
+/// who gets no mail must hear of it from `status` and the exit code).
+fn email_counts(outcome: &FlushOutcome) -> Result<Counts> {
+    if let Some(e) = &outcome.error {
+        bail!(
+            "{} emails could not be sent ({e}); they stay queued for the next pass",
+            outcome.pending
+        );
+    }
+    Ok(Counts::from([
+        ("sent", outcome.sent as i64),
+        ("queued", outcome.pending as i64),
+    ]))
 }
 
 pub(super) fn step_report(

@@ -2,8 +2,11 @@
 //! configured transport. A row that fails stays for the next pass; a failure that is not
 //! about that one email (server down, bad credentials, disk) stops the flush.
 
+use std::future::Future;
+use std::time::SystemTime;
+
 use chrono::{DateTime, Utc};
-use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
 
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -13,9 +16,6 @@ use crate::clock::{self, rfc3339};
 use crate::config::{NotifyConfig, NotifyTransport};
 use crate::db::Db;
 use crate::secret::Secret;
-
-/// Bounds every SMTP connect and command, so a silent server cannot hang a pass.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What one [`flush`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -32,21 +32,29 @@ pub struct FlushOutcome {
 /// Opens the configured transport as a flush would (SMTP: connect and log in) and
 /// closes it: `skubridge doctor`'s check. Says what was reached.
 pub async fn check(cfg: &NotifyConfig) -> Result<String, String> {
-    let mailer = Mailer::open(cfg).await?;
+    let deadline = Instant::now() + cfg.timeout * 2;
+    let mailer = Mailer::open(cfg, deadline).await?;
     let what = match &mailer {
         Mailer::Smtp { .. } => "SMTP server reachable and the login accepted".to_string(),
         Mailer::File { .. } => "email directory writable".to_string(),
         Mailer::Log => "emails are only logged (no [notify] transport)".to_string(),
     };
-    mailer.close().await;
+    mailer.close(deadline).await;
     Ok(what)
 }
 
-/// Sends every queued email, oldest first. Never panics; errors are in the outcome and, per
-/// email, in its outbox row (attempts, last error).
-pub async fn flush(db: &Db, cfg: &NotifyConfig, shop: &str, now: DateTime<Utc>) -> FlushOutcome {
+/// Sends every queued email, oldest first, and starts none after `deadline`. Never
+/// panics; errors are in the outcome and, per email, in its outbox row (attempts, last
+/// error).
+pub async fn flush(
+    db: &Db,
+    cfg: &NotifyConfig,
+    shop: &str,
+    now: DateTime<Utc>,
+    deadline: Instant,
+) -> FlushOutcome {
     let mut outcome = FlushOutcome::default();
-    if let Err(e) = send_all(db, cfg, shop, now, &mut outcome).await {
+    if let Err(e) = send_all(db, cfg, shop, now, deadline, &mut outcome).await {
         outcome.error = Some(e);
     }
     match outbox::count_unsent(db) {
@@ -64,13 +72,14 @@ async fn send_all(
     cfg: &NotifyConfig,
     shop: &str,
     now: DateTime<Utc>,
+    deadline: Instant,
     outcome: &mut FlushOutcome,
 ) -> Result<(), String> {
     let rows = outbox::unsent(db).map_err(|e| e.to_string())?;
     let Some(first) = rows.first() else {
         return Ok(());
     };
-    let mailer = match Mailer::open(cfg).await {
+    let mailer = match Mailer::open(cfg, deadline).await {
         Ok(m) => m,
         // Recorded on the email that was next, as if its own send had failed.
         Err(e) => return Err(record_failure(db, first, e, outcome)),
@@ -79,7 +88,11 @@ async fn send_all(
     let sent_at = rfc3339(now);
     let mut result = Ok(());
     for row in &rows {
-        match mailer.deliver(&compose(row, shop)).await {
+        if Instant::now() >= deadline {
+            result = Err(OUT_OF_TIME.to_string());
+            break;
+        }
+        match mailer.deliver(&compose(row, shop), deadline).await {
             Ok(()) => {
                 outcome.sent += 1;
                 // Without the mark the email would go again next pass: stop and say so.
@@ -98,8 +111,34 @@ async fn send_all(
             }
         }
     }
-    mailer.close().await;
+    mailer.close(deadline).await;
     result
+}
+
+const OUT_OF_TIME: &str = "the pass ran out of time for sending email";
+
+/// One SMTP exchange, bounded by `notify.timeout_seconds` or by the flush's deadline,
+/// whichever comes first: lettre bounds only the TCP connect, so a server that accepts
+/// and then says nothing would otherwise hold the pass (and its lock) for ever.
+async fn bounded<T>(
+    cfg: &NotifyConfig,
+    deadline: Instant,
+    what: &str,
+    exchange: impl Future<Output = T>,
+) -> Result<T, String> {
+    let own = Instant::now() + cfg.timeout;
+    tokio::time::timeout_at(own.min(deadline), exchange)
+        .await
+        .map_err(|_| {
+            if own <= deadline {
+                format!(
+                    "SMTP server: no answer within {} s {what} (notify.timeout_seconds)",
+                    cfg.timeout.as_secs()
+                )
+            } else {
+                format!("{OUT_OF_TIME} ({what})")
+            }
+        })
 }
 
 /// Counts and records a failed send; returns the message to report.
@@ -214,6 +253,7 @@ enum Mailer<'a> {
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         head: Letterhead,
+        cfg: &'a NotifyConfig,
         url: &'a Secret,
     },
     File {
@@ -224,20 +264,28 @@ enum Mailer<'a> {
 }
 
 impl<'a> Mailer<'a> {
-    async fn open(cfg: &'a NotifyConfig) -> Result<Mailer<'a>, String> {
+    async fn open(cfg: &'a NotifyConfig, deadline: Instant) -> Result<Mailer<'a>, String> {
         match &cfg.transport {
             NotifyTransport::Smtp { url } => {
                 let head = Letterhead::new(cfg)?;
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(|e| format!("notify.smtp_url: {}", redact(&e.to_string(), url)))?
-                    .timeout(Some(SMTP_TIMEOUT))
+                    .timeout(Some(cfg.timeout))
                     .build();
                 // Connecting and logging in first tells a down or misconfigured server (stop)
                 // from a server refusing one email (go on); the pool keeps the connection.
-                match transport.test_connection().await {
+                let connected = bounded(
+                    cfg,
+                    deadline,
+                    "to connect, greet and log in",
+                    transport.test_connection(),
+                )
+                .await?;
+                match connected {
                     Ok(true) => Ok(Self::Smtp {
                         transport,
                         head,
+                        cfg,
                         url,
                     }),
                     Ok(false) => Err("SMTP server: connected but it does not answer".into()),
@@ -258,22 +306,26 @@ impl<'a> Mailer<'a> {
         }
     }
 
-    async fn deliver(&self, mail: &Mail) -> Result<(), Failure> {
+    async fn deliver(&self, mail: &Mail, deadline: Instant) -> Result<(), Failure> {
         match self {
             Self::Smtp {
                 transport,
                 head,
+                cfg,
                 url,
-            } => transport
-                .send(head.message(mail)?)
-                .await
-                .map(drop)
-                .map_err(|e| Failure {
+            } => {
+                let message = head.message(mail)?;
+                // A stalled exchange leaves the pooled connection mid-command: stop.
+                let sent = bounded(cfg, deadline, "to take an email", transport.send(message))
+                    .await
+                    .map_err(Failure::stop)?;
+                sent.map(drop).map_err(|e| Failure {
                     message: format!("SMTP server: {}", redact(&e.to_string(), url)),
                     // A permanent refusal after a good login is about this email
                     // (recipient, size, content); anything else will hit the next one too.
                     stop: !e.is_permanent(),
-                }),
+                })
+            }
             Self::File { transport, head } => transport
                 .send(head.message(mail)?)
                 .await
@@ -286,10 +338,11 @@ impl<'a> Mailer<'a> {
         }
     }
 
-    /// Says goodbye to pooled SMTP connections instead of dropping them.
-    async fn close(self) {
-        if let Self::Smtp { transport, .. } = self {
-            transport.shutdown().await;
+    /// Says goodbye to pooled SMTP connections instead of dropping them (a server that
+    /// does not answer the goodbye is dropped anyway).
+    async fn close(self, deadline: Instant) {
+        if let Self::Smtp { transport, cfg, .. } = self {
+            let _ = bounded(cfg, deadline, "to say goodbye", transport.shutdown()).await;
         }
     }
 }
@@ -345,7 +398,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use chrono::Duration as Span;
-    use skubridge_sandbox::{Fixture, Options, Sandbox};
+    use skubridge_sandbox::{Fixture, MailMode, Options, Sandbox};
 
     use super::*;
     use crate::db::test_db;
@@ -368,7 +421,14 @@ mod tests {
             to: vec!["ops@brand.com".into(), "owner@brand.com".into()],
             from: "skubridge@brand.com".into(),
             repeat_after_hours: 24,
+            timeout: std::time::Duration::from_secs(30),
         }
+    }
+
+    /// A flush as a pass makes it, with a minute to spare.
+    async fn flush_now(db: &Db, cfg: &NotifyConfig) -> FlushOutcome {
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        flush(db, cfg, SHOP, Utc::now(), deadline).await
     }
 
     fn smtp(url: String) -> NotifyConfig {
@@ -443,13 +503,7 @@ mod tests {
         let (tmp, db) = test_db();
         queue_unmatched(&db);
         let dir: PathBuf = tmp.path().join("outbox");
-        let outcome = flush(
-            &db,
-            &cfg(NotifyTransport::File { dir: dir.clone() }),
-            SHOP,
-            Utc::now(),
-        )
-        .await;
+        let outcome = flush_now(&db, &cfg(NotifyTransport::File { dir: dir.clone() })).await;
         assert_eq!(
             outcome,
             FlushOutcome {
@@ -477,13 +531,7 @@ mod tests {
         assert!(eml.ends_with(&format!("\n\n{BODY}")), "{eml}");
         assert_eq!(rows(&db), [(1, None, true)]);
         // Nothing left: the next flush sends nothing.
-        let again = flush(
-            &db,
-            &cfg(NotifyTransport::File { dir: dir.clone() }),
-            SHOP,
-            Utc::now(),
-        )
-        .await;
+        let again = flush_now(&db, &cfg(NotifyTransport::File { dir: dir.clone() })).await;
         assert_eq!(again, FlushOutcome::default());
         assert_eq!(self::emls(&dir).len(), 1);
     }
@@ -497,7 +545,7 @@ mod tests {
         std::fs::write(&dir, "").unwrap();
         let cfg = cfg(NotifyTransport::File { dir: dir.clone() });
 
-        let failed = flush(&db, &cfg, SHOP, Utc::now()).await;
+        let failed = flush_now(&db, &cfg).await;
         assert_eq!((failed.sent, failed.failed, failed.pending), (0, 1, 1));
         let error = failed.error.unwrap();
         assert!(error.starts_with("email directory"), "{error}");
@@ -505,7 +553,7 @@ mod tests {
         assert_eq!(crate::notify::pending(&db).unwrap(), 1);
 
         std::fs::remove_file(&dir).unwrap();
-        let sent = flush(&db, &cfg, SHOP, Utc::now()).await;
+        let sent = flush_now(&db, &cfg).await;
         assert_eq!(
             (sent.sent, sent.failed, sent.pending, sent.error),
             (1, 0, 0, None)
@@ -521,7 +569,7 @@ mod tests {
         queue_note(&db, "12 listings matched.");
         let mut cfg = cfg(NotifyTransport::Log);
         cfg.to.clear();
-        let outcome = flush(&db, &cfg, SHOP, Utc::now()).await;
+        let outcome = flush_now(&db, &cfg).await;
         assert_eq!((outcome.sent, outcome.pending, outcome.error), (1, 0, None));
     }
 
@@ -532,13 +580,7 @@ mod tests {
         queue_unmatched(&db);
         queue_note(&db, "12 listings matched, 3 unmatched.");
 
-        let outcome = flush(
-            &db,
-            &smtp(url_with_login(sandbox.smtp_addr)),
-            SHOP,
-            Utc::now(),
-        )
-        .await;
+        let outcome = flush_now(&db, &smtp(url_with_login(sandbox.smtp_addr))).await;
         assert_eq!(
             outcome,
             FlushOutcome {
@@ -578,7 +620,7 @@ mod tests {
         let cfg = smtp(url.clone());
 
         sandbox.app.mail.set_down(true);
-        let down = flush(&db, &cfg, SHOP, Utc::now()).await;
+        let down = flush_now(&db, &cfg).await;
         // Stopped at the first email: the second was not tried.
         assert_eq!((down.sent, down.failed, down.pending), (0, 1, 2));
         let error = down.error.unwrap();
@@ -588,9 +630,46 @@ mod tests {
         assert!(sandbox.app.mail.messages().is_empty());
 
         sandbox.app.mail.set_down(false);
-        let up = flush(&db, &cfg, SHOP, Utc::now()).await;
+        let up = flush_now(&db, &cfg).await;
         assert_eq!((up.sent, up.failed, up.pending, up.error), (2, 0, 0, None));
         assert_eq!(sandbox.app.mail.messages().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_silent_or_stalled_server_is_given_up_on_and_the_email_stays_queued() {
+        let sandbox = sandbox().await;
+        let (_tmp, db) = test_db();
+        queue_unmatched(&db);
+        queue_note(&db, "done");
+        let mut cfg = smtp(url_with_login(sandbox.smtp_addr));
+        cfg.timeout = std::time::Duration::from_secs(1);
+        for mode in [MailMode::Silent, MailMode::StallAfterGreeting] {
+            sandbox.app.mail.set_mode(mode);
+            let started = std::time::Instant::now();
+            let outcome = flush_now(&db, &cfg).await;
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{mode:?}"
+            );
+            assert_eq!((outcome.sent, outcome.failed, outcome.pending), (0, 1, 2));
+            let error = outcome.error.unwrap();
+            assert!(error.contains("no answer within 1 s"), "{error}");
+        }
+        sandbox.app.mail.set_mode(MailMode::Up);
+        let up = flush_now(&db, &cfg).await;
+        assert_eq!((up.sent, up.pending, up.error), (2, 0, None));
+    }
+
+    #[tokio::test]
+    async fn no_email_is_started_after_the_deadline() {
+        let sandbox = sandbox().await;
+        let (_tmp, db) = test_db();
+        queue_note(&db, "done");
+        let cfg = smtp(sandbox.smtp_url());
+        let outcome = flush(&db, &cfg, SHOP, Utc::now(), Instant::now()).await;
+        assert_eq!((outcome.sent, outcome.pending), (0, 1));
+        assert!(outcome.error.unwrap().contains("ran out of time"));
+        assert!(sandbox.app.mail.messages().is_empty());
     }
 
     #[tokio::test]
@@ -601,7 +680,7 @@ mod tests {
         queue_note(&db, &"too big for any mailbox\n".repeat(450_000));
         queue_unmatched(&db);
 
-        let outcome = flush(&db, &smtp(sandbox.smtp_url()), SHOP, Utc::now()).await;
+        let outcome = flush_now(&db, &smtp(sandbox.smtp_url())).await;
         assert_eq!((outcome.sent, outcome.failed, outcome.pending), (1, 1, 1));
         assert!(outcome.error.unwrap().contains("552"));
         let mail = sandbox.app.mail.messages();
@@ -624,7 +703,7 @@ mod tests {
             format!("smtp://merchant:{PASSWORD_IN_URL}@127.0.0.1:99999"),
             format!("smtp://merchant:{PASSWORD_IN_URL}@/nohost"),
         ] {
-            let outcome = flush(&db, &smtp(url.clone()), SHOP, Utc::now()).await;
+            let outcome = flush_now(&db, &smtp(url.clone())).await;
             assert_eq!((outcome.sent, outcome.pending), (0, 1));
             let error = outcome.error.unwrap();
             assert_no_secret(&error, &url);

@@ -13,11 +13,16 @@ fn at(hours_from_now: i64) -> String {
 }
 
 fn with_email() -> Env {
+    with_email_and("")
+}
+
+/// Mail to the sandbox's SMTP sink, with `extra` lines in `[notify]`.
+fn with_email_and(extra: &str) -> Env {
     let env = Env::standard();
     env.write_config_with(
         "",
         &format!(
-            "[notify]\nsmtp_url = \"{}\"\nto = [\"ops@e2e.test\", \"owner@e2e.test\"]\nfrom = \"skubridge@e2e.test\"\nrepeat_after_hours = 24\n",
+            "[notify]\nsmtp_url = \"{}\"\nto = [\"ops@e2e.test\", \"owner@e2e.test\"]\nfrom = \"skubridge@e2e.test\"\nrepeat_after_hours = 24\n{extra}\n",
             env.smtp_url
         ),
     );
@@ -85,13 +90,16 @@ fn problems_are_mailed_once_as_digests_and_again_after_the_window() {
 fn an_smtp_outage_keeps_mail_queued_until_the_next_pass() {
     let env = with_email();
     env.smtp_down(true);
-    let out = env.run(&["sync"]).expect(0);
+    // Mail that cannot go out fails the pass: nobody would hear of it otherwise.
+    let out = env.run(&["sync"]).expect(1);
     assert!(out.stderr.contains("could not be sent"), "{}", out.stderr);
     assert!(
         !out.stderr.contains(&env.smtp_url),
         "the SMTP URL is secret"
     );
     assert!(env.mails().is_empty());
+    let status = env.run(&["status"]).expect(1).stdout;
+    assert!(status.contains("2 emails could not be sent"), "{status}");
 
     env.smtp_down(false);
     let out = env.run(&["sync"]).expect(0);
@@ -110,4 +118,40 @@ fn a_product_reset_mails_its_counts() {
         body.contains("iconic: 5 of 9 listings matched; 1 without a Shopify variant, 1 duplicate, 1 untracked, 1 inactive"),
         "{body}"
     );
+}
+
+#[test]
+fn a_silent_smtp_server_cannot_hold_the_pass_or_the_lock() {
+    for mode in ["silent", "stall_after_greeting"] {
+        let env = with_email_and("timeout_seconds = 1");
+        env.smtp_mode(mode);
+        // Before the fix this hung for ever, holding the lock.
+        let out = env
+            .run(&["sync"])
+            .expect_within(1, std::time::Duration::from_secs(30));
+        assert!(
+            out.stderr.contains("no answer within 1 s") && out.stderr.contains("stay queued"),
+            "{mode}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains(&env.smtp_url),
+            "the SMTP URL is secret"
+        );
+        let status = env.run(&["status"]).expect(1).stdout;
+        assert!(
+            status.contains("failed") && status.contains("no answer within 1 s"),
+            "{mode}: {status}"
+        );
+        // The lock is free: the next pass runs (and fails the same way), not exit 75.
+        env.run(&["sync"])
+            .expect_within(1, std::time::Duration::from_secs(30));
+        assert!(env.mails().is_empty());
+
+        env.smtp_mode("up");
+        let out = env.run(&["sync"]).expect(0);
+        assert!(out.stderr.contains("2 emails sent"), "{}", out.stderr);
+        assert_eq!(env.mails().len(), 2, "{mode}: each email once");
+        env.run(&["status"]).expect(0);
+    }
 }

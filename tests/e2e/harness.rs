@@ -4,13 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 pub const SHOPIFY_TOKEN: &str = "shpat_e2e_secret_token";
 pub const ICONIC_ID: &str = "iconic-e2e";
 pub const ICONIC_SECRET: &str = "iconic-e2e-very-secret";
+
+/// No run of the tests' small stores takes anywhere near this: one that does is hung.
+const HANG: Duration = Duration::from_secs(120);
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -201,6 +205,16 @@ reserve_stock = 1
         );
     }
 
+    /// How the SMTP sink meets new connections: "up", "down", "silent" (accepts, never
+    /// answers) or "stall_after_greeting".
+    pub fn smtp_mode(&self, mode: &str) {
+        self.control(
+            reqwest::Method::PUT,
+            "/_sandbox/mail/outage",
+            Some(json!({ "mode": mode })),
+        );
+    }
+
     pub fn requests(&self) -> BTreeMap<String, u64> {
         serde_json::from_value(self.control(reqwest::Method::GET, "/_sandbox/requests", None))
             .unwrap()
@@ -297,8 +311,30 @@ impl Run<'_> {
         self
     }
 
-    pub fn output(self) -> Output {
-        let out = self.command().output().expect("skubridge runs");
+    /// Runs to the end; a run still going after `limit` is killed and fails the test
+    /// instead of hanging it.
+    fn output_within(self, limit: Duration) -> Output {
+        let child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("skubridge runs");
+        let pid = child.id().to_string();
+        // Read on another thread: a child blocked on a full pipe is not a hung one.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(child.wait_with_output()));
+        let out = match rx.recv_timeout(limit) {
+            Ok(out) => out.expect("skubridge output"),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-9", &pid]).status();
+                let out = rx.recv().expect("killed run").expect("killed run output");
+                panic!(
+                    "still running after {limit:?}: killed\n--- stderr\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        };
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -329,7 +365,12 @@ impl Run<'_> {
 
     /// Runs and asserts the exit code, returning the output.
     pub fn expect(self, code: i32) -> Output {
-        let out = self.output();
+        self.expect_within(code, HANG)
+    }
+
+    /// Like [`Run::expect`], and the run must end within `limit`.
+    pub fn expect_within(self, code: i32, limit: Duration) -> Output {
+        let out = self.output_within(limit);
         assert_eq!(
             out.code, code,
             "exit code\n--- stdout\n{}\n--- stderr\n{}",

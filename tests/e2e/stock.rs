@@ -238,3 +238,35 @@ fn no_secret_appears_in_any_output_at_maximum_verbosity() {
     }
     assert!(lines > 20, "-vvv should log requests ({lines} lines)");
 }
+
+#[test]
+fn a_pass_that_runs_out_of_time_records_what_it_did_and_frees_the_lock() {
+    let env = Env::standard();
+    // Every answer slow: the first pass cannot finish within a 1.5 s budget.
+    env.latency(400);
+    let out = env
+        .run(&["sync"])
+        .env("SKUBRIDGE_PASS_BUDGET_MS", "1500")
+        .expect_within(1, std::time::Duration::from_secs(30));
+    assert!(
+        out.stderr
+            .contains("stopped: the pass used its budget of 1.5 s (schedule.pass_budget_minutes)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("not run: the pass had used its budget"),
+        "{}",
+        out.stderr
+    );
+    let status = env.run(&["status"]).expect(1).stdout;
+    assert!(status.contains("budget"), "{status}");
+    assert_eq!(env.channel_stock()["LS-S"], 0, "nothing pushed yet");
+
+    // The lock is free and the next pass catches up.
+    env.latency(0);
+    env.run(&["sync"]).expect(0);
+    let stock = env.channel_stock();
+    assert_eq!((stock["LS-S"], stock["LS-M"]), (9, 2));
+    env.run(&["status"]).expect(0);
+}

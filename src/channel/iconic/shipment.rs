@@ -374,7 +374,7 @@ mod tests {
             }
         );
         assert_eq!(sent, 2);
-        if std::env::var_os("SKUBRIDGE_BACKOFF_MS").is_none() {
+        if crate::hooks::backoff_base().is_none() {
             assert!(started.elapsed() >= Duration::from_secs(1));
         }
     }
