@@ -108,10 +108,68 @@ pub fn snippet(body: &str) -> String {
     s.replace('\n', " ")
 }
 
+/// Why a 2xx body could not be decoded, fit for logs, `status` and email: a JSON answer
+/// can hold customers' names and addresses, so only what serde says is wrong is kept,
+/// without the values it quotes; a body that is not JSON at all (an HTML error page
+/// from a proxy) is shown as a snippet.
+pub fn undecodable(error: &serde_json::Error, body: &str) -> String {
+    let message = without_values(&error.to_string());
+    if matches!(body.trim_start().chars().next(), Some('{' | '[')) {
+        message
+    } else {
+        format!("{message} in {}", snippet(body))
+    }
+}
+
+/// serde's message without the value it quotes: `invalid type: string "jo@example.com",
+/// expected u64` becomes `invalid type, expected u64`. Messages of our own
+/// deserializers (an amount that is not one) name no customer data and stay whole.
+pub fn without_values(message: &str) -> String {
+    const QUOTING: [&str; 4] = [
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+    ];
+    for kind in QUOTING {
+        if let Some(rest) = message.strip_prefix(kind) {
+            return match rest.find(", expected") {
+                Some(at) => format!("{kind}{}", &rest[at..]),
+                None => kind.to_string(),
+            };
+        }
+    }
+    message.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn decode_errors_never_quote_values_from_a_json_body() {
+        let body = r#"{"email": "jo@example.com"}"#;
+        let e = serde_json::from_str::<BTreeMap<String, u64>>(body).unwrap_err();
+        assert_eq!(
+            undecodable(&e, body),
+            "invalid type, expected u64 at line 1 column 26"
+        );
+        let cut = r#"{"email": "jo@exa"#;
+        let e = serde_json::from_str::<BTreeMap<String, String>>(cut).unwrap_err();
+        let text = undecodable(&e, cut);
+        assert!(
+            text.starts_with("EOF while parsing") && !text.contains("jo@"),
+            "{text}"
+        );
+        let html = "<html><body>502 Bad Gateway</body></html>";
+        let e = serde_json::from_str::<BTreeMap<String, String>>(html).unwrap_err();
+        assert!(undecodable(&e, html).ends_with("in <html><body>502 Bad Gateway</body></html>"));
+        assert_eq!(
+            without_values(r#""1e3" is not an amount like "49.95""#),
+            r#""1e3" is not an amount like "49.95""#
+        );
+    }
 
     #[test]
     fn retry_after_accepts_whole_and_fractional_seconds() {

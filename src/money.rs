@@ -14,14 +14,37 @@ const DIGITS: usize = 4;
 pub struct Money(i64);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an amount like \"49.95\"")]
+#[error("{} is not an amount like \"49.95\"", shown(.0))]
 pub struct BadAmount(pub String);
+
+/// The refused text, quoted when it looks like a number (what a merchant needs to see);
+/// anything else is only described, since it could be any of the customer's data.
+fn shown(text: &str) -> String {
+    let numberish = text.len() <= 40
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E' | '"'));
+    if numberish || matches!(text, "null" | "true" | "false") {
+        format!("{text:?}")
+    } else {
+        format!("a value of {} characters", text.chars().count())
+    }
+}
 
 impl Money {
     pub const ZERO: Money = Money(0);
 
+    /// A whole number of currency units.
+    pub const fn units(n: i64) -> Money {
+        Money(n.saturating_mul(SCALE))
+    }
+
     pub fn is_zero(self) -> bool {
         self.0 == 0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
     }
 
     pub fn times(self, n: i64) -> Money {

@@ -7,6 +7,7 @@
 mod base64;
 pub mod faults;
 pub mod iconic;
+mod raw_json;
 pub mod shopify;
 pub mod smtp;
 

@@ -91,6 +91,33 @@ pub struct ChannelOrder {
     pub items: Vec<OrderItem>,
 }
 
+/// An order the channel answered with that could not be read (a price that is not an
+/// amount, a field missing): it is held on its own, and the other orders go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableOrder {
+    /// `None` when not even the id could be read.
+    pub id: Option<String>,
+    pub number: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// The field and what is wrong with it; never the customer's data.
+    pub reason: String,
+}
+
+/// Orders as read from a channel.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OrdersRead {
+    /// By order id ascending.
+    pub orders: Vec<ChannelOrder>,
+    pub unreadable: Vec<UnreadableOrder>,
+}
+
+impl OrdersRead {
+    pub fn extend(&mut self, more: OrdersRead) {
+        self.orders.extend(more.orders);
+        self.unreadable.extend(more.unreadable);
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Address {
     pub first_name: String,
@@ -239,7 +266,7 @@ impl ChannelClient {
         &self,
         created_since: DateTime<Utc>,
         updated_since: Option<DateTime<Utc>>,
-    ) -> anyhow::Result<Vec<ChannelOrder>> {
+    ) -> anyhow::Result<OrdersRead> {
         match self {
             Self::Iconic(c) => Ok(c.new_orders(created_since, updated_since).await?),
         }
@@ -247,7 +274,7 @@ impl ChannelClient {
 
     /// The current state of these orders, by order id ascending; ids the channel no
     /// longer returns are absent.
-    pub async fn orders_by_id(&self, ids: &[String]) -> anyhow::Result<Vec<ChannelOrder>> {
+    pub async fn orders_by_id(&self, ids: &[String]) -> anyhow::Result<OrdersRead> {
         match self {
             Self::Iconic(c) => Ok(c.orders_by_id(ids).await?),
         }

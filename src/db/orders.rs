@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{Db, DbError};
-use crate::channel::ChannelOrder;
+use crate::channel::{ChannelOrder, UnreadableOrder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -221,6 +221,32 @@ pub fn record_seen(db: &Db, channel: &str, o: &ChannelOrder, now: &str) -> Resul
             ])?;
         }
         Ok(())
+    })
+}
+
+/// Records an order the channel answered with but that could not be read, as `held`
+/// (an order already known keeps its row). Its number, when unreadable too, is its id.
+pub fn record_unreadable(
+    db: &Db,
+    channel: &str,
+    o: &UnreadableOrder,
+    order_id: &str,
+    now: &str,
+) -> Result<(), DbError> {
+    db.write(|c| {
+        c.execute(
+            "INSERT INTO orders (channel, order_id, number, state, created_at, first_seen_at, updated_at)
+             VALUES (?1, ?2, ?3, 'held', ?4, ?5, ?5)
+             ON CONFLICT (channel, order_id) DO NOTHING",
+            params![
+                channel,
+                order_id,
+                o.number.as_deref().unwrap_or(order_id),
+                o.created_at.map_or_else(|| now.to_string(), crate::clock::rfc3339),
+                now,
+            ],
+        )
+        .map(drop)
     })
 }
 

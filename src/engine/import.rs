@@ -8,14 +8,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use tracing::{info, warn};
 
 use super::notices::{self, HeldOrder};
 use super::orders::{self, Change, Rules, Stock};
 use super::pass::{Counts, Engine};
-use crate::channel::ChannelOrder;
+use crate::channel::{ChannelOrder, OrdersRead, UnreadableOrder};
 use crate::clock;
 use crate::db::orders::{self as ledger, Imported, OrderRow, State};
 use crate::db::{catalog, meta};
@@ -73,7 +73,10 @@ impl Engine<'_> {
             .as_deref()
             .and_then(clock::parse)
             .map(|t| t - ORDERS_OVERLAP);
-        let fresh = self.channels[i]
+        let OrdersRead {
+            orders: fresh,
+            mut unreadable,
+        } = self.channels[i]
             .new_orders(since, updated_since)
             .await
             .with_context(|| format!("reading new {name} orders"))?;
@@ -86,15 +89,18 @@ impl Engine<'_> {
             fresh.into_iter().map(|o| (o.id.clone(), o)).collect();
         let reread: Vec<String> = tracked
             .keys()
-            .filter(|id| !current.contains_key(*id))
+            .filter(|id| {
+                !current.contains_key(*id) && !unreadable.iter().any(|u| u.id.as_ref() == Some(*id))
+            })
             .cloned()
             .collect();
         if !reread.is_empty() {
-            let orders = self.channels[i]
+            let more = self.channels[i]
                 .orders_by_id(&reread)
                 .await
                 .with_context(|| format!("re-reading {} tracked {name} orders", reread.len()))?;
-            current.extend(orders.into_iter().map(|o| (o.id.clone(), o)));
+            current.extend(more.orders.into_iter().map(|o| (o.id.clone(), o)));
+            unreadable.extend(more.unreadable);
         }
 
         let now = self.now();
@@ -106,8 +112,9 @@ impl Engine<'_> {
             let known = tracked.contains_key(&order.id);
             // History is never imported: only orders created since `since` start a row.
             // Channel times are whole seconds: an order from the very second `since`
-            // falls in.
-            if !known && (order.created_at < floor_second(since) || !orders::is_new(&order)) {
+            // falls in. An order with no items at all is kept too, to be held and shown.
+            let wanted = orders::is_new(&order) || order.items.is_empty();
+            if !known && (order.created_at < floor_second(since) || !wanted) {
                 continue;
             }
             ledger::record_seen(self.db, &name, &order, &now)?;
@@ -121,13 +128,78 @@ impl Engine<'_> {
                 to_import.push((row, order));
             }
         }
-        self.import(i, to_import, dry_run, plans, &mut counts)
-            .await?;
-        if let Some(t) = newest {
+        let (mut held, unidentified) =
+            self.hold_unreadable(&name, &tracked, unreadable, since, &mut counts)?;
+        held.extend(
+            self.import(i, to_import, dry_run, plans, &mut counts)
+                .await?,
+        );
+        // One email for every order held in this pass, each problem once.
+        self.once_notices.push(notices::orders_held(&name, &held));
+        // An order without an id can only be found again by reading the same window.
+        if let (Some(t), 0) = (newest, unidentified) {
             meta::set_watermark(self.db, &updated_watermark(&name), &clock::rfc3339(t))?;
         }
         self.watch_shopify_edits(&name, since, &mut counts).await?;
+        if unidentified > 0 {
+            bail!(
+                "{unidentified} {name} orders could not be read at all (not even their order id); they are read again on the next pass, and the others went on. Run with -v to see the answer's problem"
+            );
+        }
         Ok(counts)
+    }
+
+    /// Holds each order the channel answered with that could not be read, on its own
+    /// and with the field named. An imported order that cannot be read is left as it is
+    /// and watched again when it can be. Returns the held orders (to mail) and how many
+    /// could not be told apart at all (no order id).
+    fn hold_unreadable(
+        &mut self,
+        channel: &str,
+        tracked: &BTreeMap<String, OrderRow>,
+        unreadable: Vec<UnreadableOrder>,
+        since: DateTime<Utc>,
+        counts: &mut Counts,
+    ) -> Result<(Vec<HeldOrder>, usize)> {
+        let mut unidentified = 0;
+        let mut held = Vec::new();
+        let now = self.now();
+        for order in unreadable {
+            let Some(id) = order.id.clone() else {
+                tracing::debug!(
+                    "{channel}: an order without a readable id: {}",
+                    order.reason
+                );
+                unidentified += 1;
+                continue;
+            };
+            let history = order.created_at.is_some_and(|t| t < floor_second(since));
+            if !tracked.contains_key(&id) && history {
+                continue;
+            }
+            *counts.entry("unreadable").or_default() += 1;
+            ledger::record_unreadable(self.db, channel, &order, &id, &now)?;
+            let Some(row) = ledger::get(self.db, channel, &id)? else {
+                continue;
+            };
+            let reason = format!("could not be read from {channel}: {}", order.reason);
+            if !row.state.awaits_import() {
+                warn!(
+                    "{channel} order {}: {reason}; it is watched again once it can be read",
+                    row.number
+                );
+                continue;
+            }
+            warn!("{channel} order {}: {reason}; held", row.number);
+            ledger::set_state(self.db, channel, &id, State::Held, Some(&reason), &now)?;
+            held.push(HeldOrder {
+                order_id: id,
+                number: row.number,
+                key: format!("unreadable:{}", order.reason),
+                reason,
+            });
+        }
+        Ok((held, unidentified))
     }
 
     /// `import_orders_since` from the config, else the time of the first pass that read
@@ -215,7 +287,7 @@ impl Engine<'_> {
         })
     }
 
-    /// Decides and creates, oldest order first.
+    /// Decides and creates, oldest order first. Returns the orders held.
     async fn import(
         &mut self,
         i: usize,
@@ -223,9 +295,9 @@ impl Engine<'_> {
         dry_run: bool,
         plans: &mut Vec<String>,
         counts: &mut Counts,
-    ) -> Result<()> {
+    ) -> Result<Vec<HeldOrder>> {
         if candidates.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let name = self.name(i).to_string();
         // Fresh levels decide holds; Shopify's own claim is the last word anyway, so a
@@ -257,10 +329,9 @@ impl Engine<'_> {
             }
             *counts.entry(outcome.key()).or_default() += 1;
         }
-        self.once_notices.push(notices::orders_held(&name, &held));
         self.once_notices
             .push(notices::orders_adopted(&name, &adopted));
-        Ok(())
+        Ok(held)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -303,6 +374,18 @@ impl Engine<'_> {
             )?;
             ledger::stop_watching(self.db, &name, &order.id, &now)?;
             return Ok(Outcome::Cancelled);
+        }
+        if order.items.is_empty() {
+            let reason = format!(
+                "{name} shows no items for this order: check it on {name} and process it by hand"
+            );
+            return self.hold(
+                &name,
+                order,
+                State::Held,
+                vec![("no_items".into(), reason)],
+                false,
+            );
         }
         if !orders::is_new(order) {
             let statuses: BTreeSet<&str> = order.items.iter().map(|i| i.status.as_str()).collect();

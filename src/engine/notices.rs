@@ -124,7 +124,12 @@ pub fn orders_held(channel: &str, held: &[HeldOrder]) -> (Digest, Vec<Item>) {
         intro: format!(
             "skubridge could not create these {channel} orders in Shopify, so they are held:"
         ),
-        action: "Held orders are tried again on every pass and created as soon as the cause is                  gone: match the SKU (`skubridge unmatched` says why it does not match), or add                  the missing stock in Shopify. An order that left the pending state on the                  channel before import is never imported: process it by hand.                  `skubridge orders --state held` lists them."
+        action: "Held orders are tried again on every pass and created as soon as the cause is \
+                 gone: match the SKU (`skubridge unmatched` says why it does not match), or add \
+                 the missing stock in Shopify. An order the channel sent with a value skubridge \
+                 cannot read, or with an impossible amount, waits until the channel corrects \
+                 it. An order that left the pending state on the channel before import is \
+                 never imported: process it by hand. `skubridge orders --state held` lists them."
             .to_string(),
     };
     (digest, items)
@@ -151,9 +156,13 @@ pub fn orders_adopted(channel: &str, adopted: &[(String, String, String)]) -> (D
         kind: "order_adopted",
         subject: format!("{COUNT} {channel} orders were already in Shopify"),
         intro: format!(
-            "These {channel} orders were about to be imported, but Shopify already has them              (same source identifier). skubridge did not create them again:"
+            "These {channel} orders were about to be imported, but Shopify already has them \
+             (same source identifier). skubridge did not create them again:"
         ),
-        action: "If another skubridge install (or a copy of this database) imports orders from                  this channel into this store, stop one of them: two installs double the API                  calls and race each other. Restoring an old database also causes this, and is                  harmless."
+        action: "If another skubridge install (or a copy of this database) imports orders from \
+                 this channel into this store, stop one of them: two installs double the API \
+                 calls and race each other. Restoring an old database also causes this, and is \
+                 harmless."
             .to_string(),
     };
     (digest, items)
@@ -172,8 +181,11 @@ pub fn items_changed_body(
     now: usize,
 ) -> String {
     format!(
-        "{channel} order {number} changed after it was imported into Shopify as {shopify_name}:          it had {imported} items, {channel} now shows {now}.\n\n\
-         skubridge will not touch this order again (no fulfilment push). Compare the two          orders, edit {shopify_name} in Shopify to match, and ship it from {channel}'s seller          centre by hand."
+        "{channel} order {number} changed after it was imported into Shopify as {shopify_name}: \
+         it had {imported} items, {channel} now shows {now}.\n\n\
+         skubridge will not touch this order again (no fulfilment push). Compare the two \
+         orders, edit {shopify_name} in Shopify to match, and ship it from {channel}'s seller \
+         centre by hand."
     )
 }
 
@@ -183,7 +195,9 @@ pub fn cancelled_subject(channel: &str, number: &str, shopify_name: &str) -> Str
 
 pub fn cancelled_body(channel: &str, number: &str, shopify_name: &str) -> String {
     format!(
-        "{channel} cancelled order {number} after skubridge imported it into Shopify as          {shopify_name}.\n\nskubridge leaves Shopify orders to you: cancel {shopify_name} in          Shopify (restocking its items) so it is not shipped."
+        "{channel} cancelled order {number} after skubridge imported it into Shopify as \
+         {shopify_name}.\n\nskubridge leaves Shopify orders to you: cancel {shopify_name} in \
+         Shopify (restocking its items) so it is not shipped."
     )
 }
 
@@ -193,7 +207,10 @@ pub fn edited_subject(channel: &str, number: &str, shopify_name: &str) -> String
 
 pub fn edited_body(channel: &str, number: &str, shopify_name: &str) -> String {
     format!(
-        "The lines of Shopify order {shopify_name} were edited after skubridge imported          {channel} order {number}.\n\nThe channel still expects every item of the original          order: ship what {channel} shows, or cancel the missing items in {channel}'s seller          centre so the customer is refunded."
+        "The lines of Shopify order {shopify_name} were edited after skubridge imported \
+         {channel} order {number}.\n\nThe channel still expects every item of the original \
+         order: ship what {channel} shows, or cancel the missing items in {channel}'s seller \
+         centre so the customer is refunded."
     )
 }
 

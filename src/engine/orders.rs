@@ -17,6 +17,10 @@ use crate::shopify::orders::{
 /// sells in Australian dollars.
 pub const FALLBACK_CURRENCY: &str = "AUD";
 
+/// The largest amount (one price, a fee, a total) an order can plausibly carry: beyond it
+/// the channel's figure is a fault, not a sale.
+const MAX_AMOUNT: Money = Money::units(1_000_000);
+
 /// The shipping line's title when neither the config nor the channel names one.
 const DEFAULT_SHIPPING_TITLE: &str = "Shipping";
 
@@ -88,6 +92,12 @@ pub enum Problem {
         wanted: i64,
         available: i64,
     },
+    /// An amount no sale has: below zero, or beyond [`MAX_AMOUNT`].
+    Amount {
+        /// Which amount: "item 901 (SKU \"LS-S\") paid price".
+        what: String,
+        amount: Money,
+    },
 }
 
 impl Problem {
@@ -96,6 +106,7 @@ impl Problem {
         match self {
             Self::Unmatched { sku } => format!("unmatched:{sku}"),
             Self::Short { sku, .. } => format!("stock:{sku}"),
+            Self::Amount { what, amount } => format!("amount:{what}:{amount}"),
         }
     }
 }
@@ -114,6 +125,15 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "SKU {sku:?}: wanted {wanted}, Shopify has {available} available"
+            ),
+            Self::Amount { what, amount } => write!(
+                f,
+                "{what} {amount} is {}: correct it on the channel, or process the order by hand",
+                if amount.is_negative() {
+                    "below zero"
+                } else {
+                    "more than any sale"
+                }
             ),
         }
     }
@@ -161,7 +181,7 @@ pub fn decide(
     for line in &lines {
         *wanted.entry(line.sku.as_str()).or_default() += line.quantity;
     }
-    let mut problems = Vec::new();
+    let mut problems = impossible_amounts(order);
     let mut seen = BTreeSet::new();
     for line in &lines {
         if !seen.insert(line.sku.as_str()) {
@@ -184,6 +204,32 @@ pub fn decide(
         return Err(problems);
     }
     Ok(draft(order, &lines, rules, &stock.skus))
+}
+
+/// Every amount of the order that no sale can have. A Shopify order made from them would
+/// not match what the customer paid.
+fn impossible_amounts(order: &ChannelOrder) -> Vec<Problem> {
+    let possible = |m: Money| !m.is_negative() && m <= MAX_AMOUNT;
+    let mut out = Vec::new();
+    for item in live(order) {
+        let amounts = [
+            ("paid price", item.paid_price),
+            ("shipping fee", item.shipping_fee),
+        ];
+        for (name, amount) in amounts.into_iter().filter(|(_, a)| !possible(*a)) {
+            out.push(Problem::Amount {
+                what: format!("item {} (SKU {:?}) {name}", item.id, item.sku),
+                amount,
+            });
+        }
+    }
+    if let Some(total) = order.grand_total.filter(|t| !possible(*t)) {
+        out.push(Problem::Amount {
+            what: "the order's grand total".into(),
+            amount: total,
+        });
+    }
+    out
 }
 
 /// The `orderCreate` input for an order whose every SKU is matched.
@@ -569,6 +615,41 @@ mod tests {
             problems[0].to_string(),
             "SKU \"A\": wanted 2, Shopify has 1 available"
         );
+    }
+
+    #[test]
+    fn impossible_amounts_hold_the_order_with_what_and_where() {
+        use ItemStatus::{Canceled, Pending};
+        let mut o = order(vec![
+            item("1", "A", "-5.00", Pending),
+            item("2", "A", "1000000.01", Pending),
+            // A cancelled item is not sold: its amounts do not matter.
+            item("3", "A", "-1", Canceled),
+        ]);
+        o.items[0].shipping_fee = m("-0.01");
+        o.grand_total = Some(m("-4.99"));
+        let cfg = OrdersConfig::default();
+        let problems = decide(&o, &rules(&cfg), &stock(&[("A", 5)])).unwrap_err();
+        let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "item 1 (SKU \"A\") paid price -5.00 is below zero: correct it on the channel, or process the order by hand",
+                "item 1 (SKU \"A\") shipping fee -0.01 is below zero: correct it on the channel, or process the order by hand",
+                "item 2 (SKU \"A\") paid price 1000000.01 is more than any sale: correct it on the channel, or process the order by hand",
+                "the order's grand total -4.99 is below zero: correct it on the channel, or process the order by hand",
+            ]
+        );
+        assert_eq!(
+            problems[0].key(),
+            "amount:item 1 (SKU \"A\") paid price:-5.00"
+        );
+        // Zero is a real price (a gift, a full voucher), and a million exactly is allowed.
+        let fine = order(vec![
+            item("1", "A", "0", Pending),
+            item("2", "A", "1000000", Pending),
+        ]);
+        assert!(decide(&fine, &rules(&cfg), &stock(&[("A", 5)])).is_ok());
     }
 
     #[test]

@@ -399,14 +399,23 @@ impl Engine<'_> {
             .into_iter()
             .collect();
         let now = self.now();
-        for o in self.channels[i]
+        let read = self.channels[i]
             .orders_by_id(&ids)
             .await
-            .with_context(|| format!("re-reading {channel} orders with a push in progress"))?
-        {
-            ledger::record_seen(self.db, &channel, &o, &now)?;
+            .with_context(|| format!("re-reading {channel} orders with a push in progress"))?;
+        for o in &read.orders {
+            ledger::record_seen(self.db, &channel, o, &now)?;
         }
+        // Settled from what the channel says now, or not at all this pass.
+        let unread: BTreeSet<&str> = read
+            .unreadable
+            .iter()
+            .filter_map(|u| u.id.as_deref())
+            .collect();
         for r in open {
+            if unread.contains(r.order_id.as_str()) {
+                continue;
+            }
             let claimed = pushes::claimed_items(self.db, &channel, &r.order_id, &r.fulfilment_id)?;
             let items = pushes::imported_items(self.db, &channel, &r.order_id)?;
             let pending: Vec<String> = items

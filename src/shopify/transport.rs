@@ -500,7 +500,7 @@ fn read_envelope(
     serde_json::from_str(text).map_err(|e| {
         let error = ShopifyError::Decode {
             op,
-            message: format!("{e}: {}", snippet(text)),
+            message: crate::http::undecodable(&e, text),
         };
         match e.classify() {
             Category::Syntax | Category::Eof | Category::Io => Failure::Retry {

@@ -184,6 +184,10 @@ reserve_stock = 1
         self.control_patch(&format!("/_sandbox/iconic/products/{product_id}"), patch);
     }
 
+    pub fn control_delete(&self, path: &str) {
+        self.control(reqwest::Method::DELETE, path, None);
+    }
+
     pub fn control_patch(&self, path: &str, patch: Value) {
         self.control(reqwest::Method::PATCH, path, Some(patch));
     }

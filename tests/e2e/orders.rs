@@ -672,3 +672,114 @@ fn a_total_that_differs_from_the_channels_is_stored_and_shown() {
     let table = env.run(&["orders"]).expect(0).stdout;
     assert!(table.contains("+1.50"), "{table}");
 }
+
+/// A pending order of one LS-S unit whose paid price is answered as `price_text`,
+/// verbatim JSON.
+fn order_priced(id: u64, price_text: &str) -> Value {
+    let mut o = order(id, &[(id * 10, "LS-S", "10")]);
+    o["items"][0]["paid_price_text"] = json!(price_text);
+    o
+}
+
+#[test]
+fn a_bad_order_is_held_on_its_own_and_the_others_are_imported() {
+    let env = Env::standard();
+    smtp_config(&env, "");
+    env.run(&["sync"]).expect(0);
+    let before = env.mails().len();
+    let bad = [
+        (9401, "1e3"),
+        (9402, "29.950000000000003"),
+        (9403, "null"),
+        (9404, "1e400"),
+    ];
+    for (id, price) in bad {
+        env.add_channel_order(order_priced(id, price));
+    }
+    env.add_channel_order(order(9405, &[(94051, "LS-M", "30.00")]));
+    // A negative paid price reads fine and is still no sale.
+    env.add_channel_order(order_priced(9406, "-5.00"));
+
+    let out = env.run(&["sync"]).expect(0);
+    assert_eq!(
+        per_source(&env).into_keys().collect::<Vec<_>>(),
+        ["iconic:9405"],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            r#"iconic order 309401: could not be read from iconic: items[0].paidPrice: "1e3" is not an amount like "49.95"; held"#
+        ),
+        "{}",
+        out.stderr
+    );
+    // Errors and mail name the order and the field, never the customer.
+    let mails = env.mails();
+    assert_eq!(mails.len(), before + 1, "{:?}", subjects(&env));
+    let body = mails[before]["body"].as_str().unwrap();
+    for id in [9401, 9402, 9403, 9404, 9406] {
+        assert!(
+            body.contains(&format!("Order {}:", 300_000 + id)),
+            "{id}: {body}"
+        );
+    }
+    for reason in [
+        r#"Order 309402: could not be read from iconic: items[0].paidPrice: "29.950000000000003" is not an amount like "49.95""#,
+        "Order 309403: could not be read from iconic: item 94030: paidPrice is missing",
+        r#"Order 309404: could not be read from iconic: items[0].paidPrice: "1e400" is not an amount"#,
+    ] {
+        assert!(body.contains(reason), "{reason}\n{body}");
+    }
+    assert!(
+        body.contains(r#"item 94060 (SKU "LS-S") paid price -5.00 is below zero"#),
+        "{body}"
+    );
+    let status = env.run(&["status"]).expect(0).stdout;
+    for text in [&out.stderr, body, &status] {
+        for personal in ["jo@example.com", "George St", "Citizen", "0400000000"] {
+            assert!(!text.contains(personal), "{personal} in\n{text}");
+        }
+    }
+    let held: Value = serde_json::from_str(
+        &env.run(&["orders", "--state", "held", "--format", "json"])
+            .expect(0)
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(held.as_array().unwrap().len(), 5, "{held}");
+
+    // Every pass the same: still held, not mailed again, nothing duplicated.
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.mails().len(), before + 1);
+    assert_eq!(per_source(&env).len(), 1);
+
+    // The channel corrects one order: it goes through on the next pass.
+    env.control_delete("/_sandbox/iconic/orders/9401/items/94010");
+    env.add_channel_order_item(
+        9401,
+        json!({"id": 94011, "seller_sku": "LS-S", "paid_price": "10", "unit_price": "10"}),
+    );
+    env.run(&["sync"]).expect(0);
+    assert_eq!(
+        per_source(&env).into_keys().collect::<Vec<_>>(),
+        ["iconic:9401", "iconic:9405"]
+    );
+}
+
+#[test]
+fn an_order_with_no_items_is_held_and_listed() {
+    let env = env();
+    env.run(&["sync"]).expect(0);
+    let mut empty = order(9501, &[]);
+    empty["items"] = json!([]);
+    env.add_channel_order(empty);
+    let out = env.run(&["sync"]).expect(0);
+    assert!(out.stderr.contains("1 held"), "{}", out.stderr);
+    let held = env.run(&["orders", "--state", "held"]).expect(0).stdout;
+    assert!(
+        held.contains("309501") && held.contains("shows no items"),
+        "{held}"
+    );
+    assert!(env.shopify_orders().is_empty());
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Value};
@@ -20,6 +20,7 @@ use super::catalog::{shop_sku, wire_time, Catalog};
 use super::problem::Problem;
 use super::request::{Page, Params};
 use super::shipment::{Shipment, REFUSED, STATUS_TRANSITION};
+use crate::raw_json::Raw;
 use crate::App;
 
 /// UNCONFIRMED: the sort parameter names (PIA's; ZAL says `order`/`order_dir`).
@@ -184,6 +185,9 @@ pub struct FixtureItem {
     pub paid_price: Money,
     pub unit_price: Money,
     pub status: Option<ItemStatus>,
+    /// For tests of bad input: the JSON text answered as `paidPrice` instead of
+    /// `paid_price`, verbatim (`1e3`, `null`, `"-5.00"`...).
+    pub paid_price_text: Option<String>,
 }
 
 pub(super) struct Order {
@@ -206,6 +210,7 @@ struct Item {
     status: ItemStatus,
     unit_price: Money,
     paid_price: Money,
+    paid_price_text: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     /// Set by set-to-ready-to-ship.
@@ -220,6 +225,7 @@ impl Item {
             status: item.status.unwrap_or(default_status),
             unit_price: item.unit_price,
             paid_price: item.paid_price,
+            paid_price_text: item.paid_price_text,
             created_at: at,
             updated_at: at,
             shipment: None,
@@ -239,8 +245,9 @@ impl Order {
 
     /// The `status_<status>` section the order is in: `canceled` when every item is,
     /// otherwise the status all its non-cancelled items share. An order whose live items
-    /// differ (or that has no items) is in no status section.
-    /// UNCONFIRMED: how The Iconic places mixed orders.
+    /// differ is in no status section; one with no items at all still waits for the
+    /// seller (`pending`).
+    /// UNCONFIRMED: how The Iconic places mixed and empty orders.
     fn section(&self) -> Option<ItemStatus> {
         let mut live = self
             .items
@@ -248,7 +255,7 @@ impl Order {
             .map(|item| item.status)
             .filter(|status| *status != ItemStatus::Canceled);
         match live.next() {
-            None if self.items.is_empty() => None,
+            None if self.items.is_empty() => Some(ItemStatus::Pending),
             None => Some(ItemStatus::Canceled),
             Some(first) => live.all(|status| status == first).then_some(first),
         }
@@ -664,15 +671,11 @@ fn id_list(params: &Params, name: &str) -> Result<HashSet<u64>, Problem> {
         .collect()
 }
 
-async fn list(
-    _: Bearer,
-    State(app): State<Arc<App>>,
-    params: Params,
-) -> Result<Json<Value>, Problem> {
+async fn list(_: Bearer, State(app): State<Arc<App>>, params: Params) -> Result<Raw, Problem> {
     let query = OrderQuery::from_params(&params)?;
     let state = app.iconic.lock().unwrap();
     let rows = query.select(&state.orders);
-    Ok(Json(query.page.envelope(rows.into_iter(), |order| {
+    Ok(Raw(query.page.envelope(rows.into_iter(), |order| {
         order_json(&state.catalog, order)
     })))
 }
@@ -737,7 +740,10 @@ fn item_json(catalog: &Catalog, order: &Order, index: usize, item: &Item) -> Val
             "name": product.map_or("", |p| catalog.name_of(p)),
         },
         "unitPrice": item.unit_price.wire(),
-        "paidPrice": item.paid_price.wire(),
+        "paidPrice": item
+            .paid_price_text
+            .as_deref()
+            .map_or_else(|| item.paid_price.wire(), crate::raw_json::token),
         "shippingFee": order.item_shipping_fee(index).wire(),
         "createdAt": wire_time(item.created_at),
         "updatedAt": wire_time(item.updated_at),
@@ -837,6 +843,7 @@ mod tests {
                     status: *status,
                     unit_price: "20".parse().unwrap(),
                     paid_price: "10.10".parse().unwrap(),
+                    paid_price_text: None,
                     created_at: at,
                     updated_at: at,
                     shipment: None,
@@ -851,7 +858,7 @@ mod tests {
         assert_eq!(order_with(&[Pending, Canceled]).section(), Some(Pending));
         assert_eq!(order_with(&[Canceled, Canceled]).section(), Some(Canceled));
         assert_eq!(order_with(&[Pending, Shipped]).section(), None);
-        assert_eq!(order_with(&[]).section(), None);
+        assert_eq!(order_with(&[]).section(), Some(Pending));
         let order = order_with(&[Pending, Pending, Canceled]);
         assert_eq!(order.grand_total().cents, 3 * 1010 + 995);
         assert_eq!(order.item_shipping_fee(0).cents, 995);

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::channel::{
-    ChannelOrder, Listing, PushOutcome, ShipOutcome, Shipment, ShipmentProvider, StockUpdate,
+    Listing, OrdersRead, PushOutcome, ShipOutcome, Shipment, ShipmentProvider, StockUpdate,
 };
 use crate::secret::Secret;
 
@@ -119,13 +119,13 @@ impl IconicClient {
         &self,
         created_since: DateTime<Utc>,
         updated_since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<ChannelOrder>, IconicError> {
+    ) -> Result<OrdersRead, IconicError> {
         orders::new_orders(&self.transport, created_since, updated_since).await
     }
 
     /// The current state of these orders (any section), by order id ascending, in chunks
     /// of up to 100 ids per request. Ids the channel no longer returns are absent.
-    pub async fn orders_by_id(&self, ids: &[String]) -> Result<Vec<ChannelOrder>, IconicError> {
+    pub async fn orders_by_id(&self, ids: &[String]) -> Result<OrdersRead, IconicError> {
         orders::by_id(&self.transport, ids).await
     }
 

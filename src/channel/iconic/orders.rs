@@ -1,5 +1,9 @@
 //! Orders (read): `GET /v2/orders`, paged: the orders waiting for the seller, or given
 //! orders by id in whatever state they are now. Items are one unit each (no quantity).
+//!
+//! Each order is decoded on its own: one the contract cannot read (a price that is not
+//! an amount, a field missing) comes back as an [`UnreadableOrder`] naming the field,
+//! and never stops the others.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,11 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::listings::{self, parse_timestamp, update_date_param, ListBody, Pagination};
 use super::transport::Transport;
 use super::{IconicError, WireId};
-use crate::channel::{Address, ChannelOrder, ItemStatus, OrderItem};
+use crate::channel::{Address, ChannelOrder, ItemStatus, OrderItem, OrdersRead, UnreadableOrder};
 use crate::money::Money;
 
 const ORDERS: &str = "GET /v2/orders";
@@ -31,16 +36,16 @@ const SORT_ASCENDING: &str = "asc";
 /// 100 is PIA2's cap for seller SKUs and Mirakl's for order ids).
 const ORDER_IDS_PER_REQUEST: usize = 100;
 
-/// The list envelope. Not `ListBody` itself: its untagged decoding buffers the body,
-/// which loses the raw number text `Money` reads prices from.
+/// The list envelope, each order kept as its raw text: decoded one by one (and with
+/// its exact number text, which `ListBody`'s untagged decoding would lose).
 #[derive(Deserialize)]
 struct OrdersPage {
-    items: Vec<WireOrder>,
+    items: Vec<Box<RawValue>>,
     #[serde(default)]
     pagination: Option<Pagination>,
 }
 
-impl From<OrdersPage> for ListBody<WireOrder> {
+impl From<OrdersPage> for ListBody<Box<RawValue>> {
     fn from(p: OrdersPage) -> Self {
         ListBody::Envelope {
             items: p.items,
@@ -63,6 +68,18 @@ struct WireOrder {
     delivery_info: Option<String>,
     grand_total: Option<Money>,
     items: Option<Vec<WireItem>>,
+}
+
+/// What names an order even when the rest of it cannot be read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireIdent<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    number: Option<&'a RawValue>,
+    #[serde(borrow)]
+    created_at: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +120,6 @@ struct WireProduct {
     seller_sku: Option<String>,
 }
 
-/// The Unexpected error for an answer missing something the import cannot do without.
 fn unexpected(reason: String) -> IconicError {
     IconicError::Unexpected {
         endpoint: ORDERS,
@@ -111,9 +127,9 @@ fn unexpected(reason: String) -> IconicError {
     }
 }
 
-/// `value`, or an Unexpected error saying `what` is missing.
-fn present<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, IconicError> {
-    value.ok_or_else(|| unexpected(format!("{} is missing", what())))
+/// `value`, or why not: `what` is missing.
+fn present<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, String> {
+    value.ok_or_else(|| format!("{} is missing", what()))
 }
 
 /// The non-blank entries, as written.
@@ -125,24 +141,53 @@ fn filled(values: Option<Vec<Option<String>>>) -> impl Iterator<Item = String> {
         .filter(|v| !v.trim().is_empty())
 }
 
+/// One order from its raw text, or what names it and why it cannot be read.
+fn read_order(raw: &RawValue) -> Result<ChannelOrder, UnreadableOrder> {
+    let mut decoder = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize::<_, WireOrder>(&mut decoder)
+        .map_err(|e| {
+            let message = crate::http::without_values(&e.inner().to_string());
+            // The position inside one order's text helps nobody: the path says where.
+            let message = message.split(" at line ").next().unwrap_or_default();
+            format!("{}: {message}", e.path())
+        })
+        .and_then(WireOrder::into_order)
+        .map_err(|reason| unreadable(raw, reason))
+}
+
+fn unreadable(raw: &RawValue, reason: String) -> UnreadableOrder {
+    let ident: Option<WireIdent<'_>> = serde_json::from_str(raw.get()).ok();
+    let text = |field: Option<&RawValue>| {
+        field
+            .and_then(|v| serde_json::from_str::<WireId>(v.get()).ok())
+            .map(|id| id.to_string())
+    };
+    let (id, number, created_at) = match &ident {
+        Some(i) => (text(i.id), text(i.number), text(i.created_at)),
+        None => (None, None, None),
+    };
+    UnreadableOrder {
+        id,
+        number,
+        created_at: created_at.as_deref().and_then(parse_timestamp),
+        reason,
+    }
+}
+
 impl WireOrder {
-    fn into_order(self) -> Result<ChannelOrder, IconicError> {
-        let id = self.id.to_string();
+    fn into_order(self) -> Result<ChannelOrder, String> {
         // UNCONFIRMED (as for products): order times are RFC 3339 with an offset.
         let time = |field: &str, value: Option<String>| {
-            let text = present(value, || format!("order {id}: {field}"))?;
-            parse_timestamp(&text).ok_or_else(|| {
-                unexpected(format!(
-                    "order {id}: {field} {text:?} is not an RFC 3339 time"
-                ))
-            })
+            let text = present(value, || field.to_string())?;
+            parse_timestamp(&text)
+                .ok_or_else(|| format!("{field} {text:?} is not an RFC 3339 time"))
         };
         let created_at = time("createdAt", self.created_at)?;
         let updated_at = time("updatedAt", self.updated_at)?;
-        let number = present(self.number, || format!("order {id}: number"))?.to_string();
-        let items = present(self.items, || format!("order {id}: items"))?
+        let number = present(self.number, || "number".to_string())?.to_string();
+        let items = present(self.items, || "items".to_string())?
             .into_iter()
-            .map(|item| item.into_item(&id))
+            .map(WireItem::into_item)
             .collect::<Result<_, _>>()?;
         let (billing, shipping) = self
             .address
@@ -154,7 +199,7 @@ impl WireOrder {
         };
         let email = email_of(&shipping).or_else(|| email_of(&billing));
         Ok(ChannelOrder {
-            id,
+            id: self.id.to_string(),
             number,
             created_at,
             updated_at,
@@ -184,9 +229,9 @@ impl WireAddress {
 }
 
 impl WireItem {
-    fn into_item(self, order_id: &str) -> Result<OrderItem, IconicError> {
+    fn into_item(self) -> Result<OrderItem, String> {
         let id = self.id.to_string();
-        let what = |field: &str| format!("order {order_id}, item {id}: {field}");
+        let what = |field: &str| format!("item {id}: {field}");
         Ok(OrderItem {
             sku: present(self.product.and_then(|p| p.seller_sku), || {
                 what("product.sellerSku")
@@ -200,37 +245,45 @@ impl WireItem {
     }
 }
 
-/// One page at `offset`, decoded and mapped.
+/// One page at `offset`, each order decoded on its own.
 async fn page(
     transport: &Transport,
     filters: &[(&str, String)],
     offset: u64,
-) -> Result<(Vec<ChannelOrder>, Option<u64>), IconicError> {
-    let (orders, next) =
-        listings::page::<WireOrder, OrdersPage>(transport, ORDERS, ORDERS_PATH, filters, offset)
-            .await?;
-    let orders = orders
-        .into_iter()
-        .map(WireOrder::into_order)
-        .collect::<Result<_, _>>()?;
-    Ok((orders, next))
+) -> Result<(OrdersRead, Option<u64>), IconicError> {
+    let (raw, next) = listings::page::<Box<RawValue>, OrdersPage>(
+        transport,
+        ORDERS,
+        ORDERS_PATH,
+        filters,
+        offset,
+    )
+    .await?;
+    let mut read = OrdersRead::default();
+    for order in raw.iter().map(|r| read_order(r)) {
+        match order {
+            Ok(o) => read.orders.push(o),
+            Err(u) => read.unreadable.push(u),
+        }
+    }
+    Ok((read, next))
 }
 
 /// Every page, each passed by `check` before the next is asked for.
 async fn every_page(
     transport: &Transport,
     filters: &[(&str, String)],
-    check: impl Fn(&[ChannelOrder]) -> Result<(), IconicError>,
-) -> Result<Vec<ChannelOrder>, IconicError> {
-    let mut orders = Vec::new();
+    check: impl Fn(&OrdersRead) -> Result<(), IconicError>,
+) -> Result<OrdersRead, IconicError> {
+    let mut all = OrdersRead::default();
     let mut offset = Some(0);
     while let Some(at) = offset {
-        let (mut more, next) = page(transport, filters, at).await?;
+        let (more, next) = page(transport, filters, at).await?;
         check(&more)?;
-        orders.append(&mut more);
+        all.extend(more);
         offset = next;
     }
-    Ok(orders)
+    Ok(all)
 }
 
 /// Ids are integers: shorter first, then by text, sorts them numerically.
@@ -239,10 +292,11 @@ fn id_key(id: &str) -> (usize, String) {
 }
 
 /// One order per id, by id ascending. Offset paging over a list that changes while it
-/// is read can show an order twice; its latest state wins.
-fn unique_by_id(orders: impl IntoIterator<Item = ChannelOrder>) -> Vec<ChannelOrder> {
+/// is read can show an order twice; its latest state wins. An order both read and not
+/// (on two pages) counts as read.
+fn unique_by_id(read: OrdersRead) -> OrdersRead {
     let mut unique = BTreeMap::new();
-    for order in orders {
+    for order in read.orders {
         match unique.entry(id_key(&order.id)) {
             Entry::Vacant(slot) => {
                 slot.insert(order);
@@ -254,14 +308,24 @@ fn unique_by_id(orders: impl IntoIterator<Item = ChannelOrder>) -> Vec<ChannelOr
             }
         }
     }
-    unique.into_values().collect()
+    let mut unreadable: BTreeMap<Option<(usize, String)>, UnreadableOrder> = BTreeMap::new();
+    for order in read.unreadable {
+        let key = order.id.as_deref().map(id_key);
+        if key.as_ref().is_none_or(|k| !unique.contains_key(k)) {
+            unreadable.insert(key, order);
+        }
+    }
+    OrdersRead {
+        orders: unique.into_values().collect(),
+        unreadable: unreadable.into_values().collect(),
+    }
 }
 
 pub(super) async fn new_orders(
     transport: &Transport,
     created_since: DateTime<Utc>,
     updated_since: Option<DateTime<Utc>>,
-) -> Result<Vec<ChannelOrder>, IconicError> {
+) -> Result<OrdersRead, IconicError> {
     let mut filters = vec![
         ("section", NEW_SECTION.to_string()),
         ("dateStart", update_date_param(created_since)),
@@ -281,16 +345,23 @@ pub(super) async fn new_orders(
 
 /// Every page of the orders with these ids. An order that was not asked for means the
 /// filter was ignored: reading on would page through the whole order book.
-async fn chunk(transport: &Transport, ids: Vec<String>) -> Result<Vec<ChannelOrder>, IconicError> {
+async fn chunk(transport: &Transport, ids: Vec<String>) -> Result<OrdersRead, IconicError> {
     let filters: Vec<(&str, String)> = ids.iter().map(|id| ("orderIds[]", id.clone())).collect();
     every_page(transport, &filters, |page| {
-        match page.iter().find(|o| !ids.contains(&o.id)) {
-            Some(stray) => Err(unexpected(format!(
-                "answered order {} that was not asked for (orderIds[] filter ignored?)",
-                stray.id
-            ))),
-            None => Ok(()),
+        let answered = page
+            .orders
+            .iter()
+            .map(|o| Some(o.id.as_str()))
+            .chain(page.unreadable.iter().map(|u| u.id.as_deref()));
+        for id in answered {
+            if !id.is_some_and(|id| ids.iter().any(|asked| asked == id)) {
+                return Err(unexpected(format!(
+                    "answered order {} that was not asked for (orderIds[] filter ignored?)",
+                    id.unwrap_or("without an id")
+                )));
+            }
         }
+        Ok(())
     })
     .await
 }
@@ -298,7 +369,7 @@ async fn chunk(transport: &Transport, ids: Vec<String>) -> Result<Vec<ChannelOrd
 pub(super) async fn by_id(
     transport: &Transport,
     ids: &[String],
-) -> Result<Vec<ChannelOrder>, IconicError> {
+) -> Result<OrdersRead, IconicError> {
     // No ids, no chunk, no request: an empty filter would ask for every order there is.
     let ids: Vec<String> = ids
         .iter()
@@ -312,12 +383,14 @@ pub(super) async fn by_id(
         .chunks(ORDER_IDS_PER_REQUEST)
         .map(<[_]>::to_vec)
         .collect();
-    let answers: Vec<Vec<ChannelOrder>> = stream::iter(chunks)
+    let answers: Vec<OrdersRead> = stream::iter(chunks)
         .map(|ids| chunk(transport, ids))
         .buffer_unordered(transport.concurrency())
         .try_collect()
         .await?;
-    Ok(unique_by_id(answers.into_iter().flatten()))
+    let mut all = OrdersRead::default();
+    answers.into_iter().for_each(|a| all.extend(a));
+    Ok(unique_by_id(all))
 }
 
 #[cfg(test)]
@@ -409,11 +482,7 @@ mod tests {
     #[test]
     fn a_realistic_order_maps_exactly() {
         let page: OrdersPage = parse(REALISTIC).unwrap();
-        let orders: Vec<ChannelOrder> = page
-            .items
-            .into_iter()
-            .map(|o| o.into_order().unwrap())
-            .collect();
+        let orders: Vec<ChannelOrder> = page.items.iter().map(|o| read_order(o).unwrap()).collect();
         let expected = ChannelOrder {
             id: "41".into(),
             number: "3000041".into(),
@@ -465,22 +534,25 @@ mod tests {
         );
     }
 
-    /// `{"items":[order]}` with `change` applied to the order's JSON.
-    fn one_order_with(change: impl FnOnce(&mut Value)) -> Result<Vec<ChannelOrder>, IconicError> {
+    /// Order 5 (number 1005) with `change` applied to its JSON, read as a page would.
+    fn one_order_with(change: impl FnOnce(&mut Value)) -> Result<ChannelOrder, UnreadableOrder> {
         let mut order = order_json(5, "2026-11-02T02:00:00Z");
         change(&mut order);
-        let page: OrdersPage = parse(&json!({ "items": [order] }).to_string()).unwrap();
-        page.items.into_iter().map(WireOrder::into_order).collect()
+        one_order_text(&order.to_string())
     }
 
-    fn reason(result: Result<Vec<ChannelOrder>, IconicError>) -> String {
-        match result {
-            Err(IconicError::Unexpected { endpoint, reason }) => {
-                assert_eq!(endpoint, ORDERS);
-                reason
-            }
-            other => panic!("{other:?}"),
-        }
+    fn one_order_text(order: &str) -> Result<ChannelOrder, UnreadableOrder> {
+        let page: OrdersPage = parse(&format!(r#"{{"items": [{order}]}}"#)).unwrap();
+        read_order(&page.items[0])
+    }
+
+    /// Why order 5 could not be read; it is still named by id, number and time.
+    fn reason(result: Result<ChannelOrder, UnreadableOrder>) -> String {
+        let u = result.unwrap_err();
+        assert_eq!(u.id.as_deref(), Some("5"));
+        assert_eq!(u.number.as_deref(), Some("1005"));
+        assert_eq!(u.created_at, Some(at("2026-11-02T01:00:00Z")));
+        u.reason
     }
 
     #[test]
@@ -489,44 +561,60 @@ mod tests {
         let no_price = one_order_with(|o| {
             o["items"][0].as_object_mut().unwrap().remove("paidPrice");
         });
-        assert_eq!(reason(no_price), "order 5, item 50: paidPrice is missing");
+        assert_eq!(reason(no_price), "item 50: paidPrice is missing");
         let null_price = one_order_with(|o| o["items"][0]["paidPrice"] = Value::Null);
-        assert_eq!(reason(null_price), "order 5, item 50: paidPrice is missing");
-        let bad_time = one_order_with(|o| o["createdAt"] = json!("02/11/2026 10:00"));
+        assert_eq!(reason(null_price), "item 50: paidPrice is missing");
+        let bad_update = one_order_with(|o| o["updatedAt"] = json!("02/11/2026 10:00"));
         assert_eq!(
-            reason(bad_time),
-            r#"order 5: createdAt "02/11/2026 10:00" is not an RFC 3339 time"#
+            reason(bad_update),
+            r#"updatedAt "02/11/2026 10:00" is not an RFC 3339 time"#
         );
-        let no_update = one_order_with(|o| {
-            o.as_object_mut().unwrap().remove("updatedAt");
-        });
-        assert_eq!(reason(no_update), "order 5: updatedAt is missing");
         let no_items = one_order_with(|o| o["items"] = Value::Null);
-        assert_eq!(reason(no_items), "order 5: items is missing");
+        assert_eq!(reason(no_items), "items is missing");
         let no_sku = one_order_with(|o| o["items"][0]["product"] = json!({"sku": "SH-1"}));
-        assert_eq!(
-            reason(no_sku),
-            "order 5, item 50: product.sellerSku is missing"
-        );
+        assert_eq!(reason(no_sku), "item 50: product.sellerSku is missing");
         // No fee, no billing address, no email: not needed, left empty.
         let bare = one_order_with(|o| {
             o["items"][0].as_object_mut().unwrap().remove("shippingFee");
             o["address"] = json!({"shipping": {"email": null}});
         })
         .unwrap();
-        assert_eq!(bare[0].items[0].shipping_fee, Money::ZERO);
-        assert_eq!(bare[0].email, None);
-        assert_eq!(bare[0].shipping_address, Address::default());
+        assert_eq!(bare.items[0].shipping_fee, Money::ZERO);
+        assert_eq!(bare.email, None);
+        assert_eq!(bare.shipping_address, Address::default());
     }
 
     #[test]
-    fn prices_a_float_would_change_are_refused_not_rounded() {
-        let body = json!({"items": [order_json(5, "2026-11-02T02:00:00Z")]})
-            .to_string()
-            .replace("\"paidPrice\":49.95", "\"paidPrice\":0.30000000000000004");
-        assert!(body.contains("0.30000000000000004"));
-        let error = parse::<OrdersPage>(&body).err().unwrap();
-        assert!(error.is_data(), "a wrong shape, not a broken body: {error}");
+    fn a_price_that_is_not_an_amount_names_the_field_and_no_customer_data() {
+        let order = order_json(5, "2026-11-02T02:00:00Z").to_string();
+        for (text, why) in [
+            ("1e3", r#""1e3" is not an amount like "49.95""#),
+            ("1e400", r#""1e400" is not an amount like "49.95""#),
+            // Through f64 this would be rounded to 29.95; its exact text is refused.
+            (
+                "29.950000000000003",
+                r#""29.950000000000003" is not an amount like "49.95""#,
+            ),
+            (
+                r#"{"amount": "jo@example.com"}"#,
+                r#"a value of 28 characters is not an amount like "49.95""#,
+            ),
+        ] {
+            let bad = order.replace(r#""paidPrice":49.95"#, &format!(r#""paidPrice":{text}"#));
+            assert!(bad.contains(text));
+            assert_eq!(
+                reason(one_order_text(&bad)),
+                format!("items[0].paidPrice: {why}"),
+                "{text}"
+            );
+        }
+        // A wrong type elsewhere: the path and the kind of problem, never the value.
+        let bad = one_order_with(|o| o["currency"] = json!({"jo@example.com": 1}));
+        let why = reason(bad);
+        assert_eq!(why, "currency: invalid type, expected a string");
+        // Not even an id: named by nothing, still reported.
+        let nameless = one_order_text(r#"{"id": {"x": 1}, "number": 7, "items": []}"#).unwrap_err();
+        assert_eq!((nameless.id, nameless.number.as_deref()), (None, Some("7")));
     }
 
     #[test]
@@ -534,16 +622,27 @@ mod tests {
         let order = |id: &str, updated: &str| ChannelOrder {
             id: id.into(),
             updated_at: at(updated),
-            ..one_order_with(|_| {}).unwrap().remove(0)
+            ..one_order_with(|_| {}).unwrap()
         };
-        let unique = unique_by_id([
-            order("10", "2026-11-02T03:00:00Z"),
-            order("9", "2026-11-02T01:00:00Z"),
-            order("10", "2026-11-02T04:00:00Z"),
-            order("10", "2026-11-02T02:00:00Z"),
-        ]);
-        assert_eq!(ids(&unique), ["9", "10"]);
-        assert_eq!(unique[1].updated_at, at("2026-11-02T04:00:00Z"));
+        let unreadable = |id: &str| UnreadableOrder {
+            id: Some(id.into()),
+            number: None,
+            created_at: None,
+            reason: "x".into(),
+        };
+        let unique = unique_by_id(OrdersRead {
+            orders: vec![
+                order("10", "2026-11-02T03:00:00Z"),
+                order("9", "2026-11-02T01:00:00Z"),
+                order("10", "2026-11-02T04:00:00Z"),
+                order("10", "2026-11-02T02:00:00Z"),
+            ],
+            // Read on another page: it counts as read.
+            unreadable: vec![unreadable("9"), unreadable("11"), unreadable("11")],
+        });
+        assert_eq!(ids(&unique.orders), ["9", "10"]);
+        assert_eq!(unique.orders[1].updated_at, at("2026-11-02T04:00:00Z"));
+        assert_eq!(unique.unreadable, [unreadable("11")]);
     }
 
     mod over_http {
@@ -580,7 +679,8 @@ mod tests {
                 Some(at("2026-11-02T01:30:00Z")),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .orders;
             assert_eq!(ids(&orders), ["1", "2", "3", "4", "5"]);
             assert_eq!(orders[0].items[0].paid_price, m("49.95"));
 
@@ -624,7 +724,8 @@ mod tests {
             let t = Transport::to_test_server(&server.url, 2);
             let orders = new_orders(&t, at("2026-11-01T00:00:00Z"), None)
                 .await
-                .unwrap();
+                .unwrap()
+                .orders;
             assert_eq!(ids(&orders), ["6", "7", "8", "9"]);
             let seen = order_requests(&server);
             assert_eq!(seen.len(), 3);
@@ -653,7 +754,8 @@ mod tests {
             let t = Transport::to_test_server(&server.url, 1);
             let orders = new_orders(&t, at("2026-11-01T00:00:00Z"), None)
                 .await
-                .unwrap();
+                .unwrap()
+                .orders;
             assert_eq!(orders[0].items[0].paid_price, m("49.95"));
             assert_eq!(t.requests()[ORDERS], 2);
         }
@@ -688,7 +790,7 @@ mod tests {
             // Reversed, with a repeat: asked once each, answered by id ascending.
             let mut wanted: Vec<String> = (1..=250).rev().map(|id| id.to_string()).collect();
             wanted.push("3".into());
-            let orders = by_id(&t, &wanted).await.unwrap();
+            let orders = by_id(&t, &wanted).await.unwrap().orders;
             let expected: Vec<String> = (1..=250)
                 .filter(|id| id % 7 != 0)
                 .map(|id| id.to_string())
@@ -719,7 +821,7 @@ mod tests {
         async fn no_ids_no_request() {
             let server = order_book().await;
             let t = Transport::to_test_server(&server.url, 2);
-            assert_eq!(by_id(&t, &[]).await.unwrap(), []);
+            assert_eq!(by_id(&t, &[]).await.unwrap(), OrdersRead::default());
             assert!(server.seen().is_empty());
         }
 
@@ -735,9 +837,10 @@ mod tests {
             .await;
             let t = Transport::to_test_server(&server.url, 2);
             let error = by_id(&t, &["1".to_string()]).await.unwrap_err();
-            assert_eq!(
-                reason(Err(error)),
-                "answered order 2 that was not asked for (orderIds[] filter ignored?)"
+            assert!(
+                matches!(&error, IconicError::Unexpected { endpoint: ORDERS, reason }
+                    if reason == "answered order 2 that was not asked for (orderIds[] filter ignored?)"),
+                "{error:?}"
             );
             assert_eq!(t.requests()[ORDERS], 1);
         }

@@ -342,7 +342,7 @@ fn decode<T>(
     attempt: u32,
 ) -> Result<T, Failure> {
     parse(body).map_err(|e| {
-        let reason = format!("{e} in {}", snippet(body));
+        let reason = crate::http::undecodable(&e, body);
         if e.is_data() {
             Failure::Fatal(IconicError::Unexpected { endpoint, reason })
         } else {
