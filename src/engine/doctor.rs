@@ -92,7 +92,7 @@ impl Engine<'_> {
                 Verdict::Fail,
                 "database integrity",
                 problem,
-                "restore the database from a backup, or move it aside and run `skubridge sync` (orders already imported are found again in Shopify)",
+                "restore the database from a backup, or move it aside and run `skubridge sync`: a new database recovers from Shopify (orders imported before are adopted, pending ones imported, fulfilments owed pushed)",
             ),
             Err(e) => check(Verdict::Fail, "database integrity", e.to_string(), "check the file's permissions and disk space"),
         }
@@ -209,7 +209,51 @@ impl Engine<'_> {
                 ));
             }
         }
+        if shopify_ok {
+            out.push(self.history_check(i).await);
+        }
         out.extend(self.order_checks(&name));
+    }
+
+    /// Where order imports start, and whether the next pass recovers a lost history.
+    async fn history_check(&self, i: usize) -> Check {
+        let name = self.name(i);
+        let label = format!("{name} order history");
+        if let Some(t) = self.cfg.channels[i].import_orders_since {
+            return pass(
+                label,
+                format!(
+                    "importing orders created since {} (import_orders_since)",
+                    crate::clock::rfc3339(t)
+                ),
+            );
+        }
+        match self.recorded_import_start(name) {
+            Ok(Some(t)) => {
+                return pass(
+                    label,
+                    format!(
+                        "importing orders created since {}",
+                        crate::clock::rfc3339(t)
+                    ),
+                )
+            }
+            Ok(None) => {}
+            Err(e) => return check(Verdict::Fail, label, format!("{e:#}"), "check the database"),
+        }
+        match self.first_import(name).await {
+            Ok(None) => pass(label, "none yet: the next sync imports orders created from then on"),
+            Ok(Some(first)) => check(
+                Verdict::Warn,
+                label,
+                format!(
+                    "this database has none, but Shopify holds orders skubridge imported from {name} (the first is {})",
+                    first.name
+                ),
+                "nothing to do: the next `skubridge sync` recovers (adopts what is in Shopify, imports what is pending, pushes fulfilments owed) and emails what it did",
+            ),
+            Err(e) => check(Verdict::Warn, label, format!("{e:#}"), "run it again later"),
+        }
     }
 
     /// Carriers with no mapping, and tracking numbers the channel would refuse, among

@@ -32,6 +32,10 @@ const SEARCH_SETTLE: Duration = Duration::seconds(60);
 /// channel's clock and index may lag, and a re-read order costs nothing.
 const ORDERS_OVERLAP: Duration = Duration::minutes(10);
 
+/// A recovering database imports from this long before the first order skubridge made
+/// for the channel: an order held back then (an unmatched SKU) may still be pending.
+const RECOVERY_LOOKBACK: Duration = Duration::days(1);
+
 /// Shopify edit reads start this far before the last order update seen.
 const EDITS_OVERLAP: Duration = Duration::minutes(2);
 
@@ -68,7 +72,7 @@ impl Engine<'_> {
         plans: &mut Vec<String>,
     ) -> Result<Counts> {
         let name = self.name(i).to_string();
-        let since = self.import_since(i)?;
+        let since = self.import_since(i).await?;
         let updated_since = meta::watermark(self.db, &updated_watermark(&name))?
             .as_deref()
             .and_then(clock::parse)
@@ -204,26 +208,75 @@ impl Engine<'_> {
 
     /// `import_orders_since` from the config, else the time of the first pass that read
     /// this channel's orders (kept, so history stays out however late the next pass is).
-    pub(super) fn import_since(&self, i: usize) -> Result<DateTime<Utc>> {
+    ///
+    /// A database without that time on a store where skubridge has imported before (it
+    /// was lost, or moved aside as `doctor` advises for a corrupt one) recovers instead
+    /// of starting from now: it imports from shortly before the first order skubridge
+    /// made for this channel, so every order still pending on the channel is found.
+    /// Those already in Shopify are adopted (looked up before any create, as always),
+    /// the others imported, and the fulfilment step, reading from the same time, pushes
+    /// what is still owed.
+    pub(super) async fn import_since(&mut self, i: usize) -> Result<DateTime<Utc>> {
         let cfg = &self.cfg.channels[i];
         if let Some(t) = cfg.import_orders_since {
             return Ok(t);
         }
-        let key = since_watermark(&cfg.name);
-        if let Some(t) = meta::watermark(self.db, &key)?
-            .as_deref()
-            .and_then(clock::parse)
-        {
+        let name = cfg.name.clone();
+        if let Some(t) = self.recorded_import_start(&name)? {
             return Ok(t);
         }
-        let now = self.clock.now();
-        meta::set_watermark(self.db, &key, &clock::rfc3339(now))?;
-        info!(
-            "{}: importing orders created from now on ({}); set channel.import_orders_since to import earlier ones",
-            cfg.name,
-            clock::rfc3339(now)
-        );
-        Ok(now)
+        let at = self.clock.now();
+        let since = match self.first_import(&name).await? {
+            Some(first) => {
+                let made = first.created_at.unwrap_or(at).min(at);
+                let since = made - RECOVERY_LOOKBACK;
+                warn!(
+                    "{name}: this database is new, but Shopify holds orders skubridge imported from {name} before (the first, {}, on {}): recovering every order created since {}",
+                    first.name,
+                    clock::rfc3339(made),
+                    clock::rfc3339(since)
+                );
+                notify::queue_message(
+                    self.db,
+                    at,
+                    "recovered",
+                    &notices::recovered_subject(&name),
+                    &notices::recovered_body(&name, &first.name, made, since),
+                )?;
+                since
+            }
+            None => {
+                info!(
+                    "{name}: importing orders created from now on ({}); set channel.import_orders_since to import earlier ones",
+                    clock::rfc3339(at)
+                );
+                at
+            }
+        };
+        meta::set_watermark(self.db, &since_watermark(&name), &clock::rfc3339(since))?;
+        Ok(since)
+    }
+
+    /// When this database started importing the channel's orders, if it has.
+    pub(super) fn recorded_import_start(&self, channel: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(meta::watermark(self.db, &since_watermark(channel))?
+            .as_deref()
+            .and_then(clock::parse))
+    }
+
+    /// The oldest Shopify order skubridge made for this channel, if any.
+    pub(super) async fn first_import(&self, channel: &str) -> Result<Option<ShopifyOrder>> {
+        let prefix = orders::source_identifier(channel, "");
+        self.shopify
+            .first_order(&term("tag", channel), |o| {
+                o.source_identifier
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with(&prefix))
+            })
+            .await
+            .with_context(|| {
+                format!("looking in Shopify for orders skubridge imported from {channel} before")
+            })
     }
 
     /// An imported order compared with the channel's copy. Returns the count key.

@@ -168,6 +168,31 @@ pub fn orders_adopted(channel: &str, adopted: &[(String, String, String)]) -> (D
     (digest, items)
 }
 
+pub fn recovered_subject(channel: &str) -> String {
+    format!("skubridge recovered {channel} orders after a database loss")
+}
+
+pub fn recovered_body(
+    channel: &str,
+    first_name: &str,
+    first_at: chrono::DateTime<chrono::Utc>,
+    since: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let day = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    format!(
+        "skubridge's database is new, but Shopify holds orders it imported from {channel} \
+         before (the first is {first_name}, created {}).\n\n\
+         So nothing is lost, it reads every {channel} order created since {} that is still \
+         waiting for you: those already in Shopify are adopted, not created again; the \
+         others are imported; and fulfilments made in Shopify that {channel} has not been \
+         told about are pushed.\n\n\
+         Orders created before then are not imported. To import older ones too, set \
+         import_orders_since for this channel in skubridge.toml.",
+        day(first_at),
+        day(since)
+    )
+}
+
 /// The exact subject merchants and their staff already filter on (design §8).
 pub fn items_changed_subject(number: &str) -> String {
     format!("Order Items has changed for Order number: {number}. Please process manually")

@@ -167,7 +167,7 @@ impl Engine<'_> {
             .and_then(clock::parse)
         {
             Some(t) => t,
-            None => self.import_since(i)?,
+            None => self.import_since(i).await?,
         } - FULFILMENT_OVERLAP;
         let query = format!(
             "{} AND updated_at:>'{}' AND (fulfillment_status:shipped OR fulfillment_status:partial)",

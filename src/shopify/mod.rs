@@ -275,8 +275,22 @@ impl ShopifyClient {
     async fn pages<D, N>(
         &self,
         op: &Operation,
+        variables: Value,
+        connection: impl Fn(D) -> Result<Connection<N>, ShopifyError>,
+    ) -> Result<Pages<N>, ShopifyError>
+    where
+        D: DeserializeOwned,
+    {
+        self.pages_until(op, variables, connection, |_| false).await
+    }
+
+    /// Like [`Self::pages`], stopping after the first page that makes `done` true.
+    async fn pages_until<D, N>(
+        &self,
+        op: &Operation,
         mut variables: Value,
         connection: impl Fn(D) -> Result<Connection<N>, ShopifyError>,
+        done: impl Fn(&[N]) -> bool,
     ) -> Result<Pages<N>, ShopifyError>
     where
         D: DeserializeOwned,
@@ -289,7 +303,11 @@ impl ShopifyClient {
             let reply = self.transport.run::<D>(op, &variables).await?;
             read_at.get_or_insert(reply.date.unwrap_or(started));
             let page = connection(reply.data)?;
+            let stop = done(&page.nodes);
             nodes.extend(page.nodes);
+            if stop {
+                break;
+            }
             match page.page_info.next_cursor(op.label)? {
                 Some(cursor) => variables["after"] = Value::String(cursor),
                 None => break,

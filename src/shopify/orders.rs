@@ -116,6 +116,7 @@ pub struct ShopifyOrder {
     pub name: String,
     pub source_identifier: Option<String>,
     pub tags: Vec<String>,
+    pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     /// Lines were edited after creation.
@@ -209,6 +210,7 @@ struct OrderNode {
     source_identifier: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    created_at: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
     cancelled_at: Option<DateTime<Utc>>,
     edited: bool,
@@ -236,6 +238,7 @@ impl From<OrderNode> for ShopifyOrder {
             name: n.name,
             source_identifier: n.source_identifier,
             tags: n.tags,
+            created_at: n.created_at,
             updated_at: n.updated_at,
             cancelled_at: n.cancelled_at,
             edited: n.edited,
@@ -316,6 +319,25 @@ impl ShopifyClient {
     /// Every order matching a search (`term()` builds the parts), cancelled ones
     /// included, oldest first as Shopify serves them.
     pub async fn find_orders(&self, query: &str) -> Result<Vec<ShopifyOrder>, ShopifyError> {
+        self.orders_until(query, |_| false).await
+    }
+
+    /// The oldest order matching a search that also passes `wanted`; pages are read only
+    /// until one does.
+    pub async fn first_order(
+        &self,
+        query: &str,
+        wanted: impl Fn(&ShopifyOrder) -> bool,
+    ) -> Result<Option<ShopifyOrder>, ShopifyError> {
+        let found = self.orders_until(query, &wanted).await?;
+        Ok(found.into_iter().find(|o| wanted(o)))
+    }
+
+    async fn orders_until(
+        &self,
+        query: &str,
+        done: impl Fn(&ShopifyOrder) -> bool,
+    ) -> Result<Vec<ShopifyOrder>, ShopifyError> {
         #[derive(Deserialize)]
         struct Data {
             orders: Connection<OrderNode>,
@@ -323,10 +345,15 @@ impl ShopifyClient {
         // Ten orders a page (in the document): each carries up to 50 lines, and Shopify
         // refuses a query whose requested cost exceeds 1000 points (orders × lines).
         let variables = json!({ "query": query });
+        let connection = |d: Data| -> Result<Connection<ShopifyOrder>, ShopifyError> {
+            Ok(d.orders.map(ShopifyOrder::from))
+        };
         let pages = self
-            .pages(&queries::ORDERS, variables, |d: Data| Ok(d.orders))
+            .pages_until(&queries::ORDERS, variables, connection, |page| {
+                page.iter().any(&done)
+            })
             .await?;
-        Ok(pages.nodes.into_iter().map(ShopifyOrder::from).collect())
+        Ok(pages.nodes)
     }
 }
 

@@ -13,6 +13,15 @@ pub(super) struct Connection<N> {
     pub nodes: Vec<N>,
 }
 
+impl<N> Connection<N> {
+    pub fn map<M>(self, f: impl FnMut(N) -> M) -> Connection<M> {
+        Connection {
+            page_info: self.page_info,
+            nodes: self.nodes.into_iter().map(f).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct PageInfo {

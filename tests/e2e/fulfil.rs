@@ -24,7 +24,7 @@ fn env_with(extra: &str) -> Env {
 }
 
 /// A pending Iconic order of one-unit items (item id, SKU).
-fn order(id: u64, items: &[(u64, &str)]) -> Value {
+pub(crate) fn order(id: u64, items: &[(u64, &str)]) -> Value {
     let items: Vec<Value> = items
         .iter()
         .map(|(item, sku)| json!({"id": item, "seller_sku": sku, "paid_price": "10", "unit_price": "10"}))
@@ -70,7 +70,7 @@ fn shopify_order(env: &Env, id: u64) -> (String, Vec<(String, String)>) {
 }
 
 /// Fulfils in Shopify: every unfulfilled line (`lines` None) or the given (SKU, quantity).
-fn fulfil(
+pub(crate) fn fulfil(
     env: &Env,
     id: u64,
     company: &str,
@@ -128,7 +128,7 @@ fn channel_items(env: &Env, id: u64) -> Vec<(u64, String, Option<String>, Option
         .collect()
 }
 
-fn ready(provider: &str, tracking: &str) -> (String, Option<String>, Option<String>) {
+pub(crate) fn ready(provider: &str, tracking: &str) -> (String, Option<String>, Option<String>) {
     (
         "ready_to_ship".into(),
         Some(provider.into()),
@@ -136,7 +136,7 @@ fn ready(provider: &str, tracking: &str) -> (String, Option<String>, Option<Stri
     )
 }
 
-fn statuses(env: &Env, id: u64) -> Vec<(String, Option<String>, Option<String>)> {
+pub(crate) fn statuses(env: &Env, id: u64) -> Vec<(String, Option<String>, Option<String>)> {
     channel_items(env, id)
         .into_iter()
         .map(|(_, s, p, t)| (s, p, t))

@@ -8,6 +8,7 @@ mod fulfil;
 mod harness;
 mod orders;
 mod products;
+mod recovery;
 mod schema;
 mod status;
 mod stock;
