@@ -647,20 +647,8 @@ fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
             ))
         }
     };
-    if c.reserve_stock < 0 {
-        return Err(format!(
-            "{}: must be 0 or more (got {})",
-            key("reserve_stock"),
-            c.reserve_stock
-        ));
-    }
-    if c.max_stock < 0 {
-        return Err(format!(
-            "{}: must be 0 (no cap) or more (got {})",
-            key("max_stock"),
-            c.max_stock
-        ));
-    }
+    let reserve_stock = quantity(c.reserve_stock, &key("reserve_stock"), "0 or more")?;
+    let max_stock = quantity(c.max_stock, &key("max_stock"), "0 (no cap) or more")?;
     let reconcile_every_hours = positive(c.reconcile_every_hours, &key("reconcile_every_hours"))?;
     if !(1..=32).contains(&c.concurrency) {
         return Err(format!(
@@ -698,8 +686,8 @@ fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
         client_id: c.client_id.trim().to_string(),
         client_secret: Secret::new(c.client_secret),
         environment,
-        reserve_stock: c.reserve_stock,
-        max_stock: (c.max_stock > 0).then_some(c.max_stock),
+        reserve_stock,
+        max_stock: (max_stock > 0).then_some(max_stock),
         reconcile_every_hours,
         concurrency: c.concurrency as usize,
         import_orders_since,
@@ -776,6 +764,22 @@ fn positive(v: i64, key: &str) -> Result<u32, String> {
 
 fn positive_minutes(v: i64, key: &str) -> Result<u32, String> {
     within(v, 1, MAX_HOURS * 60, key)
+}
+
+/// No SKU is stocked or reserved by the ten million: a larger figure is a typo, and
+/// bounding it keeps every stock sum far from overflow.
+pub const MAX_QUANTITY: i64 = 10_000_000;
+
+fn quantity(v: i64, key: &str, floor: &str) -> Result<i64, String> {
+    if v < 0 {
+        return Err(format!("{key}: must be {floor} (got {v})"));
+    }
+    if v > MAX_QUANTITY {
+        return Err(format!(
+            "{key}: must be at most {MAX_QUANTITY} (got {v}); it is a number of units"
+        ));
+    }
+    Ok(v)
 }
 
 /// A pass that needs more than a day is stuck, not slow.

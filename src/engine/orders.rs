@@ -151,14 +151,16 @@ pub struct Stock {
 
 impl Stock {
     fn available(&self, s: &SkuStock) -> i64 {
-        s.available - self.claimed.get(&s.inventory_item_id).copied().unwrap_or(0)
+        let claimed = self.claimed.get(&s.inventory_item_id).copied().unwrap_or(0);
+        s.available.saturating_sub(claimed)
     }
 
     /// Records an order's units as taken.
     pub fn claim(&mut self, lines: &[PlannedLine]) {
         for line in lines {
             if let Some(s) = self.skus.get(&line.sku) {
-                *self.claimed.entry(s.inventory_item_id.clone()).or_default() += line.quantity;
+                let claimed = self.claimed.entry(s.inventory_item_id.clone()).or_default();
+                *claimed = claimed.saturating_add(line.quantity);
             }
         }
     }

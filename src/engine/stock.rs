@@ -1,5 +1,6 @@
 //! The stock rule (design §7), pure: `target = clamp(available − reserve, 0, max)`,
-//! 0 for products that are not sellable, and only differences are pushed.
+//! 0 for products that are not sellable, and only differences are pushed. The
+//! arithmetic saturates: no input, however wrong, turns a shortage into stock.
 
 use serde::Serialize;
 
@@ -33,8 +34,8 @@ pub fn target(row: &StockRow, rules: StockRules) -> i64 {
     if !sellable(row.product_status.as_deref()) {
         return 0;
     }
-    let t = (row.available - rules.reserve).max(0);
-    rules.max.map_or(t, |m| t.min(m))
+    let t = row.available.saturating_sub(rules.reserve.max(0)).max(0);
+    rules.max.map_or(t, |m| t.min(m.max(0)))
 }
 
 /// What to push. A `full` plan (reconcile) pushes every target, repairing manual edits
@@ -90,6 +91,47 @@ mod tests {
         assert_eq!(target(&row(10, None), RULES), 9);
         assert_eq!(target(&row(1, None), RULES), 0);
         assert_eq!(target(&row(-3, None), RULES), 0);
+    }
+
+    proptest::proptest! {
+        /// The probe's overflow (reserve near i64::MAX turned available −2 into 15) and
+        /// every other extreme: the target is never negative, never more than Shopify
+        /// has, never over the cap, and exact wherever nothing saturates.
+        #[test]
+        fn the_rule_holds_over_the_whole_i64_range(
+            available in proptest::prelude::any::<i64>(),
+            reserve in proptest::prelude::any::<i64>(),
+            max in proptest::option::of(proptest::prelude::any::<i64>()),
+            sellable in proptest::prelude::any::<bool>(),
+        ) {
+            let r = StockRow {
+                product_status: Some(if sellable { "ACTIVE" } else { "DRAFT" }.into()),
+                ..row(available, None)
+            };
+            let t = target(&r, StockRules { reserve, max });
+            proptest::prop_assert!(t >= 0);
+            proptest::prop_assert!(t <= available.max(0));
+            if let Some(m) = max {
+                proptest::prop_assert!(t <= m.max(0));
+            }
+            if !sellable || available <= reserve.max(0) {
+                proptest::prop_assert_eq!(t, 0);
+            }
+            if sellable && max.is_none() && (0..=available).contains(&reserve) {
+                proptest::prop_assert_eq!(t, available - reserve);
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_inputs_never_turn_a_shortage_into_stock() {
+        let rules = StockRules {
+            reserve: i64::MAX,
+            max: None,
+        };
+        assert_eq!(target(&row(-2, None), rules), 0);
+        assert_eq!(target(&row(i64::MIN, None), RULES), 0);
+        assert_eq!(target(&row(i64::MAX, None), RULES), i64::MAX - 1);
     }
 
     #[test]

@@ -66,7 +66,10 @@ fn a_lost_database_recovers_every_pending_order_and_every_fulfilment_owed() {
         history.starts_with("WARN") && history.contains("the first is #1001"),
         "{doctor}"
     );
-    assert!(doctor.contains("the next `skubridge sync` recovers"), "{doctor}");
+    assert!(
+        doctor.contains("the next `skubridge sync` recovers"),
+        "{doctor}"
+    );
 
     let out = env.run(&["sync"]).expect(0);
     assert!(

@@ -270,3 +270,29 @@ fn a_pass_that_runs_out_of_time_records_what_it_did_and_frees_the_lock() {
     assert_eq!((stock["LS-S"], stock["LS-M"]), (9, 2));
     env.run(&["status"]).expect(0);
 }
+
+#[test]
+fn a_huge_reserve_is_refused_and_negative_stock_never_becomes_positive() {
+    let env = Env::standard();
+    // The probe's value: before, it was accepted and LS-S at -2 was pushed as 15.
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    let reserve = |value: &str| {
+        let text = config.replace("reserve_stock = 1", &format!("reserve_stock = {value}"));
+        env.write_raw_config(&text);
+    };
+    reserve("9223372036854775807");
+    let out = env.run(&["sync"]).expect(2);
+    assert!(
+        out.stderr.contains(
+            "channel[0].reserve_stock: must be at most 10000000 (got 9223372036854775807)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.db_path().exists(), "nothing ran");
+    reserve("10000000\nmax_stock = 10000000");
+    env.set_shopify_stock("LS-S", -2);
+    env.set_channel_product(501, json!({"quantity": 15}));
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.channel_stock()["LS-S"], 0);
+}
