@@ -489,6 +489,7 @@ fn validate_notify(raw: Option<RawNotify>, base: &Path) -> Result<NotifyConfig, 
             if !(scheme == "smtp" || scheme == "smtps") || !url.contains("://") {
                 return Err("notify.smtp_url: must start with smtp:// (add ?tls=required for STARTTLS) or smtps://".into());
             }
+            smtp_login_is_encrypted(&url)?;
             NotifyTransport::Smtp {
                 url: Secret::new(url),
             }
@@ -808,15 +809,48 @@ fn minutes(n: u32) -> std::time::Duration {
 
 fn url_key(v: &str, key: &str) -> Result<String, String> {
     let v = v.trim().trim_end_matches('/');
-    let ok = (v.starts_with("https://") || v.starts_with("http://"))
-        && reqwest::Url::parse(v).is_ok_and(|u| u.host().is_some());
-    if ok {
-        Ok(v.to_string())
-    } else {
-        Err(format!(
-            "{key}: \"{v}\" is not an http(s) URL; write it like \"https://host.example\""
-        ))
+    let url = reqwest::Url::parse(v)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        .ok_or_else(|| {
+            format!("{key}: \"{v}\" is not an http(s) URL; write it like \"https://host.example\"")
+        })?;
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(format!(
+            "{key}: \"{v}\" is plain http: tokens and secrets would cross the network unencrypted; use https:// (plain http is only for this machine, like the sandbox)"
+        ));
     }
+    Ok(v.to_string())
+}
+
+/// This machine: what plain http and unencrypted SMTP logins are allowed to reach.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A login sent over plain `smtp://` (no `tls=required`) to another machine goes in
+/// clear text: refused, naming only the host.
+fn smtp_login_is_encrypted(url: &str) -> Result<(), String> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Ok(()); // lettre's own error names the problem when sending.
+    };
+    let tls = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let clear = parsed.scheme() == "smtp" && tls.as_deref() != Some("required");
+    if clear && parsed.password().is_some() && !is_loopback(&parsed) {
+        return Err(format!(
+            "notify.smtp_url: the password would go to {} unencrypted; use smtps://...:465, or add ?tls=required for STARTTLS (a plain smtp:// login is only for a relay on this machine)",
+            parsed.host_str().unwrap_or("the server")
+        ));
+    }
+    Ok(())
 }
 
 fn is_api_version(v: &str) -> bool {
@@ -978,6 +1012,60 @@ reserve_stock = 1
             &GOOD[GOOD.find("[[channel]]").unwrap()..]
         ))
         .contains("is used twice"));
+    }
+
+    #[test]
+    fn credentials_never_go_out_unencrypted() {
+        let channel = "https://sellercenter-api.theiconic.com.au/";
+        for (endpoint, ok) in [
+            ("http://sellercenter-api.theiconic.com.au", false),
+            ("http://10.0.0.5:8080", false),
+            ("http://127.0.0.1:4000", true),
+            ("http://localhost:4000", true),
+            ("http://[::1]:4000", true),
+            ("https://sellercenter-api.theiconic.com.au", true),
+        ] {
+            let result = load(&GOOD.replace(channel, endpoint));
+            assert_eq!(result.is_ok(), ok, "{endpoint}: {:?}", result.err());
+            if !ok {
+                let e = result.unwrap_err().message;
+                assert!(
+                    e.starts_with("channel[0].endpoint:") && e.contains("plain http"),
+                    "{e}"
+                );
+            }
+        }
+        let shop = GOOD.replace(
+            "locations =",
+            "endpoint = \"http://demo.myshopify.com\"\nlocations =",
+        );
+        assert!(error(&shop).starts_with("shopify.endpoint:"));
+
+        let mail = |url: &str| {
+            load(&format!(
+                "{GOOD}\n[notify]\nsmtp_url = \"{url}\"\nto = [\"ops@brand.com\"]\n"
+            ))
+        };
+        let clear = mail("smtp://ops:s3cret@smtp.example.com:587")
+            .unwrap_err()
+            .message;
+        assert!(
+            clear.starts_with(
+                "notify.smtp_url: the password would go to smtp.example.com unencrypted"
+            ),
+            "{clear}"
+        );
+        assert!(!clear.contains("s3cret"), "{clear}");
+        assert!(mail("smtp://ops:p@smtp.example.com:587?tls=opportunistic").is_err());
+        for fine in [
+            "smtp://ops:p@smtp.example.com:587?tls=required",
+            "smtps://ops:p@smtp.example.com:465",
+            "smtp://ops:p@127.0.0.1:25",
+            // No login: nothing secret to send.
+            "smtp://relay.example.com:25",
+        ] {
+            assert!(mail(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]

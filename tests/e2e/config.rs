@@ -51,6 +51,61 @@ fn bad_config_errors_name_the_key_and_the_fix() {
 }
 
 #[test]
+fn credentials_are_never_sent_over_plain_http_or_smtp() {
+    let env = Env::standard();
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    // The sandbox is on loopback: plain http is fine there.
+    assert!(text.contains("endpoint = \"http://127.0.0.1:"));
+    // The first endpoint line is Shopify's, the second the channel's.
+    let cases = [
+        (0, "http://shop.example.com", "shopify.endpoint"),
+        (
+            1,
+            "http://sellercenter-api.theiconic.com.au",
+            "channel[0].endpoint",
+        ),
+    ];
+    for (nth, url, key) in cases {
+        let mut seen = 0;
+        let broken: String = text
+            .lines()
+            .map(|l| {
+                let line = if l.starts_with("endpoint = ") {
+                    seen += 1;
+                    if seen - 1 == nth {
+                        format!("endpoint = \"{url}\"")
+                    } else {
+                        l.to_string()
+                    }
+                } else {
+                    l.to_string()
+                };
+                line + "\n"
+            })
+            .collect();
+        env.write_raw_config(&broken);
+        let out = env.run(&["sync"]).expect(2);
+        let expected = format!("{key}: \"{url}\" is plain http");
+        assert!(out.stderr.contains(&expected), "{expected}\n{}", out.stderr);
+    }
+    env.write_config_with(
+        "",
+        "[notify]\nsmtp_url = \"smtp://ops:${SMTP_PASSWORD}@smtp.example.com:587\"\nto = [\"ops@e2e.test\"]\n",
+    );
+    let out = env
+        .run(&["sync"])
+        .env("SMTP_PASSWORD", "hunter2-secret")
+        .expect(2);
+    assert!(
+        out.stderr
+            .contains("notify.smtp_url: the password would go to smtp.example.com unencrypted"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hunter2-secret"), "{}", out.stderr);
+}
+
+#[test]
 fn a_missing_config_points_to_init() {
     let env = Env::standard();
     std::fs::remove_file(env.config_path()).unwrap();
