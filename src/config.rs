@@ -291,9 +291,14 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| {
-            err(format!(
-                "cannot read the config file ({e}); create one with `skubridge init`"
-            ))
+            err(match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "no such config file; create one with `skubridge init`, or name yours with --config or $SKUBRIDGE_CONFIG".to_string()
+                }
+                _ => format!(
+                    "the config file cannot be read ({e}); check that it is a readable file (its permissions, and that it is not a directory)"
+                ),
+            })
         })?;
         let mut value: toml::Value = toml::from_str(&text).map_err(|e| err(toml_message(&e)))?;
         let mut literal_secrets = Vec::new();

@@ -116,6 +116,18 @@ impl Ctx {
         if let Some(db) = db_override {
             cfg.database = db.to_path_buf();
         }
+        let dir = cfg.database.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            let from = match db_override {
+                Some(_) => "--db".to_string(),
+                None => format!("`database` in {}", cfg.path.display()),
+            };
+            return Err(UsageError(format!(
+                "the database's directory {} does not exist (from {from}); create it, or point {from} at an existing one",
+                dir.display()
+            ))
+            .into());
+        }
         for w in &cfg.warnings {
             warn!("{w}");
         }

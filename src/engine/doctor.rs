@@ -194,6 +194,9 @@ impl Engine<'_> {
                     Some(IconicError::Unauthorized) => {
                         "check the channel's client_id and client_secret (Seller Center)"
                     }
+                    Some(IconicError::TokenRefused { .. }) => {
+                        "the credentials are accepted: give this API user access to orders in Seller Center"
+                    }
                     Some(IconicError::Unavailable { .. } | IconicError::Request { .. }) => {
                         "check the channel's endpoint and this machine's network; run doctor again"
                     }

@@ -110,6 +110,7 @@ reserve_stock = 1
             env: self,
             args: args.iter().map(|s| s.to_string()).collect(),
             vars: vec![],
+            shell: None,
         }
     }
 
@@ -295,6 +296,8 @@ pub struct Run<'a> {
     env: &'a Env,
     args: Vec<String>,
     vars: Vec<(String, Option<String>)>,
+    /// Shell commands run before skubridge replaces the shell (`ulimit -f 1`).
+    shell: Option<String>,
 }
 
 #[derive(Debug)]
@@ -312,6 +315,12 @@ impl Run<'_> {
 
     pub fn env_remove(mut self, k: &str) -> Self {
         self.vars.push((k.into(), None));
+        self
+    }
+
+    /// Runs `script` in `sh` first, then skubridge in its place (limits stay set).
+    pub fn after_shell(mut self, script: &str) -> Self {
+        self.shell = Some(script.into());
         self
     }
 
@@ -347,7 +356,17 @@ impl Run<'_> {
     }
 
     pub fn command(self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skubridge"));
+        let bin = env!("CARGO_BIN_EXE_skubridge");
+        let mut cmd = match &self.shell {
+            Some(script) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("{script}; exec \"$0\" \"$@\""))
+                    .arg(bin);
+                sh
+            }
+            None => Command::new(bin),
+        };
         cmd.current_dir(self.env.dir.path())
             .args(&self.args)
             .env_remove("SKUBRIDGE_CONFIG")

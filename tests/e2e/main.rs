@@ -4,6 +4,7 @@
 mod config;
 mod doctor;
 mod email;
+mod errors;
 mod fulfil;
 mod harness;
 mod orders;

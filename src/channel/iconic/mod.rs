@@ -41,8 +41,13 @@ pub struct IconicSettings {
 /// `Refused` and `Unexpected` need a human.
 #[derive(Debug, thiserror::Error)]
 pub enum IconicError {
+    /// The token endpoint refused the credentials.
     #[error("The Iconic rejected the client id/secret: check channel.client_id / client_secret")]
     Unauthorized,
+    /// A token The Iconic had just issued was refused (401 again after a fresh one): the
+    /// credentials are good, the API user may not reach this endpoint.
+    #[error("{endpoint}: The Iconic refused a token it had just issued (HTTP 401 with a fresh token); the client id and secret are accepted, so check this API user's access in Seller Center")]
+    TokenRefused { endpoint: &'static str },
     /// A 4xx other than 401/429: retrying cannot help. `message` is the RFC 7807
     /// "title: detail" when the body has one.
     #[error("{endpoint}: The Iconic refused the request (HTTP {status}): {message}")]

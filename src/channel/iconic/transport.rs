@@ -140,7 +140,8 @@ impl Transport {
 
     /// Sends an authenticated request built by `build` (called once per attempt) and
     /// decodes a success body with `parse`. A 401 drops the token and retries once
-    /// with a fresh one; a second 401 means the credentials themselves are refused.
+    /// with a fresh one; a 401 to that fresh token is `TokenRefused` (the minting
+    /// itself accepted the credentials).
     pub(super) async fn call<T>(
         &self,
         endpoint: &'static str,
@@ -191,6 +192,9 @@ impl Transport {
                     info!(endpoint, "The Iconic answered 401: minting a new token");
                     self.token.forget(&token).await;
                     reauthenticated = true;
+                }
+                Err(IconicError::Unauthorized) => {
+                    return Err(IconicError::TokenRefused { endpoint })
                 }
                 other => return other,
             }
@@ -568,11 +572,18 @@ mod tests {
         }
 
         #[tokio::test]
-        async fn a_second_401_is_a_credentials_error() {
+        async fn a_401_to_a_fresh_token_does_not_blame_the_credentials() {
             let server = server(vec![Reply::new(401, ""), Reply::new(401, "")]).await;
             let t = Transport::to_test_server(&server.url, 2);
             let error = get_x(&t).await.unwrap_err();
-            assert!(matches!(error, IconicError::Unauthorized), "{error}");
+            assert!(
+                matches!(error, IconicError::TokenRefused { endpoint: GET_X }),
+                "{error}"
+            );
+            assert!(
+                !error.to_string().contains("check channel.client_id"),
+                "{error}"
+            );
             assert_eq!(t.requests()[MINT], 2);
             assert_eq!(t.requests()[GET_X], 2);
         }
