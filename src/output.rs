@@ -60,6 +60,7 @@ pub fn step_phrase(step: &str, c: &BTreeMap<String, i64>) -> String {
                     ("imported", "imported"),
                     ("adopted", "already in Shopify"),
                     ("held", "held"),
+                    ("unreadable", "unreadable"),
                     ("failed", "refused by Shopify"),
                     ("waiting", "waiting"),
                     ("items_changed", "changed after import"),

@@ -181,19 +181,22 @@ impl Engine<'_> {
             if !tracked.contains_key(&id) && history {
                 continue;
             }
-            *counts.entry("unreadable").or_default() += 1;
             ledger::record_unreadable(self.db, channel, &order, &id, &now)?;
             let Some(row) = ledger::get(self.db, channel, &id)? else {
                 continue;
             };
             let reason = format!("could not be read from {channel}: {}", order.reason);
-            if !row.state.awaits_import() {
+            // Imported: watched again once readable. Creating: the marker must stay, so
+            // no second create goes out before the settle time.
+            if !matches!(row.state, State::Pending | State::Held | State::Failed) {
                 warn!(
-                    "{channel} order {}: {reason}; it is watched again once it can be read",
+                    "{channel} order {}: {reason}; it is looked at again once it can be read",
                     row.number
                 );
+                *counts.entry("unreadable").or_default() += 1;
                 continue;
             }
+            *counts.entry("held").or_default() += 1;
             warn!("{channel} order {}: {reason}; held", row.number);
             ledger::set_state(self.db, channel, &id, State::Held, Some(&reason), &now)?;
             held.push(HeldOrder {
@@ -216,7 +219,7 @@ impl Engine<'_> {
     /// Those already in Shopify are adopted (looked up before any create, as always),
     /// the others imported, and the fulfilment step, reading from the same time, pushes
     /// what is still owed.
-    pub(super) async fn import_since(&mut self, i: usize) -> Result<DateTime<Utc>> {
+    pub(super) async fn import_since(&self, i: usize) -> Result<DateTime<Utc>> {
         let cfg = &self.cfg.channels[i];
         if let Some(t) = cfg.import_orders_since {
             return Ok(t);

@@ -120,7 +120,7 @@ pub(super) type Counts = BTreeMap<&'static str, i64>;
 /// next pass reconciles.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Budget {
-    pub(super) deadline: tokio::time::Instant,
+    deadline: tokio::time::Instant,
     total: Duration,
     clock: Clock,
 }
@@ -271,10 +271,9 @@ impl<'a> Engine<'a> {
     }
 
     /// Refuses a changed environment, opens a dry run's scratch scope, records the start.
-    pub(super) fn begin_run(&mut self, command: &str, dry_run: bool) -> Result<(i64, Instant)> {
+    pub(super) fn begin_run(&self, command: &str, dry_run: bool) -> Result<(i64, Instant)> {
         self.check_environment()?;
         let t0 = Instant::now();
-        self.budget = Budget::new(self.budget.total, self.clock);
         if dry_run {
             self.db.begin_scratch()?;
         }

@@ -6,7 +6,6 @@
 //! item statuses: never sent twice blindly.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
@@ -15,7 +14,7 @@ use tracing::{info, warn};
 
 use super::fulfilment::{self, fingerprint, Input, Plan};
 use super::orders::source_identifier;
-use super::pass::{step_report, Counts, Engine, PassReport};
+use super::pass::{Counts, Engine, PassReport};
 use crate::channel::{ShipOutcome, Shipment, ShipmentProvider};
 use crate::clock;
 use crate::db::fulfilments::{self as pushes, Attempt, PushState};
@@ -79,14 +78,13 @@ impl Engine<'_> {
     ) -> Result<PassReport> {
         let (run_id, t0) = self.begin_run("fulfil", opts.dry_run)?;
         let mut report = PassReport::default();
+        let budget = self.budget;
         for i in 0..self.channels.len() {
-            let (at, t) = (self.clock.now(), Instant::now());
-            let r = self
-                .fulfilment(i, opts, order, &mut report.fulfilments)
-                .await;
+            let name = self.name(i).to_string();
+            let work = self.fulfilment(i, opts, order, &mut report.fulfilments);
             report
                 .steps
-                .push(step_report("fulfilment", self.name(i), at, t, r));
+                .push(budget.run("fulfilment", &name, work).await);
         }
         self.end_run(run_id, t0, opts.dry_run, report).await
     }

@@ -3,7 +3,7 @@
 //! about that one email (server down, bad credentials, disk) stops the flush.
 
 use std::future::Future;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -117,23 +117,26 @@ async fn send_all(
 
 const OUT_OF_TIME: &str = "the pass ran out of time for sending email";
 
-/// One SMTP exchange, bounded by `notify.timeout_seconds` or by the flush's deadline,
-/// whichever comes first: lettre bounds only the TCP connect, so a server that accepts
-/// and then says nothing would otherwise hold the pass (and its lock) for ever.
+/// The goodbye is a courtesy: a server that does not answer it soon is left.
+const GOODBYE: Duration = Duration::from_secs(5);
+
+/// One SMTP exchange, bounded by `limit` or by the flush's deadline, whichever comes
+/// first: lettre bounds only the TCP connect, so a server that accepts and then says
+/// nothing would otherwise hold the pass (and its lock) for ever.
 async fn bounded<T>(
-    cfg: &NotifyConfig,
+    limit: Duration,
     deadline: Instant,
     what: &str,
     exchange: impl Future<Output = T>,
 ) -> Result<T, String> {
-    let own = Instant::now() + cfg.timeout;
+    let own = Instant::now() + limit;
     tokio::time::timeout_at(own.min(deadline), exchange)
         .await
         .map_err(|_| {
             if own <= deadline {
                 format!(
                     "SMTP server: no answer within {} s {what} (notify.timeout_seconds)",
-                    cfg.timeout.as_secs()
+                    limit.as_secs()
                 )
             } else {
                 format!("{OUT_OF_TIME} ({what})")
@@ -275,7 +278,7 @@ impl<'a> Mailer<'a> {
                 // Connecting and logging in first tells a down or misconfigured server (stop)
                 // from a server refusing one email (go on); the pool keeps the connection.
                 let connected = bounded(
-                    cfg,
+                    cfg.timeout,
                     deadline,
                     "to connect, greet and log in",
                     transport.test_connection(),
@@ -316,9 +319,14 @@ impl<'a> Mailer<'a> {
             } => {
                 let message = head.message(mail)?;
                 // A stalled exchange leaves the pooled connection mid-command: stop.
-                let sent = bounded(cfg, deadline, "to take an email", transport.send(message))
-                    .await
-                    .map_err(Failure::stop)?;
+                let sent = bounded(
+                    cfg.timeout,
+                    deadline,
+                    "to take an email",
+                    transport.send(message),
+                )
+                .await
+                .map_err(Failure::stop)?;
                 sent.map(drop).map_err(|e| Failure {
                     message: format!("SMTP server: {}", redact(&e.to_string(), url)),
                     // A permanent refusal after a good login is about this email
@@ -342,7 +350,8 @@ impl<'a> Mailer<'a> {
     /// does not answer the goodbye is dropped anyway).
     async fn close(self, deadline: Instant) {
         if let Self::Smtp { transport, cfg, .. } = self {
-            let _ = bounded(cfg, deadline, "to say goodbye", transport.shutdown()).await;
+            let limit = cfg.timeout.min(GOODBYE);
+            let _ = bounded(limit, deadline, "to say goodbye", transport.shutdown()).await;
         }
     }
 }

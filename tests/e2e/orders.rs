@@ -708,6 +708,11 @@ fn a_bad_order_is_held_on_its_own_and_the_others_are_imported() {
         out.stderr
     );
     assert!(
+        out.stderr.contains("iconic orders: 1 imported, 5 held"),
+        "{}",
+        out.stderr
+    );
+    assert!(
         out.stderr.contains(
             r#"iconic order 309401: could not be read from iconic: items[0].paidPrice: "1e3" is not an amount like "49.95"; held"#
         ),

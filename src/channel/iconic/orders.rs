@@ -308,16 +308,20 @@ fn unique_by_id(read: OrdersRead) -> OrdersRead {
             }
         }
     }
-    let mut unreadable: BTreeMap<Option<(usize, String)>, UnreadableOrder> = BTreeMap::new();
+    let mut unreadable = BTreeMap::new();
+    let mut nameless = Vec::new();
     for order in read.unreadable {
-        let key = order.id.as_deref().map(id_key);
-        if key.as_ref().is_none_or(|k| !unique.contains_key(k)) {
-            unreadable.insert(key, order);
+        match order.id.as_deref().map(id_key) {
+            Some(key) if unique.contains_key(&key) => {}
+            Some(key) => {
+                unreadable.insert(key, order);
+            }
+            None => nameless.push(order),
         }
     }
     OrdersRead {
         orders: unique.into_values().collect(),
-        unreadable: unreadable.into_values().collect(),
+        unreadable: unreadable.into_values().chain(nameless).collect(),
     }
 }
 
@@ -643,6 +647,16 @@ mod tests {
         assert_eq!(ids(&unique.orders), ["9", "10"]);
         assert_eq!(unique.orders[1].updated_at, at("2026-11-02T04:00:00Z"));
         assert_eq!(unique.unreadable, [unreadable("11")]);
+        // Orders without an id cannot be told apart: each one counts.
+        let nameless = UnreadableOrder {
+            id: None,
+            ..unreadable("x")
+        };
+        let read = unique_by_id(OrdersRead {
+            orders: vec![],
+            unreadable: vec![nameless.clone(), nameless.clone()],
+        });
+        assert_eq!(read.unreadable, [nameless.clone(), nameless]);
     }
 
     mod over_http {
