@@ -328,45 +328,32 @@ async fn an_outage_answers_421_and_closes_new_connections() {
 #[tokio::test]
 async fn a_silent_or_stalled_server_says_nothing_until_the_client_leaves() {
     let sandbox = sandbox().await;
-    let quiet = Duration::from_millis(300);
+    let set_mode = |mode: &'static str| {
+        let sandbox = &sandbox;
+        async move {
+            let body = format!(r#"{{"mode": "{mode}"}}"#);
+            let (status, _) = http(sandbox, "PUT", "/_sandbox/mail/outage", &body).await;
+            assert_eq!(status, 200);
+        }
+    };
+    let quiet = |mut reader: OwnedReadHalf| async move {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_millis(300), reader.read(&mut byte)).await;
+        assert!(read.is_err(), "the server said {read:?}");
+    };
 
-    let (status, _) = http(
-        &sandbox,
-        "PUT",
-        "/_sandbox/mail/outage",
-        r#"{"mode": "silent"}"#,
-    )
-    .await;
-    assert_eq!(status, 200);
+    set_mode("silent").await;
     let stream = TcpStream::connect(sandbox.smtp_addr).await.unwrap();
-    let (mut reader, _writer) = stream.into_split();
-    let mut byte = [0u8; 1];
-    let read = tokio::time::timeout(quiet, reader.read(&mut byte)).await;
-    assert!(read.is_err(), "a silent server sent {read:?}");
+    let (reader, _writer) = stream.into_split();
+    quiet(reader).await;
 
-    let (status, _) = http(
-        &sandbox,
-        "PUT",
-        "/_sandbox/mail/outage",
-        r#"{"mode": "stall_after_greeting"}"#,
-    )
-    .await;
-    assert_eq!(status, 200);
+    set_mode("stall_after_greeting").await;
     let (mut stalled, first) = Client::connect(&sandbox).await;
     assert_eq!(first, greeting());
     stalled.send("EHLO client.test\r\n").await;
-    let mut reader = stalled.reader;
-    let read = tokio::time::timeout(quiet, reader.read(&mut byte)).await;
-    assert!(read.is_err(), "a stalled server answered {read:?}");
+    quiet(stalled.reader.into_inner()).await;
 
-    let (status, _) = http(
-        &sandbox,
-        "PUT",
-        "/_sandbox/mail/outage",
-        r#"{"mode": "up"}"#,
-    )
-    .await;
-    assert_eq!(status, 200);
+    set_mode("up").await;
     Client::greeted(&sandbox).await;
 }
 
