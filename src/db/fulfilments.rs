@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{Db, DbError};
+use crate::channel::LineState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,30 +106,32 @@ pub fn in_state(db: &Db, channel: &str, state: PushState) -> Result<Vec<Fulfilme
     })
 }
 
-/// One imported channel item, as the fulfilment planner needs it.
+/// One imported channel line, as the fulfilment planner needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemRow {
-    pub item_id: String,
+pub struct LineRow {
+    pub line_id: String,
     pub sku: String,
-    /// The channel's status as last read.
-    pub status: String,
+    pub quantity: i64,
+    /// The line's state as last read.
+    pub state: LineState,
     /// The fulfilment it was pushed (or is being pushed) with.
     pub fulfilment_id: Option<String>,
 }
 
-pub fn imported_items(db: &Db, channel: &str, order_id: &str) -> Result<Vec<ItemRow>, DbError> {
+pub fn imported_lines(db: &Db, channel: &str, order_id: &str) -> Result<Vec<LineRow>, DbError> {
     db.read(|c| {
         let mut st = c.prepare_cached(
-            "SELECT item_id, sku, status, fulfilment_id FROM order_items
+            "SELECT line_id, sku, quantity, state, fulfilment_id FROM order_lines
               WHERE channel = ?1 AND order_id = ?2 AND imported = 1
-              ORDER BY CAST(item_id AS INTEGER), item_id",
+              ORDER BY CAST(line_id AS INTEGER), line_id",
         )?;
         let rows = st.query_map(params![channel, order_id], |r| {
-            Ok(ItemRow {
-                item_id: r.get(0)?,
+            Ok(LineRow {
+                line_id: r.get(0)?,
                 sku: r.get(1)?,
-                status: r.get(2)?,
-                fulfilment_id: r.get(3)?,
+                quantity: r.get(2)?,
+                state: LineState::parse(&r.get::<_, String>(3)?),
+                fulfilment_id: r.get(4)?,
             })
         })?;
         rows.collect()
@@ -144,19 +147,19 @@ pub struct Attempt<'a> {
     pub tracking_number: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub fingerprint: &'a str,
-    pub item_ids: &'a [String],
+    pub line_ids: &'a [String],
 }
 
-/// Records `pushing` and claims the items for this fulfilment.
+/// Records `pushing` and claims the lines for this fulfilment.
 pub fn begin_push(db: &Db, a: &Attempt<'_>, now: &str) -> Result<(), DbError> {
     db.write(|c| {
         upsert(c, a, PushState::Pushing, None, now)?;
         let mut st = c.prepare_cached(
-            "UPDATE order_items SET fulfilment_id = ?4
-              WHERE channel = ?1 AND order_id = ?2 AND item_id = ?3",
+            "UPDATE order_lines SET fulfilment_id = ?4
+              WHERE channel = ?1 AND order_id = ?2 AND line_id = ?3",
         )?;
-        for item in a.item_ids {
-            st.execute(params![a.channel, a.order_id, item, a.fulfilment_id])?;
+        for line in a.line_ids {
+            st.execute(params![a.channel, a.order_id, line, a.fulfilment_id])?;
         }
         Ok(())
     })
@@ -212,12 +215,12 @@ pub fn mark_pushed(
 }
 
 /// A push that cannot happen (checked locally) or that the channel refused: recorded
-/// with its reason, and its items released for a later attempt.
+/// with its reason, and its lines released for a later attempt.
 pub fn mark_failed(db: &Db, a: &Attempt<'_>, reason: &str, now: &str) -> Result<(), DbError> {
     db.write(|c| {
         upsert(c, a, PushState::Failed, Some(reason), now)?;
         c.execute(
-            "UPDATE order_items SET fulfilment_id = NULL
+            "UPDATE order_lines SET fulfilment_id = NULL
               WHERE channel = ?1 AND order_id = ?2 AND fulfilment_id = ?3",
             params![a.channel, a.order_id, a.fulfilment_id],
         )
@@ -225,8 +228,8 @@ pub fn mark_failed(db: &Db, a: &Attempt<'_>, reason: &str, now: &str) -> Result<
     })
 }
 
-/// The item ids claimed by a fulfilment.
-pub fn claimed_items(
+/// The line ids claimed by a fulfilment.
+pub fn claimed_lines(
     db: &Db,
     channel: &str,
     order_id: &str,
@@ -234,8 +237,8 @@ pub fn claimed_items(
 ) -> Result<Vec<String>, DbError> {
     db.read(|c| {
         let mut st = c.prepare_cached(
-            "SELECT item_id FROM order_items
-              WHERE channel = ?1 AND order_id = ?2 AND fulfilment_id = ?3 ORDER BY item_id",
+            "SELECT line_id FROM order_lines
+              WHERE channel = ?1 AND order_id = ?2 AND fulfilment_id = ?3 ORDER BY line_id",
         )?;
         let rows = st.query_map(params![channel, order_id, fulfilment_id], |r| r.get(0))?;
         rows.collect()
@@ -256,31 +259,12 @@ pub fn failed_counts(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::{Address, ChannelOrder, ItemStatus, OrderItem};
+    use crate::channel::model::fixtures::order;
     use crate::db::orders::{self, Imported};
     use crate::db::test_db;
 
     fn seed(db: &Db) {
-        let t = crate::clock::parse("2026-11-27T01:00:00Z").unwrap();
-        let items = ["1", "2"].map(|id| OrderItem {
-            id: id.into(),
-            sku: "A".into(),
-            status: ItemStatus::Pending,
-            paid_price: "1".parse().unwrap(),
-            shipping_fee: Default::default(),
-        });
-        let o = ChannelOrder {
-            id: "7".into(),
-            number: "N7".into(),
-            created_at: t,
-            updated_at: t,
-            currency: None,
-            email: None,
-            shipping_address: Address::default(),
-            delivery_info: None,
-            grand_total: None,
-            items: items.to_vec(),
-        };
+        let o = order("7", &[("1", "A"), ("2", "A")]);
         orders::record_seen(db, "iconic", &o, "T").unwrap();
         let ids = ["1".to_string(), "2".to_string()];
         let imported = Imported {
@@ -288,16 +272,16 @@ mod tests {
             shopify_name: "#1",
             shopify_total: None,
             adopted: false,
-            items: &ids,
+            lines: &ids,
         };
         orders::mark_imported(db, "iconic", "7", &imported, "T").unwrap();
     }
 
     #[test]
-    fn a_push_claims_items_and_a_failure_releases_them() {
+    fn a_push_claims_lines_and_a_failure_releases_them() {
         let (_d, db) = test_db();
         seed(&db);
-        let items = ["1".to_string()];
+        let lines = ["1".to_string()];
         let a = Attempt {
             channel: "iconic",
             order_id: "7",
@@ -306,20 +290,23 @@ mod tests {
             tracking_number: Some("TRK1"),
             provider: Some("AusPost"),
             fingerprint: "fp",
-            item_ids: &items,
+            line_ids: &lines,
         };
         begin_push(&db, &a, "T1").unwrap();
-        assert_eq!(claimed_items(&db, "iconic", "7", "F1").unwrap(), ["1"]);
-        let rows = imported_items(&db, "iconic", "7").unwrap();
+        assert_eq!(claimed_lines(&db, "iconic", "7", "F1").unwrap(), ["1"]);
+        let rows = imported_lines(&db, "iconic", "7").unwrap();
         assert_eq!(rows[0].fulfilment_id.as_deref(), Some("F1"));
         assert_eq!(rows[1].fulfilment_id, None);
+        // Read from the channel again (every pass does): the claim stays.
+        orders::record_seen(&db, "iconic", &order("7", &[("1", "A"), ("2", "A")]), "T1").unwrap();
+        assert_eq!(claimed_lines(&db, "iconic", "7", "F1").unwrap(), ["1"]);
         assert_eq!(
             in_state(&db, "iconic", PushState::Pushing).unwrap().len(),
             1
         );
 
         mark_failed(&db, &a, "Status Transition is not allowed", "T2").unwrap();
-        assert!(claimed_items(&db, "iconic", "7", "F1").unwrap().is_empty());
+        assert!(claimed_lines(&db, "iconic", "7", "F1").unwrap().is_empty());
         let row = get(&db, "iconic", "7", "F1").unwrap().unwrap();
         assert_eq!(row.state, PushState::Failed);
         assert_eq!(

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_notify.sql"),
     include_str!("migrations/003_orders.sql"),
     include_str!("migrations/004_fulfilments.sql"),
+    include_str!("migrations/005_order_lines.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

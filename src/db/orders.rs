@@ -5,6 +5,8 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{Db, DbError};
+use std::collections::BTreeMap;
+
 use crate::channel::{ChannelOrder, UnreadableOrder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -174,8 +176,8 @@ pub fn list(db: &Db, f: &Filter<'_>) -> Result<Vec<OrderRow>, DbError> {
 }
 
 /// Records the order as just read from the channel: a new row is `pending`; an
-/// existing row keeps its state. Its items are replaced by what the channel shows now,
-/// keeping which of them were imported.
+/// existing row keeps its state. Its lines are replaced by what the channel shows now,
+/// keeping which of them were imported and which fulfilment claimed them.
 pub fn record_seen(db: &Db, channel: &str, o: &ChannelOrder, now: &str) -> Result<(), DbError> {
     db.write(|c| {
         c.execute(
@@ -194,30 +196,36 @@ pub fn record_seen(db: &Db, channel: &str, o: &ChannelOrder, now: &str) -> Resul
                 o.grand_total.map(|t| t.to_string()),
             ],
         )?;
-        let imported: Vec<String> = {
-            let mut st = c.prepare_cached(
-                "SELECT item_id FROM order_items WHERE channel = ?1 AND order_id = ?2 AND imported = 1",
-            )?;
-            let ids = st.query_map(params![channel, o.id], |r| r.get(0))?;
-            ids.collect::<rusqlite::Result<_>>()?
-        };
+        let mut kept = c.prepare_cached(
+            "SELECT line_id, imported, fulfilment_id FROM order_lines
+              WHERE channel = ?1 AND order_id = ?2 AND (imported = 1 OR fulfilment_id IS NOT NULL)",
+        )?;
+        let kept: BTreeMap<String, (bool, Option<String>)> = kept
+            .query_map(params![channel, o.id], |r| {
+                Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         c.execute(
-            "DELETE FROM order_items WHERE channel = ?1 AND order_id = ?2",
+            "DELETE FROM order_lines WHERE channel = ?1 AND order_id = ?2",
             params![channel, o.id],
         )?;
         let mut ins = c.prepare_cached(
-            "INSERT INTO order_items (channel, order_id, item_id, sku, status, paid_price, imported)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO order_lines (channel, order_id, line_id, sku, quantity, state, unit_price,
+                                      imported, fulfilment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
-        for item in &o.items {
+        for line in &o.lines {
+            let (imported, claimed) = kept.get(&line.id).cloned().unwrap_or_default();
             ins.execute(params![
                 channel,
                 o.id,
-                item.id,
-                item.sku,
-                item.status.as_str(),
-                item.paid_price.to_string(),
-                imported.contains(&item.id),
+                line.id,
+                line.sku,
+                line.quantity,
+                line.state.as_str(),
+                line.unit_price.to_string(),
+                imported,
+                claimed,
             ])?;
         }
         Ok(())
@@ -250,15 +258,20 @@ pub fn record_unreadable(
     })
 }
 
-/// The ids of the items the Shopify order was created from.
-pub fn imported_items(db: &Db, channel: &str, order_id: &str) -> Result<Vec<String>, DbError> {
+/// The lines the Shopify order was created from: (line id, quantity).
+pub fn imported_lines(
+    db: &Db,
+    channel: &str,
+    order_id: &str,
+) -> Result<Vec<(String, i64)>, DbError> {
     db.read(|c| {
         let mut st = c.prepare_cached(
-            "SELECT item_id FROM order_items WHERE channel = ?1 AND order_id = ?2 AND imported = 1
-             ORDER BY item_id",
+            "SELECT line_id, quantity FROM order_lines
+              WHERE channel = ?1 AND order_id = ?2 AND imported = 1
+             ORDER BY line_id",
         )?;
-        let ids = st.query_map(params![channel, order_id], |r| r.get(0))?;
-        ids.collect()
+        let lines = st.query_map(params![channel, order_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        lines.collect()
     })
 }
 
@@ -307,8 +320,8 @@ pub struct Imported<'a> {
     pub shopify_total: Option<String>,
     /// Found in Shopify rather than created by this pass.
     pub adopted: bool,
-    /// The channel items the order was created from.
-    pub items: &'a [String],
+    /// The channel lines the order was created from.
+    pub lines: &'a [String],
 }
 
 pub fn mark_imported(
@@ -335,11 +348,11 @@ pub fn mark_imported(
             ],
         )?;
         let mut st = c.prepare_cached(
-            "UPDATE order_items SET imported = 1
-              WHERE channel = ?1 AND order_id = ?2 AND item_id = ?3",
+            "UPDATE order_lines SET imported = 1
+              WHERE channel = ?1 AND order_id = ?2 AND line_id = ?3",
         )?;
-        for item in i.items {
-            st.execute(params![channel, order_id, item])?;
+        for line in i.lines {
+            st.execute(params![channel, order_id, line])?;
         }
         Ok(())
     })
@@ -393,36 +406,11 @@ pub fn state_counts(db: &Db) -> Result<Vec<(String, String, i64)>, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::{Address, ItemStatus, OrderItem};
+    use crate::channel::model::fixtures::order;
     use crate::db::test_db;
 
-    fn order(id: &str, items: &[(&str, &str)]) -> ChannelOrder {
-        let t = crate::clock::parse("2026-11-27T01:00:00Z").unwrap();
-        ChannelOrder {
-            id: id.into(),
-            number: format!("N{id}"),
-            created_at: t,
-            updated_at: t,
-            currency: Some("AUD".into()),
-            email: None,
-            shipping_address: Address::default(),
-            delivery_info: None,
-            grand_total: Some("20.00".parse().unwrap()),
-            items: items
-                .iter()
-                .map(|(item, sku)| OrderItem {
-                    id: item.to_string(),
-                    sku: sku.to_string(),
-                    status: ItemStatus::Pending,
-                    paid_price: "10".parse().unwrap(),
-                    shipping_fee: Default::default(),
-                })
-                .collect(),
-        }
-    }
-
     #[test]
-    fn an_order_goes_from_seen_to_imported_and_keeps_its_imported_items() {
+    fn an_order_goes_from_seen_to_imported_and_keeps_its_imported_lines() {
         let (_d, db) = test_db();
         let o = order("7", &[("a", "SKU-1"), ("b", "SKU-1")]);
         record_seen(&db, "iconic", &o, "T1").unwrap();
@@ -440,13 +428,13 @@ mod tests {
         );
         assert_eq!(row.first_seen_at, "T1");
 
-        let items = ["a".to_string(), "b".to_string()];
+        let lines = ["a".to_string(), "b".to_string()];
         let imported = Imported {
             shopify_id: "gid://shopify/Order/1",
             shopify_name: "#1001",
             shopify_total: Some("20.00".into()),
             adopted: false,
-            items: &items,
+            lines: &lines,
         };
         mark_imported(&db, "iconic", "7", &imported, "T4").unwrap();
         // The channel adds an item: the imported ones stay marked.
@@ -457,7 +445,10 @@ mod tests {
             "T5",
         )
         .unwrap();
-        assert_eq!(imported_items(&db, "iconic", "7").unwrap(), ["a", "b"]);
+        assert_eq!(
+            imported_lines(&db, "iconic", "7").unwrap(),
+            [("a".to_string(), 1), ("b".to_string(), 1)]
+        );
         let row = get(&db, "iconic", "7").unwrap().unwrap();
         assert_eq!(row.state, State::Imported);
         assert_eq!(row.shopify_name.as_deref(), Some("#1001"));

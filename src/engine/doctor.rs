@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 use serde::Serialize;
 
-use super::fulfilment::{provider_for, tracking_number_problem};
+use super::fulfilment::{carrier_for, tracking_number_problem};
 use super::pass::Engine;
 use super::unmatched;
 use crate::channel::iconic::IconicError;
@@ -179,11 +179,11 @@ impl Engine<'_> {
 
     async fn channel_checks(&mut self, i: usize, shopify_ok: bool, out: &mut Vec<Check>) {
         let name = self.name(i).to_string();
-        match self.channels[i].shipment_providers().await {
+        match self.channels[i].carriers().await {
             Ok(providers) => {
                 out.push(pass(
                     format!("{name} credentials"),
-                    format!("{} shipment providers listed", providers.len()),
+                    format!("{} carriers listed", providers.len()),
                 ));
                 if shopify_ok {
                     out.extend(self.fulfilment_checks(i, &providers).await);
@@ -264,7 +264,7 @@ impl Engine<'_> {
     async fn fulfilment_checks(
         &self,
         i: usize,
-        providers: &[crate::channel::ShipmentProvider],
+        providers: &[crate::channel::Carrier],
     ) -> Vec<Check> {
         let name = self.name(i);
         let since = (self.clock.now() - RECENT).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -291,7 +291,7 @@ impl Engine<'_> {
             for f in o.fulfillments.iter().filter(|f| f.status == "SUCCESS") {
                 count += 1;
                 if let Some(company) = f.company.as_deref().filter(|c| !c.trim().is_empty()) {
-                    if provider_for(company.trim(), carriers, Some(providers), name).is_err() {
+                    if carrier_for(company.trim(), carriers, Some(providers), name).is_err() {
                         *unmapped.entry(company.to_string()).or_default() += 1;
                     }
                 }

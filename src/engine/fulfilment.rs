@@ -1,12 +1,12 @@
 //! Fulfilment planning (design §9), pure: a Shopify fulfilment of an imported order,
-//! the channel's items and what was pushed before in; what to push (or why it cannot
+//! the channel's lines and what was pushed before in; what to push (or why it cannot
 //! be pushed) out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::channel::ShipmentProvider;
-use crate::db::fulfilments::{FulfilmentRow, ItemRow, PushState};
+use crate::channel::{Carrier, LineState};
+use crate::db::fulfilments::{FulfilmentRow, LineRow, PushState};
 use crate::shopify::fulfilments::Fulfillment;
 
 /// UNCONFIRMED: the characters The Iconic accepts in a tracking number and its length.
@@ -42,19 +42,20 @@ fn normalised(name: &str) -> String {
         .collect()
 }
 
-/// The channel's provider for a Shopify carrier: `[channel.carriers]` first, then the
-/// channel's provider list by normalised name.
-pub fn provider_for(
+/// The channel's carrier code for a Shopify tracking company: `[channel.carriers]`
+/// first (naming the carrier by code or label), then the channel's carrier list by
+/// normalised label.
+pub fn carrier_for(
     company: &str,
     carriers: &BTreeMap<String, String>,
-    providers: Option<&[ShipmentProvider]>,
+    known: Option<&[Carrier]>,
     channel: &str,
 ) -> Result<String, String> {
     let names = || {
-        providers
+        known
             .unwrap_or_default()
             .iter()
-            .map(|p| p.name.as_str())
+            .map(|c| c.label.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -66,24 +67,28 @@ pub fn provider_for(
             .map(|(_, v)| v)
     });
     if let Some(mapped) = configured {
-        return match providers {
-            Some(list) if !list.iter().any(|p| p.name == *mapped) => Err(format!(
-                "[channel.carriers] maps carrier {company:?} to {mapped:?}, which {channel} does not list as a shipment provider (it lists: {}); fix the name in skubridge.toml",
-                names()
-            )),
-            _ => Ok(mapped.clone()),
+        return match known {
+            Some(list) => list
+                .iter()
+                .find(|c| c.code == *mapped || c.label == *mapped)
+                .map(|c| c.code.clone())
+                .ok_or_else(|| format!(
+                    "[channel.carriers] maps carrier {company:?} to {mapped:?}, which {channel} does not list as a carrier (it lists: {}); fix the name in skubridge.toml",
+                    names()
+                )),
+            None => Ok(mapped.clone()),
         };
     }
     let wanted = normalised(company);
-    if let Some(p) = providers
+    if let Some(c) = known
         .unwrap_or_default()
         .iter()
-        .find(|p| !wanted.is_empty() && normalised(&p.name) == wanted)
+        .find(|c| !wanted.is_empty() && normalised(&c.label) == wanted)
     {
-        return Ok(p.name.clone());
+        return Ok(c.code.clone());
     }
     Err(format!(
-        "carrier {company:?} is not known to {channel}; add it under [channel.carriers] in skubridge.toml, e.g. \"{company}\" = \"<provider>\" (providers {channel} accepts: {})",
+        "carrier {company:?} is not known to {channel}; add it under [channel.carriers] in skubridge.toml, e.g. \"{company}\" = \"<carrier>\" (carriers {channel} accepts: {})",
         names()
     ))
 }
@@ -108,10 +113,10 @@ pub fn fingerprint(f: &Fulfillment) -> String {
 /// One fulfilment's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    /// Push these pending items with this provider and tracking number.
+    /// Push these open lines with this carrier and tracking number.
     Push {
-        item_ids: Vec<String>,
-        provider: String,
+        line_ids: Vec<String>,
+        carrier: String,
         tracking_number: String,
         /// Said in the output (e.g. the tracking number was trimmed).
         note: Option<String>,
@@ -136,7 +141,7 @@ impl fmt::Display for Skip {
             Skip::Done => "already pushed",
             Skip::NotLive => "fulfilment cancelled in Shopify",
             Skip::FailedUnchanged => "failed before and unchanged since (fulfil --retry-failed)",
-            Skip::NoItems => "no pending channel item left for its lines",
+            Skip::NoItems => "no open channel line left for its lines",
         })
     }
 }
@@ -147,11 +152,11 @@ pub struct Input<'a> {
     pub fulfilment: &'a Fulfillment,
     /// This fulfilment's row, if it was handled before.
     pub previous: Option<&'a FulfilmentRow>,
-    /// The order's imported channel items.
-    pub items: &'a [ItemRow],
+    /// The order's imported channel lines.
+    pub lines: &'a [LineRow],
     pub carriers: &'a BTreeMap<String, String>,
     /// `None` when the channel's list could not be read (the config map still works).
-    pub providers: Option<&'a [ShipmentProvider]>,
+    pub known_carriers: Option<&'a [Carrier]>,
     pub retry_failed: bool,
 }
 
@@ -167,8 +172,8 @@ pub fn plan(input: &Input<'_>) -> Plan {
         }
         _ => {}
     }
-    let item_ids = items_for(f, input.items);
-    if item_ids.is_empty() {
+    let line_ids = lines_for(f, input.lines);
+    if line_ids.is_empty() {
         return Plan::Skip(Skip::NoItems);
     }
     let raw = f.number.as_deref().unwrap_or_default();
@@ -190,10 +195,10 @@ pub fn plan(input: &Input<'_>) -> Plan {
             reason: "the fulfilment names no carrier: set the shipping carrier in Shopify (Edit tracking)".into(),
         };
     }
-    match provider_for(company, input.carriers, input.providers, input.channel) {
-        Ok(provider) => Plan::Push {
-            item_ids,
-            provider,
+    match carrier_for(company, input.carriers, input.known_carriers, input.channel) {
+        Ok(carrier) => Plan::Push {
+            line_ids,
+            carrier,
             tracking_number: number.to_string(),
             note: (number != raw).then(|| format!("tracking number {raw:?} trimmed to {number:?}")),
         },
@@ -201,10 +206,11 @@ pub fn plan(input: &Input<'_>) -> Plan {
     }
 }
 
-/// The channel items a fulfilment covers: per fulfilled SKU, that many of the order's
-/// pending items not claimed by another fulfilment (lines without a SKU, like an extra
-/// line item, have no channel item).
-fn items_for(f: &Fulfillment, items: &[ItemRow]) -> Vec<String> {
+/// The channel lines a fulfilment covers: per fulfilled SKU, whole open lines of that
+/// SKU not claimed by another fulfilment, as many units as it fulfils (lines without a
+/// SKU, like an extra line item, have no channel line). A line is pushed whole: one
+/// fulfilled only in part waits for the rest.
+fn lines_for(f: &Fulfillment, lines: &[LineRow]) -> Vec<String> {
     let mut wanted: HashMap<&str, i64> = HashMap::new();
     for line in &f.lines {
         if let Some(sku) = line.sku.as_deref() {
@@ -212,12 +218,12 @@ fn items_for(f: &Fulfillment, items: &[ItemRow]) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    for item in items {
-        let free = item.fulfilment_id.is_none() || item.fulfilment_id.as_deref() == Some(&f.id);
-        match wanted.get_mut(item.sku.as_str()) {
-            Some(n) if *n > 0 && free && item.status == "pending" => {
-                *n -= 1;
-                out.push(item.item_id.clone());
+    for line in lines {
+        let free = line.fulfilment_id.is_none() || line.fulfilment_id.as_deref() == Some(&f.id);
+        match wanted.get_mut(line.sku.as_str()) {
+            Some(n) if *n >= line.quantity && free && line.state == LineState::Open => {
+                *n -= line.quantity;
+                out.push(line.line_id.clone());
             }
             _ => {}
         }
@@ -248,46 +254,49 @@ mod tests {
         }
     }
 
-    fn item(id: &str, sku: &str, status: &str, claimed: Option<&str>) -> ItemRow {
-        ItemRow {
-            item_id: id.into(),
+    /// A line of one unit in `state`, claimed by fulfilment `claimed`.
+    fn item(id: &str, sku: &str, state: LineState, claimed: Option<&str>) -> LineRow {
+        LineRow {
+            line_id: id.into(),
             sku: sku.into(),
-            status: status.into(),
+            quantity: 1,
+            state,
             fulfilment_id: claimed.map(String::from),
         }
     }
 
-    fn providers() -> Vec<ShipmentProvider> {
+    /// Carriers whose code is their label (The Iconic's providers).
+    fn carriers() -> Vec<Carrier> {
         ["AusPost", "StarTrack", "Couriers Please"]
-            .map(|n| ShipmentProvider {
-                name: n.into(),
-                api_integration: false,
+            .map(|n| Carrier {
+                code: n.into(),
+                label: n.into(),
             })
             .to_vec()
     }
 
-    fn plan_of(f: &Fulfillment, items: &[ItemRow], previous: Option<&FulfilmentRow>) -> Plan {
-        let carriers = BTreeMap::from([("Australia Post".to_string(), "AusPost".to_string())]);
-        let list = providers();
+    fn plan_of(f: &Fulfillment, lines: &[LineRow], previous: Option<&FulfilmentRow>) -> Plan {
+        let carriers_map = BTreeMap::from([("Australia Post".to_string(), "AusPost".to_string())]);
+        let list = carriers();
         plan(&Input {
             channel: "iconic",
             fulfilment: f,
             previous,
-            items,
-            carriers: &carriers,
-            providers: Some(&list),
+            lines,
+            carriers: &carriers_map,
+            known_carriers: Some(&list),
             retry_failed: false,
         })
     }
 
     #[test]
-    fn fulfilled_lines_pick_pending_unclaimed_items_of_their_sku() {
+    fn fulfilled_lines_pick_open_unclaimed_lines_of_their_sku() {
         let items = [
-            item("1", "A", "pending", Some("other")),
-            item("2", "A", "ready_to_ship", None),
-            item("3", "A", "pending", None),
-            item("4", "A", "pending", None),
-            item("5", "B", "pending", None),
+            item("1", "A", LineState::Open, Some("other")),
+            item("2", "A", LineState::ReadyToShip, None),
+            item("3", "A", LineState::Open, None),
+            item("4", "A", LineState::Open, None),
+            item("5", "B", LineState::Open, None),
         ];
         let f = fulfilment(
             "Australia Post",
@@ -297,8 +306,8 @@ mod tests {
         assert_eq!(
             plan_of(&f, &items, None),
             Plan::Push {
-                item_ids: vec!["3".into()],
-                provider: "AusPost".into(),
+                line_ids: vec!["3".into()],
+                carrier: "AusPost".into(),
                 tracking_number: "TRK-1".into(),
                 note: Some("tracking number \" TRK-1 \" trimmed to \"TRK-1\"".into()),
             }
@@ -306,10 +315,27 @@ mod tests {
     }
 
     #[test]
-    fn carriers_map_by_config_then_by_normalised_provider_name() {
+    fn a_line_of_several_units_goes_whole_once_they_are_all_fulfilled() {
+        let mut three = item("1", "A", LineState::Open, None);
+        three.quantity = 3;
+        let lines = [three, item("2", "A", LineState::Open, None)];
+        let two = fulfilment("Australia Post", "TRK1", &[("A", 2)]);
+        assert_eq!(plan_of(&two, &lines[..1], None), Plan::Skip(Skip::NoItems));
+        match plan_of(
+            &fulfilment("Australia Post", "TRK1", &[("A", 4)]),
+            &lines,
+            None,
+        ) {
+            Plan::Push { line_ids, .. } => assert_eq!(line_ids, ["1", "2"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn carriers_map_by_config_then_by_normalised_label() {
+        let list = carriers();
         let carriers = BTreeMap::from([("AusPost eParcel".to_string(), "AusPost".to_string())]);
-        let list = providers();
-        let got = |c: &str| provider_for(c, &carriers, Some(&list), "iconic");
+        let got = |c: &str| carrier_for(c, &carriers, Some(&list), "iconic");
         assert_eq!(got("AusPost eParcel"), Ok("AusPost".into()));
         assert_eq!(got("auspost eparcel"), Ok("AusPost".into()));
         assert_eq!(got("couriers-please"), Ok("Couriers Please".into()));
@@ -323,19 +349,39 @@ mod tests {
         );
         assert!(err.contains("AusPost, StarTrack, Couriers Please"), "{err}");
         let bad = BTreeMap::from([("Sendle".to_string(), "Sendel".to_string())]);
-        assert!(provider_for("Sendle", &bad, Some(&list), "iconic")
+        assert!(carrier_for("Sendle", &bad, Some(&list), "iconic")
             .unwrap_err()
             .contains("does not list"));
         // Without the channel's list, the config is trusted.
         assert_eq!(
-            provider_for("Sendle", &bad, None, "iconic"),
+            carrier_for("Sendle", &bad, None, "iconic"),
             Ok("Sendel".into())
+        );
+        // A carrier with a code of its own (Mirakl's): named by label or code, sent by code.
+        let coded = [Carrier {
+            code: "AUP".into(),
+            label: "Australia Post".into(),
+        }];
+        let by_label = BTreeMap::from([("AP".to_string(), "Australia Post".to_string())]);
+        assert_eq!(
+            carrier_for("AP", &by_label, Some(&coded), "m"),
+            Ok("AUP".into())
+        );
+        let by_code = BTreeMap::from([("AP".to_string(), "AUP".to_string())]);
+        assert_eq!(
+            carrier_for("AP", &by_code, Some(&coded), "m"),
+            Ok("AUP".into())
+        );
+        let none = BTreeMap::new();
+        assert_eq!(
+            carrier_for("australia-post", &none, Some(&coded), "m"),
+            Ok("AUP".into())
         );
     }
 
     #[test]
     fn bad_tracking_numbers_and_missing_carriers_are_rejected_with_the_fix() {
-        let items = [item("1", "A", "pending", None)];
+        let lines = [item("1", "A", LineState::Open, None)];
         for (company, number, wanted) in [
             ("Australia Post", "TRK 1", "contains spaces"),
             ("Australia Post", "TRK/1", "contains '/'"),
@@ -343,7 +389,7 @@ mod tests {
             ("", "TRK1", "names no carrier"),
             ("Pigeon", "TRK1", "carrier \"Pigeon\" is not known"),
         ] {
-            match plan_of(&fulfilment(company, number, &[("A", 1)]), &items, None) {
+            match plan_of(&fulfilment(company, number, &[("A", 1)]), &lines, None) {
                 Plan::Reject { reason } => assert!(reason.contains(wanted), "{reason}"),
                 other => panic!("{company} {number}: {other:?}"),
             }
@@ -352,7 +398,7 @@ mod tests {
 
     #[test]
     fn pushed_cancelled_and_unchanged_failures_are_skipped() {
-        let items = [item("1", "A", "pending", None)];
+        let items = [item("1", "A", LineState::Open, None)];
         let f = fulfilment("Australia Post", "TRK1", &[("A", 1)]);
         let mut row = FulfilmentRow {
             channel: "iconic".into(),
@@ -382,7 +428,7 @@ mod tests {
         let mut cancelled = f.clone();
         cancelled.status = "CANCELLED".into();
         assert_eq!(plan_of(&cancelled, &items, None), Plan::Skip(Skip::NotLive));
-        let shipped = [item("1", "A", "ready_to_ship", None)];
+        let shipped = [item("1", "A", LineState::ReadyToShip, None)];
         assert_eq!(plan_of(&f, &shipped, None), Plan::Skip(Skip::NoItems));
     }
 }

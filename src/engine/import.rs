@@ -117,7 +117,7 @@ impl Engine<'_> {
             // History is never imported: only orders created since `since` start a row.
             // Channel times are whole seconds: an order from the very second `since`
             // falls in. An order with no items at all is kept too, to be held and shown.
-            let wanted = orders::is_new(&order) || order.items.is_empty();
+            let wanted = orders::is_new(&order) || order.lines.is_empty();
             if !known && (order.created_at < floor_second(since) || !wanted) {
                 continue;
             }
@@ -289,7 +289,7 @@ impl Engine<'_> {
         row: &OrderRow,
         order: &ChannelOrder,
     ) -> Result<&'static str> {
-        let imported = ledger::imported_items(self.db, channel, &row.order_id)?;
+        let imported = ledger::imported_lines(self.db, channel, &row.order_id)?;
         let shopify_name = row.shopify_name.as_deref().unwrap_or("(unknown)");
         let at = self.clock.now();
         let now = clock::rfc3339(at);
@@ -431,7 +431,7 @@ impl Engine<'_> {
             ledger::stop_watching(self.db, &name, &order.id, &now)?;
             return Ok(Outcome::Cancelled);
         }
-        if order.items.is_empty() {
+        if order.lines.is_empty() {
             let reason = format!(
                 "{name} shows no items for this order: check it on {name} and process it by hand"
             );
@@ -444,10 +444,10 @@ impl Engine<'_> {
             );
         }
         if !orders::is_new(order) {
-            let statuses: BTreeSet<&str> = order.items.iter().map(|i| i.status.as_str()).collect();
+            let states: BTreeSet<&str> = order.lines.iter().map(|l| l.state.as_str()).collect();
             let reason = format!(
-                "left the pending state on {name} before import (items now {}); not imported: process it by hand",
-                statuses.into_iter().collect::<Vec<_>>().join(", ")
+                "left the pending state on {name} before import (lines now {}); not imported: process it by hand",
+                states.into_iter().collect::<Vec<_>>().join(", ")
             );
             return self.hold(
                 &name,
@@ -508,7 +508,7 @@ impl Engine<'_> {
         }
         ledger::mark_creating(self.db, &name, &order.id, &value.to_string(), &now)?;
         let result = self.shopify.create_order(&new).await;
-        let items = orders::live_item_ids(order);
+        let lines = orders::live_line_ids(order);
         match result {
             Ok(Created::Order {
                 id,
@@ -524,7 +524,7 @@ impl Engine<'_> {
                         shopify_name: &shopify_name,
                         shopify_total: total.map(|t| t.to_string()),
                         adopted: false,
-                        items: &items,
+                        lines: &lines,
                     },
                     &self.now(),
                 )?;
@@ -636,7 +636,7 @@ impl Engine<'_> {
                 order.number, found.name
             );
         }
-        let items = orders::live_item_ids(order);
+        let lines = orders::live_line_ids(order);
         ledger::mark_imported(
             self.db,
             channel,
@@ -646,7 +646,7 @@ impl Engine<'_> {
                 shopify_name: &found.name,
                 shopify_total: found.total.map(|t| t.to_string()),
                 adopted: foreign,
-                items: &items,
+                lines: &lines,
             },
             &self.now(),
         )?;

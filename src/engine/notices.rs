@@ -202,8 +202,8 @@ pub fn items_changed_body(
     channel: &str,
     number: &str,
     shopify_name: &str,
-    imported: usize,
-    now: usize,
+    imported: i64,
+    now: i64,
 ) -> String {
     format!(
         "{channel} order {number} changed after it was imported into Shopify as {shopify_name}: \

@@ -2,10 +2,10 @@
 //! its SKUs in, a decision out (create this order, or hold it and why); and the watch
 //! that compares an imported order with the channel's current copy.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use crate::channel::{ChannelOrder, ItemStatus, OrderItem};
+use crate::channel::{ChannelOrder, OrderLine, OrderStage};
 use crate::config::OrdersConfig;
 use crate::db::catalog::SkuStock;
 use crate::money::Money;
@@ -30,22 +30,19 @@ pub fn source_identifier(channel: &str, order_id: &str) -> String {
     format!("{channel}:{order_id}")
 }
 
-/// Items that still count: a cancelled item is not sold.
-fn live(order: &ChannelOrder) -> impl Iterator<Item = &OrderItem> {
-    order
-        .items
-        .iter()
-        .filter(|i| i.status != ItemStatus::Canceled)
+/// Lines that still count: a cancelled line is not sold.
+fn live(order: &ChannelOrder) -> impl Iterator<Item = &OrderLine> {
+    order.lines.iter().filter(|l| l.state.is_live())
 }
 
-/// A new order the import may take: every live item waits for the seller.
+/// A new order the import may take: paid, with something sold, nothing handled yet.
 pub fn is_new(order: &ChannelOrder) -> bool {
-    live(order).next().is_some() && live(order).all(|i| i.status == ItemStatus::Pending)
+    order.stage == OrderStage::Ready && live(order).next().is_some()
 }
 
-/// Every item cancelled on the channel.
+/// Every line cancelled on the channel.
 pub fn is_cancelled(order: &ChannelOrder) -> bool {
-    !order.items.is_empty() && live(order).next().is_none()
+    order.stage == OrderStage::Cancelled
 }
 
 /// One Shopify line: every unit of a SKU sold at the same price (units at different
@@ -57,28 +54,29 @@ pub struct PlannedLine {
     pub unit_price: Money,
 }
 
-/// The channel's one-unit items aggregated, in the order they first appear.
+/// The channel's live lines merged per SKU and price, in the order they first appear
+/// (The Iconic's one-unit items become one line with their count).
 pub fn lines(order: &ChannelOrder) -> Vec<PlannedLine> {
     let mut out: Vec<PlannedLine> = Vec::new();
-    for item in live(order) {
+    for line in live(order) {
         match out
             .iter_mut()
-            .find(|l| l.sku == item.sku && l.unit_price == item.paid_price)
+            .find(|l| l.sku == line.sku && l.unit_price == line.unit_price)
         {
-            Some(line) => line.quantity += 1,
+            Some(planned) => planned.quantity = planned.quantity.saturating_add(line.quantity),
             None => out.push(PlannedLine {
-                sku: item.sku.clone(),
-                quantity: 1,
-                unit_price: item.paid_price,
+                sku: line.sku.clone(),
+                quantity: line.quantity,
+                unit_price: line.unit_price,
             }),
         }
     }
     out
 }
 
-/// The live item ids: what the Shopify order is created from.
-pub fn live_item_ids(order: &ChannelOrder) -> Vec<String> {
-    live(order).map(|i| i.id.clone()).collect()
+/// The live line ids: what the Shopify order is created from.
+pub fn live_line_ids(order: &ChannelOrder) -> Vec<String> {
+    live(order).map(|l| l.id.clone()).collect()
 }
 
 /// Why an order cannot be created now.
@@ -213,14 +211,14 @@ pub fn decide(
 fn impossible_amounts(order: &ChannelOrder) -> Vec<Problem> {
     let possible = |m: Money| !m.is_negative() && m <= MAX_AMOUNT;
     let mut out = Vec::new();
-    for item in live(order) {
+    for line in live(order) {
         let amounts = [
-            ("paid price", item.paid_price),
-            ("shipping fee", item.shipping_fee),
+            ("paid price", line.unit_price),
+            ("shipping fee", line.shipping_fee),
         ];
         for (name, amount) in amounts.into_iter().filter(|(_, a)| !possible(*a)) {
             out.push(Problem::Amount {
-                what: format!("item {} (SKU {:?}) {name}", item.id, item.sku),
+                what: format!("line {} (SKU {:?}) {name}", line.id, line.sku),
                 amount,
             });
         }
@@ -265,7 +263,7 @@ fn draft(
             taxable: false,
         });
     }
-    let shipping_fee: Money = live(order).map(|i| i.shipping_fee).sum();
+    let shipping_fee: Money = live(order).map(|l| l.shipping_fee).sum();
     let address = address(order);
     let shipping_title = address
         .country_code
@@ -402,30 +400,34 @@ fn province_code(region: &str, country: Option<&str>) -> String {
 pub enum Change {
     /// Still as imported, still open.
     None,
-    /// Items were added, removed or some cancelled: a person must reconcile.
-    ItemsChanged { imported: usize, now: usize },
+    /// Lines were added, removed, cancelled or changed in quantity: a person must
+    /// reconcile. In units.
+    ItemsChanged { imported: i64, now: i64 },
     /// Every item was cancelled.
     Cancelled,
     /// Shipped, delivered or otherwise done: nothing more to watch.
     Closed,
 }
 
-pub fn watch(imported_items: &[String], current: &ChannelOrder) -> Change {
+/// An imported order's lines (id and quantity, as imported) against the channel's
+/// current copy. Counts in `ItemsChanged` are units.
+pub fn watch(imported: &[(String, i64)], current: &ChannelOrder) -> Change {
     if is_cancelled(current) {
         return Change::Cancelled;
     }
-    let was: BTreeSet<&str> = imported_items.iter().map(String::as_str).collect();
-    let now: BTreeSet<&str> = live(current).map(|i| i.id.as_str()).collect();
+    let was: BTreeMap<&str, i64> = imported.iter().map(|(id, q)| (id.as_str(), *q)).collect();
+    let now: BTreeMap<&str, i64> = live(current).map(|l| (l.id.as_str(), l.quantity)).collect();
     if was != now {
+        let units = |m: &BTreeMap<&str, i64>| m.values().sum::<i64>();
         return Change::ItemsChanged {
-            imported: was.len(),
-            now: now.len(),
+            imported: units(&was),
+            now: units(&now),
         };
     }
-    if live(current).any(|i| i.status.is_open()) {
-        Change::None
-    } else {
+    if current.stage == OrderStage::Closed {
         Change::Closed
+    } else {
+        Change::None
     }
 }
 
@@ -439,24 +441,26 @@ pub fn difference(shopify: Option<&str>, channel: Option<&str>) -> Option<Money>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::Address;
+    use crate::channel::{Address, LineState};
     use crate::config::ExtraLine;
 
     fn m(s: &str) -> Money {
         s.parse().unwrap()
     }
 
-    fn item(id: &str, sku: &str, price: &str, status: ItemStatus) -> OrderItem {
-        OrderItem {
+    /// A line of one unit, as The Iconic's items are.
+    fn item(id: &str, sku: &str, price: &str, state: LineState) -> OrderLine {
+        OrderLine {
             id: id.into(),
             sku: sku.into(),
-            status,
-            paid_price: m(price),
+            quantity: 1,
+            state,
+            unit_price: m(price),
             shipping_fee: Money::ZERO,
         }
     }
 
-    fn order(items: Vec<OrderItem>) -> ChannelOrder {
+    fn order(lines: Vec<OrderLine>) -> ChannelOrder {
         let t = crate::clock::parse("2026-11-27T01:00:00Z").unwrap();
         ChannelOrder {
             id: "501".into(),
@@ -477,7 +481,8 @@ mod tests {
             },
             delivery_info: Some("Standard".into()),
             grand_total: Some(m("109.85")),
-            items,
+            stage: OrderStage::of_lines(&lines),
+            lines,
         }
     }
 
@@ -509,13 +514,13 @@ mod tests {
 
     #[test]
     fn one_unit_items_become_lines_per_sku_and_price() {
-        use ItemStatus::*;
+        use LineState::*;
         let o = order(vec![
-            item("1", "A", "49.95", Pending),
-            item("2", "B", "10", Pending),
-            item("3", "A", "49.95", Pending),
-            item("4", "A", "39.95", Pending),
-            item("5", "B", "10", Canceled),
+            item("1", "A", "49.95", Open),
+            item("2", "B", "10", Open),
+            item("3", "A", "49.95", Open),
+            item("4", "A", "39.95", Open),
+            item("5", "B", "10", Cancelled),
         ]);
         let planned = lines(&o);
         let got: Vec<(&str, i64, Money)> = planned
@@ -530,16 +535,16 @@ mod tests {
                 ("A", 1, m("39.95"))
             ]
         );
-        assert_eq!(live_item_ids(&o), ["1", "2", "3", "4"]);
+        assert_eq!(live_line_ids(&o), ["1", "2", "3", "4"]);
     }
 
     #[test]
     fn a_created_order_carries_prices_shipping_address_tags_and_identity() {
         let mut o = order(vec![
-            item("1", "A", "49.95", ItemStatus::Pending),
-            item("2", "A", "49.95", ItemStatus::Pending),
+            item("1", "A", "49.95", LineState::Open),
+            item("2", "A", "49.95", LineState::Open),
         ]);
-        o.items[0].shipping_fee = m("9.95");
+        o.lines[0].shipping_fee = m("9.95");
         let cfg = OrdersConfig {
             tags: vec!["the-iconic".into()],
             extra_line_item: Some(ExtraLine {
@@ -584,7 +589,7 @@ mod tests {
 
     #[test]
     fn shipping_title_falls_back_to_the_channels_delivery_info() {
-        let o = order(vec![item("1", "A", "5", ItemStatus::Pending)]);
+        let o = order(vec![item("1", "A", "5", LineState::Open)]);
         let cfg = OrdersConfig::default();
         let new = decide(&o, &rules(&cfg), &stock(&[("A", 1)])).unwrap();
         assert_eq!(new.shipping_lines[0].title, "Standard");
@@ -593,12 +598,12 @@ mod tests {
 
     #[test]
     fn unmatched_and_short_skus_hold_the_order_with_every_reason() {
-        use ItemStatus::Pending;
+        use LineState::Open;
         let o = order(vec![
-            item("1", "A", "1", Pending),
-            item("2", "A", "2", Pending),
-            item("3", "NOPE", "1", Pending),
-            item("4", "B", "1", Pending),
+            item("1", "A", "1", Open),
+            item("2", "A", "2", Open),
+            item("3", "NOPE", "1", Open),
+            item("4", "B", "1", Open),
         ]);
         let cfg = OrdersConfig::default();
         let problems = decide(&o, &rules(&cfg), &stock(&[("A", 1), ("B", 1)])).unwrap_err();
@@ -621,14 +626,14 @@ mod tests {
 
     #[test]
     fn impossible_amounts_hold_the_order_with_what_and_where() {
-        use ItemStatus::{Canceled, Pending};
+        use LineState::{Cancelled, Open};
         let mut o = order(vec![
-            item("1", "A", "-5.00", Pending),
-            item("2", "A", "1000000.01", Pending),
+            item("1", "A", "-5.00", Open),
+            item("2", "A", "1000000.01", Open),
             // A cancelled item is not sold: its amounts do not matter.
-            item("3", "A", "-1", Canceled),
+            item("3", "A", "-1", Cancelled),
         ]);
-        o.items[0].shipping_fee = m("-0.01");
+        o.lines[0].shipping_fee = m("-0.01");
         o.grand_total = Some(m("-4.99"));
         let cfg = OrdersConfig::default();
         let problems = decide(&o, &rules(&cfg), &stock(&[("A", 5)])).unwrap_err();
@@ -636,27 +641,27 @@ mod tests {
         assert_eq!(
             said,
             [
-                "item 1 (SKU \"A\") paid price -5.00 is below zero: correct it on the channel, or process the order by hand",
-                "item 1 (SKU \"A\") shipping fee -0.01 is below zero: correct it on the channel, or process the order by hand",
-                "item 2 (SKU \"A\") paid price 1000000.01 is more than any sale: correct it on the channel, or process the order by hand",
+                "line 1 (SKU \"A\") paid price -5.00 is below zero: correct it on the channel, or process the order by hand",
+                "line 1 (SKU \"A\") shipping fee -0.01 is below zero: correct it on the channel, or process the order by hand",
+                "line 2 (SKU \"A\") paid price 1000000.01 is more than any sale: correct it on the channel, or process the order by hand",
                 "the order's grand total -4.99 is below zero: correct it on the channel, or process the order by hand",
             ]
         );
         assert_eq!(
             problems[0].key(),
-            "amount:item 1 (SKU \"A\") paid price:-5.00"
+            "amount:line 1 (SKU \"A\") paid price:-5.00"
         );
         // Zero is a real price (a gift, a full voucher), and a million exactly is allowed.
         let fine = order(vec![
-            item("1", "A", "0", Pending),
-            item("2", "A", "1000000", Pending),
+            item("1", "A", "0", Open),
+            item("2", "A", "1000000", Open),
         ]);
         assert!(decide(&fine, &rules(&cfg), &stock(&[("A", 5)])).is_ok());
     }
 
     #[test]
     fn units_claimed_by_earlier_orders_in_the_pass_count() {
-        let o = order(vec![item("1", "A", "1", ItemStatus::Pending)]);
+        let o = order(vec![item("1", "A", "1", LineState::Open)]);
         let cfg = OrdersConfig::default();
         let mut s = stock(&[("A", 1)]);
         assert!(decide(&o, &rules(&cfg), &s).is_ok());
@@ -673,30 +678,30 @@ mod tests {
 
     #[test]
     fn new_and_cancelled_orders() {
-        use ItemStatus::*;
+        use LineState::*;
         assert!(is_new(&order(vec![
-            item("1", "A", "1", Pending),
-            item("2", "A", "1", Canceled)
+            item("1", "A", "1", Open),
+            item("2", "A", "1", Cancelled)
         ])));
         assert!(!is_new(&order(vec![item("1", "A", "1", ReadyToShip)])));
-        assert!(!is_new(&order(vec![item("1", "A", "1", Canceled)])));
-        assert!(is_cancelled(&order(vec![item("1", "A", "1", Canceled)])));
+        assert!(!is_new(&order(vec![item("1", "A", "1", Cancelled)])));
+        assert!(is_cancelled(&order(vec![item("1", "A", "1", Cancelled)])));
         assert!(!is_cancelled(&order(vec![])));
     }
 
     #[test]
     fn watch_sees_added_removed_and_cancelled_items() {
-        use ItemStatus::*;
-        let imported = ["1".to_string(), "2".to_string()];
+        use LineState::*;
+        let imported = [("1".to_string(), 1), ("2".to_string(), 1)];
         let same = order(vec![
-            item("1", "A", "1", Pending),
+            item("1", "A", "1", Open),
             item("2", "A", "1", ReadyToShip),
         ]);
         assert_eq!(watch(&imported, &same), Change::None);
         let added = order(vec![
-            item("1", "A", "1", Pending),
-            item("2", "A", "1", Pending),
-            item("3", "B", "1", Pending),
+            item("1", "A", "1", Open),
+            item("2", "A", "1", Open),
+            item("3", "B", "1", Open),
         ]);
         assert_eq!(
             watch(&imported, &added),
@@ -705,7 +710,7 @@ mod tests {
                 now: 3
             }
         );
-        let removed = order(vec![item("1", "A", "1", Pending)]);
+        let removed = order(vec![item("1", "A", "1", Open)]);
         assert_eq!(
             watch(&imported, &removed),
             Change::ItemsChanged {
@@ -714,16 +719,16 @@ mod tests {
             }
         );
         let one_cancelled = order(vec![
-            item("1", "A", "1", Pending),
-            item("2", "A", "1", Canceled),
+            item("1", "A", "1", Open),
+            item("2", "A", "1", Cancelled),
         ]);
         assert!(matches!(
             watch(&imported, &one_cancelled),
             Change::ItemsChanged { .. }
         ));
         let cancelled = order(vec![
-            item("1", "A", "1", Canceled),
-            item("2", "A", "1", Canceled),
+            item("1", "A", "1", Cancelled),
+            item("2", "A", "1", Cancelled),
         ]);
         assert_eq!(watch(&imported, &cancelled), Change::Cancelled);
         let shipped = order(vec![
@@ -731,6 +736,35 @@ mod tests {
             item("2", "A", "1", Delivered),
         ]);
         assert_eq!(watch(&imported, &shipped), Change::Closed);
+        // A line's quantity is part of what was imported.
+        let mut fewer = order(vec![item("1", "A", "1", Open)]);
+        fewer.lines[0].quantity = 3;
+        assert_eq!(
+            watch(&[("1".to_string(), 3)], &fewer),
+            Change::None,
+            "unchanged"
+        );
+        fewer.lines[0].quantity = 2;
+        assert_eq!(
+            watch(&[("1".to_string(), 3)], &fewer),
+            Change::ItemsChanged {
+                imported: 3,
+                now: 2
+            }
+        );
+    }
+
+    #[test]
+    fn quantity_lines_merge_per_sku_and_price() {
+        let mut o = order(vec![
+            item("a", "A", "5", LineState::Open),
+            item("b", "A", "5", LineState::Open),
+        ]);
+        o.lines[0].quantity = 2;
+        o.lines[1].quantity = 3;
+        let planned = lines(&o);
+        assert_eq!(planned.len(), 1);
+        assert_eq!((planned[0].quantity, planned[0].unit_price), (5, m("5")));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use super::fulfilment::{self, fingerprint, Input, Plan};
 use super::orders::source_identifier;
 use super::pass::{Counts, Engine, PassReport};
-use crate::channel::{ShipOutcome, Shipment, ShipmentProvider};
+use crate::channel::{Carrier, LineState, ShipOutcome, Shipment};
 use crate::clock;
 use crate::db::fulfilments::{self as pushes, Attempt, PushState};
 use crate::db::meta;
@@ -27,14 +27,14 @@ use crate::shopify::orders::term;
 /// Shopify fulfilment reads start this far before the last order update seen.
 const FULFILMENT_OVERLAP: Duration = Duration::minutes(2);
 
-/// The channel's shipment providers are read again after this long.
-const PROVIDERS_MAX_AGE: Duration = Duration::hours(24);
+/// The channel's carrier list is read again after this long.
+const CARRIERS_MAX_AGE: Duration = Duration::hours(24);
 
 fn fulfilled_watermark(channel: &str) -> String {
     format!("fulfilments.shopify.{channel}")
 }
 
-fn providers_cache(channel: &str) -> String {
+fn carriers_cache(channel: &str) -> String {
     format!("providers.{channel}")
 }
 
@@ -54,6 +54,7 @@ pub struct FulfilAction {
     pub fulfilment_id: String,
     pub items: usize,
     pub carrier: Option<String>,
+    /// The channel's code for the carrier.
     pub provider: Option<String>,
     pub tracking_number: Option<String>,
     /// pushed, would push, failed, unknown, skipped.
@@ -61,11 +62,11 @@ pub struct FulfilAction {
     pub detail: String,
 }
 
-/// A cached provider list and when it was read.
+/// A cached carrier list and when it was read.
 #[derive(Serialize, serde::Deserialize)]
-struct CachedProviders {
+struct CachedCarriers {
     read_at: DateTime<Utc>,
-    providers: Vec<ShipmentProvider>,
+    carriers: Vec<Carrier>,
 }
 
 impl Engine<'_> {
@@ -111,7 +112,7 @@ impl Engine<'_> {
             return Ok(counts);
         }
         let (orders, newest) = self.fulfilled_orders(i, opts, order).await?;
-        let providers = self.providers(i).await;
+        let carriers = self.carriers(i).await;
         let prefix = format!("{name}:");
         for o in &orders {
             let Some(order_id) = o
@@ -130,7 +131,7 @@ impl Engine<'_> {
             }
             for f in &o.fulfillments {
                 let action = self
-                    .push_one(i, &row, o, f, providers.as_deref(), opts)
+                    .push_one(i, &row, o, f, carriers.as_deref(), opts)
                     .await?;
                 *counts.entry(action.result).or_default() += 1;
                 if action.result != "skipped" || order.is_some() {
@@ -209,34 +210,37 @@ impl Engine<'_> {
             })
     }
 
-    /// The channel's shipment providers, cached for a day. `None` when they cannot be
-    /// read: the carriers configured still work.
-    async fn providers(&mut self, i: usize) -> Option<Vec<ShipmentProvider>> {
-        let key = providers_cache(self.name(i));
+    /// The channel's carriers, cached for a day. `None` when they cannot be read: the
+    /// carriers configured still work.
+    async fn carriers(&mut self, i: usize) -> Option<Vec<Carrier>> {
+        let key = carriers_cache(self.name(i));
         let now = self.clock.now();
-        let cached: Option<CachedProviders> = meta::watermark(self.db, &key)
+        let cached: Option<CachedCarriers> = meta::watermark(self.db, &key)
             .ok()
             .flatten()
             .and_then(|text| serde_json::from_str(&text).ok());
         if let Some(c) = &cached {
-            if now - c.read_at < PROVIDERS_MAX_AGE {
-                return cached.map(|c| c.providers);
+            if now - c.read_at < CARRIERS_MAX_AGE {
+                return cached.map(|c| c.carriers);
             }
         }
-        match self.channels[i].shipment_providers().await {
-            Ok(providers) => {
-                let fresh = CachedProviders {
+        match self.channels[i].carriers().await {
+            Ok(carriers) => {
+                let fresh = CachedCarriers {
                     read_at: now,
-                    providers,
+                    carriers,
                 };
                 if let Ok(text) = serde_json::to_string(&fresh) {
                     let _ = meta::set_watermark(self.db, &key, &text);
                 }
-                Some(fresh.providers)
+                Some(fresh.carriers)
             }
             Err(e) => {
-                warn!("{}: shipment providers could not be read ({e:#}); only [channel.carriers] applies", self.name(i));
-                cached.map(|c| c.providers)
+                warn!(
+                    "{}: carriers could not be read ({e:#}); only [channel.carriers] applies",
+                    self.name(i)
+                );
+                cached.map(|c| c.carriers)
             }
         }
     }
@@ -247,19 +251,19 @@ impl Engine<'_> {
         row: &OrderRow,
         order: &FulfilledOrder,
         f: &Fulfillment,
-        providers: Option<&[ShipmentProvider]>,
+        known_carriers: Option<&[Carrier]>,
         opts: FulfilOptions,
     ) -> Result<FulfilAction> {
         let channel = self.name(i).to_string();
         let previous = pushes::get(self.db, &channel, &row.order_id, &f.id)?;
-        let items = pushes::imported_items(self.db, &channel, &row.order_id)?;
+        let lines = pushes::imported_lines(self.db, &channel, &row.order_id)?;
         let plan = fulfilment::plan(&Input {
             channel: &channel,
             fulfilment: f,
             previous: previous.as_ref(),
-            items: &items,
+            lines: &lines,
             carriers: &self.cfg.channels[i].carriers,
-            providers,
+            known_carriers,
             retry_failed: opts.retry_failed,
         });
         let mut action = FulfilAction {
@@ -290,43 +294,43 @@ impl Engine<'_> {
                 }
             }
             Plan::Push {
-                item_ids,
-                provider,
+                line_ids,
+                carrier,
                 tracking_number,
                 note,
             } => {
-                action.items = item_ids.len();
-                action.provider = Some(provider.clone());
+                action.items = line_ids.len();
+                action.provider = Some(carrier.clone());
                 action.tracking_number = Some(tracking_number.clone());
                 action.detail = note.unwrap_or_default();
                 if opts.dry_run {
                     action.result = "would push";
                     return Ok(action);
                 }
-                let mut attempt = attempt(&channel, row, f, Some(&provider), &fp, &item_ids);
+                let mut attempt = attempt(&channel, row, f, Some(&carrier), &fp, &line_ids);
                 attempt.tracking_number = Some(&tracking_number);
                 pushes::begin_push(self.db, &attempt, &now)?;
                 let shipment = Shipment {
                     order_id: row.order_id.clone(),
-                    item_ids: item_ids.clone(),
-                    provider: provider.clone(),
+                    line_ids: line_ids.clone(),
+                    carrier: carrier.clone(),
                     tracking_number: tracking_number.clone(),
                 };
-                match self.channels[i].ready_to_ship(&shipment).await {
+                match self.channels[i].ship(&shipment).await {
                     ShipOutcome::Shipped { confirmed } => {
                         pushes::mark_pushed(self.db, &channel, &row.order_id, &f.id, &self.now())?;
-                        if confirmed.len() < item_ids.len() {
+                        if confirmed.len() < line_ids.len() {
                             warn!(
-                                "{channel} order {}: {} confirmed {} of the {} items sent ({:?}); check the order in its seller centre",
+                                "{channel} order {}: {} confirmed {} of the {} lines sent ({:?}); check the order in its seller centre",
                                 row.number,
                                 channel,
                                 confirmed.len(),
-                                item_ids.len(),
+                                line_ids.len(),
                                 confirmed
                             );
                         }
                         info!(
-                            "{channel} order {}: {} items ready to ship with {provider} {tracking_number}",
+                            "{channel} order {}: {} lines shipped with {carrier} {tracking_number}",
                             row.number,
                             confirmed.len()
                         );
@@ -339,7 +343,7 @@ impl Engine<'_> {
                         self.fail(&attempt, row, &reason, true)?;
                     }
                     ShipOutcome::Unknown { reason } => {
-                        warn!("{channel} order {}: ready-to-ship outcome unknown ({reason}); settled from the channel's item statuses on the next pass", row.number);
+                        warn!("{channel} order {}: shipment outcome unknown ({reason}); settled from the channel's line states on the next pass", row.number);
                         action.result = "unknown";
                         action.detail = reason;
                     }
@@ -382,8 +386,8 @@ impl Engine<'_> {
         })
     }
 
-    /// `pushing` rows left by a crash or an unknown outcome: the channel's item
-    /// statuses (re-read now) say whether the push landed; if not, it is sent again.
+    /// `pushing` rows left by a crash or an unknown outcome: the channel's line states
+    /// (re-read now) say whether the push landed; if not, it is sent again.
     async fn settle_pushing(&mut self, i: usize, counts: &mut Counts) -> Result<()> {
         let channel = self.name(i).to_string();
         let open = pushes::in_state(self.db, &channel, PushState::Pushing)?;
@@ -414,12 +418,12 @@ impl Engine<'_> {
             if unread.contains(r.order_id.as_str()) {
                 continue;
             }
-            let claimed = pushes::claimed_items(self.db, &channel, &r.order_id, &r.fulfilment_id)?;
-            let items = pushes::imported_items(self.db, &channel, &r.order_id)?;
-            let pending: Vec<String> = items
+            let claimed = pushes::claimed_lines(self.db, &channel, &r.order_id, &r.fulfilment_id)?;
+            let lines = pushes::imported_lines(self.db, &channel, &r.order_id)?;
+            let pending: Vec<String> = lines
                 .iter()
-                .filter(|it| claimed.contains(&it.item_id) && it.status == "pending")
-                .map(|it| it.item_id.clone())
+                .filter(|l| claimed.contains(&l.line_id) && l.state == LineState::Open)
+                .map(|l| l.line_id.clone())
                 .collect();
             if pending.is_empty() {
                 pushes::mark_pushed(
@@ -432,18 +436,18 @@ impl Engine<'_> {
                 *counts.entry("pushed").or_default() += 1;
                 continue;
             }
-            let (Some(provider), Some(tracking_number)) =
+            let (Some(carrier), Some(tracking_number)) =
                 (r.provider.clone(), r.tracking_number.clone())
             else {
                 continue;
             };
             let shipment = Shipment {
                 order_id: r.order_id.clone(),
-                item_ids: pending,
-                provider,
+                line_ids: pending,
+                carrier,
                 tracking_number,
             };
-            match self.channels[i].ready_to_ship(&shipment).await {
+            match self.channels[i].ship(&shipment).await {
                 ShipOutcome::Shipped { .. } => {
                     pushes::mark_pushed(
                         self.db,
@@ -466,7 +470,7 @@ impl Engine<'_> {
                         tracking_number: r.tracking_number.as_deref(),
                         provider: r.provider.as_deref(),
                         fingerprint: &r.fingerprint,
-                        item_ids: &[],
+                        line_ids: &[],
                     };
                     let reason = format!("{channel} refused it: {reason}");
                     self.fail(&attempt, &row, &reason, true)?;
@@ -485,7 +489,7 @@ fn attempt<'a>(
     f: &'a Fulfillment,
     provider: Option<&'a str>,
     fp: &'a str,
-    item_ids: &'a [String],
+    line_ids: &'a [String],
 ) -> Attempt<'a> {
     Attempt {
         channel,
@@ -495,7 +499,7 @@ fn attempt<'a>(
         tracking_number: f.number.as_deref(),
         provider,
         fingerprint: fp,
-        item_ids,
+        line_ids,
     }
 }
 

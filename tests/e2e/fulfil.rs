@@ -357,3 +357,39 @@ fn fulfil_order_names_an_unknown_order_number_as_a_usage_error() {
         out.stderr
     );
 }
+
+#[test]
+fn a_run_killed_while_its_push_is_in_flight_is_finished_by_the_next_pass() {
+    let env = env_with("");
+    env.add_channel_order(order(6, &[(61, "LS-S")]));
+    env.run(&["sync"]).expect(0);
+    fulfil(&env, 6, "Australia Post", "TRK6", None);
+    // The channel holds the request: the run is killed with `pushing` committed and
+    // the answer never read.
+    env.fault(json!({"path": "/v2/orders/statuses/set-to-ready-to-ship",
+                     "kind": {"type": "delay", "ms": 5000}}));
+    let mut child = env
+        .run(&["sync"])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while env.count(READY) == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(env.count(READY), 1, "the push reached the channel");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    env.clear_faults();
+
+    // Whether or not the held request was applied, the next pass settles it from the
+    // channel's line states: shipped once, with the tracking number.
+    env.run(&["sync"]).expect(0);
+    assert_eq!(statuses(&env, 6), [ready("AusPost", "TRK6")]);
+    env.run(&["sync"]).expect(0);
+    assert!(env.count(READY) <= 2, "{}", env.count(READY));
+    let out = env.run(&["orders", "--format", "json"]).expect(0).stdout;
+    assert!(out.contains("\"imported\""), "{out}");
+}

@@ -7,6 +7,7 @@ mod email;
 mod errors;
 mod fulfil;
 mod harness;
+mod migration;
 mod orders;
 mod products;
 mod recovery;

@@ -646,7 +646,7 @@ fn a_held_order_processed_by_hand_on_the_channel_is_left_alone() {
     assert_eq!(json[0]["state"], "held");
     assert_eq!(
         json[0]["reason"],
-        "left the pending state on iconic before import (items now ready_to_ship); not imported: process it by hand"
+        "left the pending state on iconic before import (lines now ready_to_ship); not imported: process it by hand"
     );
     // No longer re-read: the pass only asks for new orders.
     let reads = env.count("GET /v2/orders");
@@ -737,7 +737,7 @@ fn a_bad_order_is_held_on_its_own_and_the_others_are_imported() {
         assert!(body.contains(reason), "{reason}\n{body}");
     }
     assert!(
-        body.contains(r#"item 94060 (SKU "LS-S") paid price -5.00 is below zero"#),
+        body.contains(r#"line 94060 (SKU "LS-S") paid price -5.00 is below zero"#),
         "{body}"
     );
     let status = env.run(&["status"]).expect(0).stdout;

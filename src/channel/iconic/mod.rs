@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::channel::{
-    Listing, OrdersRead, PushOutcome, ShipOutcome, Shipment, ShipmentProvider, StockUpdate,
+    Carrier, Listing, OrdersRead, PushOutcome, ShipOutcome, Shipment, StockUpdate,
 };
 use crate::secret::Secret;
 
@@ -135,7 +135,7 @@ impl IconicClient {
     }
 
     /// The carriers The Iconic accepts (`GET /v2/orders-shipment-providers`).
-    pub async fn shipment_providers(&self) -> Result<Vec<ShipmentProvider>, IconicError> {
+    pub async fn shipment_providers(&self) -> Result<Vec<Carrier>, IconicError> {
         shipment::providers(&self.transport).await
     }
 

@@ -16,7 +16,9 @@ use serde_json::value::RawValue;
 use super::listings::{self, parse_timestamp, update_date_param, ListBody, Pagination};
 use super::transport::Transport;
 use super::{IconicError, WireId};
-use crate::channel::{Address, ChannelOrder, ItemStatus, OrderItem, OrdersRead, UnreadableOrder};
+use crate::channel::{
+    Address, ChannelOrder, LineState, OrderLine, OrderStage, OrdersRead, UnreadableOrder,
+};
 use crate::money::Money;
 
 const ORDERS: &str = "GET /v2/orders";
@@ -185,9 +187,9 @@ impl WireOrder {
         let created_at = time("createdAt", self.created_at)?;
         let updated_at = time("updatedAt", self.updated_at)?;
         let number = present(self.number, || "number".to_string())?.to_string();
-        let items = present(self.items, || "items".to_string())?
+        let lines: Vec<OrderLine> = present(self.items, || "items".to_string())?
             .into_iter()
-            .map(WireItem::into_item)
+            .map(WireItem::into_line)
             .collect::<Result<_, _>>()?;
         let (billing, shipping) = self
             .address
@@ -208,7 +210,9 @@ impl WireOrder {
             shipping_address: shipping.map(WireAddress::into_address).unwrap_or_default(),
             delivery_info: self.delivery_info,
             grand_total: self.grand_total,
-            items,
+            // Seller Center orders have no state of their own: their items' say it.
+            stage: OrderStage::of_lines(&lines),
+            lines,
         })
     }
 }
@@ -229,19 +233,35 @@ impl WireAddress {
 }
 
 impl WireItem {
-    fn into_item(self) -> Result<OrderItem, String> {
+    /// An item is one unit: a line of 1 keyed by the item's id.
+    fn into_line(self) -> Result<OrderLine, String> {
         let id = self.id.to_string();
         let what = |field: &str| format!("item {id}: {field}");
-        Ok(OrderItem {
+        Ok(OrderLine {
             sku: present(self.product.and_then(|p| p.seller_sku), || {
                 what("product.sellerSku")
             })?,
-            status: ItemStatus::parse(&present(self.status, || what("status"))?),
-            paid_price: present(self.paid_price, || what("paidPrice"))?,
+            quantity: 1,
+            state: line_state(&present(self.status, || what("status"))?),
+            unit_price: present(self.paid_price, || what("paidPrice"))?,
             // Only the item carrying the order's shipping has a fee.
             shipping_fee: self.shipping_fee.unwrap_or(Money::ZERO),
             id,
         })
+    }
+}
+
+/// Seller Center's item statuses in neutral words; returns and statuses this version
+/// does not know are kept verbatim.
+fn line_state(status: &str) -> LineState {
+    match status {
+        "pending" => LineState::Open,
+        "ready_to_ship" => LineState::ReadyToShip,
+        "shipped" => LineState::Shipped,
+        "delivered" => LineState::Delivered,
+        "canceled" | "cancelled" => LineState::Cancelled,
+        "failed" => LineState::Failed,
+        other => LineState::Other(other.to_string()),
     }
 }
 
@@ -507,19 +527,22 @@ mod tests {
             },
             delivery_info: Some("Standard".into()),
             grand_total: Some(m("10.25")),
-            items: vec![
-                OrderItem {
+            stage: OrderStage::Ready,
+            lines: vec![
+                OrderLine {
                     id: "901".into(),
                     sku: "TEE-M ".into(),
-                    status: ItemStatus::Pending,
-                    paid_price: m("0.1"),
+                    quantity: 1,
+                    state: LineState::Open,
+                    unit_price: m("0.1"),
                     shipping_fee: m("9.95"),
                 },
-                OrderItem {
+                OrderLine {
                     id: "902".into(),
                     sku: "TEE-M ".into(),
-                    status: ItemStatus::Canceled,
-                    paid_price: m("0.2"),
+                    quantity: 1,
+                    state: LineState::Cancelled,
+                    unit_price: m("0.2"),
                     shipping_fee: Money::ZERO,
                 },
             ],
@@ -527,9 +550,9 @@ mod tests {
         assert_eq!(orders, [expected]);
         let order = &orders[0];
         let paid: Money = order
-            .items
+            .lines
             .iter()
-            .map(|i| i.paid_price + i.shipping_fee)
+            .map(|l| l.unit_price + l.shipping_fee)
             .sum();
         assert_eq!(
             Some(paid),
@@ -583,7 +606,7 @@ mod tests {
             o["address"] = json!({"shipping": {"email": null}});
         })
         .unwrap();
-        assert_eq!(bare.items[0].shipping_fee, Money::ZERO);
+        assert_eq!(bare.lines[0].shipping_fee, Money::ZERO);
         assert_eq!(bare.email, None);
         assert_eq!(bare.shipping_address, Address::default());
     }
@@ -696,7 +719,7 @@ mod tests {
             .unwrap()
             .orders;
             assert_eq!(ids(&orders), ["1", "2", "3", "4", "5"]);
-            assert_eq!(orders[0].items[0].paid_price, m("49.95"));
+            assert_eq!(orders[0].lines[0].unit_price, m("49.95"));
 
             let seen = order_requests(&server);
             assert_eq!(seen.iter().map(offset).collect::<Vec<_>>(), [0, 2, 4]);
@@ -770,7 +793,7 @@ mod tests {
                 .await
                 .unwrap()
                 .orders;
-            assert_eq!(orders[0].items[0].paid_price, m("49.95"));
+            assert_eq!(orders[0].lines[0].unit_price, m("49.95"));
             assert_eq!(t.requests()[ORDERS], 2);
         }
 

@@ -12,7 +12,7 @@ use tracing::debug;
 use super::listings::ListBody;
 use super::transport::{json, Transport};
 use super::{IconicError, WireId};
-use crate::channel::{ShipOutcome, Shipment, ShipmentProvider};
+use crate::channel::{Carrier, ShipOutcome, Shipment};
 
 const PROVIDERS: &str = "GET /v2/orders-shipment-providers";
 const PROVIDERS_PATH: &str = "/v2/orders-shipment-providers";
@@ -22,34 +22,32 @@ const READY_TO_SHIP_PATH: &str = "/v2/orders/statuses/set-to-ready-to-ship";
 /// The seller ships the parcel itself (the contract's `deliveryType` for that case).
 const DELIVERY_TYPE: &str = "dropship";
 
+/// Other fields (`apiIntegrationAvailable`: the provider allocates tracking numbers) are
+/// not needed: skubridge always sends the tracking number Shopify has.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct WireProvider {
     name: String,
-    /// Absent or null: taken as "no", so a tracking number is always sent (skubridge
-    /// sends one either way).
-    #[serde(default)]
-    api_integration_available: Option<bool>,
 }
 
 /// UNCONFIRMED: the contract names the providers' fields but not the answer's shape;
 /// both a bare array and the usual list envelope are read (the envelope's pagination is
 /// ignored: the list is a handful of carriers, asked for without `limit`).
-fn parse_providers(body: &str) -> serde_json::Result<Vec<ShipmentProvider>> {
+fn parse_providers(body: &str) -> serde_json::Result<Vec<Carrier>> {
     let (ListBody::Envelope { items, .. } | ListBody::Bare(items)) =
         serde_json::from_str::<ListBody<WireProvider>>(body)?;
+    // A provider's name is both what people call it and what a shipment sends back.
     Ok(items
         .into_iter()
-        .map(|p| ShipmentProvider {
-            name: p.name,
-            api_integration: p.api_integration_available.unwrap_or(false),
+        .map(|p| Carrier {
+            code: p.name.clone(),
+            label: p.name,
         })
         .collect())
 }
 
 /// Every provider, active or not: the `status` filter's meaning is not documented, and
 /// a provider the channel will not take is refused with its reason at ship time.
-pub(super) async fn providers(transport: &Transport) -> Result<Vec<ShipmentProvider>, IconicError> {
+pub(super) async fn providers(transport: &Transport) -> Result<Vec<Carrier>, IconicError> {
     let url = transport.url(PROVIDERS_PATH);
     transport
         .call(PROVIDERS, |http| http.get(&url), parse_providers)
@@ -79,14 +77,14 @@ struct Confirmed {
 
 /// The request body, or why the shipment cannot be sent at all.
 fn body(shipment: &Shipment) -> Result<ReadyToShipBody<'_>, String> {
-    if shipment.item_ids.is_empty() {
+    if shipment.line_ids.is_empty() {
         return Err(format!(
             "order {}: no order items to ship",
             shipment.order_id
         ));
     }
     let order_items = shipment
-        .item_ids
+        .line_ids
         .iter()
         .map(|id| {
             id.parse().map(|id| ItemRef { id }).map_err(|_| {
@@ -97,7 +95,7 @@ fn body(shipment: &Shipment) -> Result<ReadyToShipBody<'_>, String> {
     Ok(ReadyToShipBody {
         order_items,
         delivery_type: DELIVERY_TYPE,
-        shipping_provider: &shipment.provider,
+        shipping_provider: &shipment.carrier,
         tracking_number: &shipment.tracking_number,
     })
 }
@@ -110,7 +108,7 @@ pub(super) async fn ready_to_ship(transport: &Transport, shipment: &Shipment) ->
     debug!(
         order = %shipment.order_id,
         items = body.order_items.len(),
-        provider = %shipment.provider,
+        provider = %shipment.carrier,
         "setting items ready to ship on The Iconic"
     );
     let url = transport.url(READY_TO_SHIP_PATH);
@@ -153,8 +151,8 @@ mod tests {
     fn shipment(item_ids: &[&str]) -> Shipment {
         Shipment {
             order_id: "9001".into(),
-            item_ids: item_ids.iter().map(|id| id.to_string()).collect(),
-            provider: "AusPost".into(),
+            line_ids: item_ids.iter().map(|id| id.to_string()).collect(),
+            carrier: "AusPost".into(),
             tracking_number: "33ABC012345-01".into(),
         }
     }
@@ -205,19 +203,11 @@ mod tests {
         let server = server(vec![Reply::json(&answer)]).await;
         let t = Transport::to_test_server(&server.url, 2);
         let providers = providers(&t).await.unwrap();
-        assert_eq!(
-            providers,
-            [
-                ShipmentProvider {
-                    name: "AusPost".into(),
-                    api_integration: false
-                },
-                ShipmentProvider {
-                    name: "StarTrack".into(),
-                    api_integration: true
-                },
-            ]
-        );
+        let carrier = |name: &str| Carrier {
+            code: name.into(),
+            label: name.into(),
+        };
+        assert_eq!(providers, [carrier("AusPost"), carrier("StarTrack")]);
         let seen = server.seen();
         assert_eq!(seen[1].method, "GET");
         assert_eq!(seen[1].target, PROVIDERS_PATH);
@@ -229,9 +219,8 @@ mod tests {
         let body = r#"{"items":[{"name":"Couriers Please","apiIntegrationAvailable":null},
             {"name":"Sendle"}],"pagination":{"limit":100,"offset":0,"totalCount":2}}"#;
         let providers = parse_providers(body).unwrap();
-        let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = providers.iter().map(|p| p.code.as_str()).collect();
         assert_eq!(names, ["Couriers Please", "Sendle"]);
-        assert!(providers.iter().all(|p| !p.api_integration));
         assert!(parse_providers(r#"[{"apiIntegrationAvailable":true}]"#).is_err());
     }
 
