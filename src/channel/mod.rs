@@ -1,90 +1,145 @@
-//! Marketplace channels: the neutral model every kind maps onto (`model`), and the
-//! dispatch over the kinds skubridge supports.
+//! Marketplace channels: the one interface the engine sees ([`Channel`]), what a channel
+//! says it can do ([`Capabilities`]), the neutral model every kind maps onto (`model`),
+//! and one folder per kind.
 
 pub mod iconic;
-
-use chrono::{DateTime, Utc};
-
 pub mod model;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 pub use model::*;
 
-/// A configured channel's API client, dispatched by kind.
-pub enum ChannelClient {
-    Iconic(iconic::IconicClient),
+/// What a channel can do. The engine asks instead of assuming one marketplace's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub listings: ListingsRead,
+    pub stock: StockWrite,
+    pub carriers: CarrierList,
 }
 
-impl ChannelClient {
-    pub fn new(cfg: &crate::config::ChannelConfig, http: reqwest::Client) -> Self {
-        match cfg.kind {
-            crate::config::ChannelKind::Iconic => Self::Iconic(iconic::IconicClient::new(
-                iconic::IconicSettings {
-                    endpoint: cfg.endpoint.clone(),
-                    client_id: cfg.client_id.clone(),
-                    client_secret: cfg.client_secret.clone(),
-                    concurrency: cfg.concurrency,
-                },
-                http,
-            )),
-        }
-    }
+/// How the channel's listings can be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingsRead {
+    /// Every listing, and those changed since a time.
+    Incremental,
+}
 
-    /// Every listing (or those changed since `updated_since`).
-    pub async fn listings(
+/// How stock reaches the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockWrite {
+    /// Synchronous writes of at most `max` absolute levels, answered item by item.
+    Batches { max: usize },
+}
+
+/// Where the carriers a shipment may name come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CarrierList {
+    /// The channel lists them; the list is read again after `max_age`.
+    Listed { max_age: Duration },
+}
+
+/// Why a call to a channel did not succeed. Callers branch on the variant:
+/// `Unauthorized` needs a config fix, `Unavailable` clears with a later pass, `Refused`
+/// and `Unexpected` need a person. Messages never hold a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// The channel refused the credentials, or a token it had just issued; the message
+    /// says which and what to check.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Retriable failures (5xx, 429, timeouts, broken bodies) outlasted every attempt.
+    #[error("{endpoint}: no usable answer after {attempts} attempts: {reason}")]
+    Unavailable {
+        endpoint: &'static str,
+        attempts: u32,
+        reason: String,
+    },
+    /// The channel answered and refused; `reason` is its own.
+    #[error("{endpoint}: refused with HTTP {status}: {reason}")]
+    Refused {
+        endpoint: &'static str,
+        status: u16,
+        reason: String,
+    },
+    /// An answer in a shape this client does not know, or a request it could not build.
+    #[error("{endpoint}: unexpected answer: {reason}")]
+    Unexpected {
+        endpoint: &'static str,
+        reason: String,
+    },
+}
+
+/// One marketplace account, as the engine sees it. Each kind implements it in its own
+/// folder and owns its rules (what a tracking number may hold, its currency, what its
+/// product ids are valid for).
+#[async_trait]
+pub trait Channel: Send + Sync {
+    fn capabilities(&self) -> Capabilities;
+
+    /// What the channel's product ids are valid for (endpoint, account, environment):
+    /// when it changes, the stored matches belong to another catalogue.
+    fn fingerprint(&self) -> String;
+
+    /// The currency of an order that names none.
+    fn default_currency(&self) -> &str;
+
+    /// Why the channel would refuse this tracking number, if it would.
+    fn tracking_number_problem(&self, number: &str) -> Option<String>;
+
+    /// A cheap authenticated read (`doctor`'s check); says what was reached.
+    async fn check_credentials(&self) -> Result<String, ChannelError>;
+
+    /// Every listing, or those changed since `updated_since`; `on_progress` gets the
+    /// running count.
+    async fn listings(
         &self,
         updated_since: Option<DateTime<Utc>>,
         on_progress: &(dyn Fn(u64) + Sync),
-    ) -> anyhow::Result<Vec<Listing>> {
-        match self {
-            Self::Iconic(c) => Ok(c.listings(updated_since, on_progress).await?),
-        }
-    }
+    ) -> Result<Vec<Listing>, ChannelError>;
 
-    /// Absolute stock sets in the largest batches the channel allows.
-    pub async fn push_stock(&self, updates: Vec<StockUpdate>) -> PushOutcome {
-        match self {
-            Self::Iconic(c) => c.push_stock(updates).await,
-        }
-    }
+    /// Absolute stock levels in the largest batches the channel allows. Never fails as
+    /// a whole: each update ends up accepted, refused or failed.
+    async fn push_stock(&self, updates: Vec<StockUpdate>) -> PushOutcome;
 
-    /// Orders in the channel's "new" state created at or after `created_since` and (when
-    /// given) updated at or after `updated_since`, by order id ascending.
-    pub async fn new_orders(
+    /// Orders in the channel's "new" states created at or after `created_since` and
+    /// (when given) updated at or after `updated_since`, by order id ascending.
+    async fn new_orders(
         &self,
         created_since: DateTime<Utc>,
         updated_since: Option<DateTime<Utc>>,
-    ) -> anyhow::Result<OrdersRead> {
-        match self {
-            Self::Iconic(c) => Ok(c.new_orders(created_since, updated_since).await?),
-        }
-    }
+    ) -> Result<OrdersRead, ChannelError>;
 
     /// The current state of these orders, by order id ascending; ids the channel no
     /// longer returns are absent.
-    pub async fn orders_by_id(&self, ids: &[String]) -> anyhow::Result<OrdersRead> {
-        match self {
-            Self::Iconic(c) => Ok(c.orders_by_id(ids).await?),
-        }
-    }
+    async fn orders_by_id(&self, ids: &[String]) -> Result<OrdersRead, ChannelError>;
 
     /// The carriers the channel accepts on shipments.
-    pub async fn carriers(&self) -> anyhow::Result<Vec<Carrier>> {
-        match self {
-            Self::Iconic(c) => Ok(c.shipment_providers().await?),
-        }
-    }
+    async fn carriers(&self) -> Result<Vec<Carrier>, ChannelError>;
 
-    /// Hands one order's lines to a carrier with a tracking number (The Iconic: ready
-    /// to ship). An `Unknown` outcome is learnt from the lines' states on a later read.
-    pub async fn ship(&self, shipment: &Shipment) -> ShipOutcome {
-        match self {
-            Self::Iconic(c) => c.ready_to_ship(shipment).await,
-        }
-    }
+    /// Hands lines of one order to a carrier with a tracking number. Never fails as a
+    /// whole; an `Unknown` outcome is learnt from the lines' states on a later read.
+    async fn ship(&self, shipment: &Shipment) -> ShipOutcome;
 
-    pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
-        match self {
-            Self::Iconic(c) => c.requests(),
-        }
+    /// Requests made so far, per endpoint label.
+    fn requests(&self) -> BTreeMap<String, u64>;
+}
+
+/// The client for a configured channel.
+pub fn connect(cfg: &crate::config::ChannelConfig, http: reqwest::Client) -> Box<dyn Channel> {
+    match cfg.kind {
+        crate::config::ChannelKind::Iconic => Box::new(iconic::IconicClient::new(
+            iconic::IconicSettings {
+                endpoint: cfg.endpoint.clone(),
+                client_id: cfg.client_id.clone(),
+                client_secret: cfg.client_secret.clone(),
+                environment: cfg.environment.as_str().to_string(),
+                concurrency: cfg.concurrency,
+            },
+            http,
+        )),
     }
 }

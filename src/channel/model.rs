@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::money::Money;
 
-/// One sellable listing on a channel (The Iconic: a product, one size or colour).
+/// One sellable listing on a channel (typically one size or colour of a style).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Listing {
     /// The channel's own id for the listing; stock writes are keyed by it.
@@ -15,7 +15,7 @@ pub struct Listing {
     /// The seller SKU exactly as the channel holds it (never trimmed or normalised).
     pub sku: String,
     pub status: ListingStatus,
-    /// The parent style (The Iconic's product set), when the channel has one.
+    /// The parent style, when the channel has one.
     pub parent_id: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -106,8 +106,8 @@ pub struct Address {
     pub country: String,
 }
 
-/// One line of an order. A channel whose items are one unit each (The Iconic) gives
-/// lines of quantity 1 whose ids are the item ids, so its shipments can name them.
+/// One line of an order. A channel whose items are one unit each gives lines of
+/// quantity 1 whose ids are the item ids, so its shipments can name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
     /// The channel's id for the line (unique within the order).

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 use serde::Serialize;
 
-use super::fulfilment::{carrier_for, tracking_number_problem};
+use super::fulfilment::carrier_for;
 use super::pass::Engine;
 use super::unmatched;
-use crate::channel::iconic::IconicError;
+use crate::channel::ChannelError;
 use crate::db::{catalog, orders as ledger};
 use crate::notify;
 use crate::shopify::orders::term;
@@ -179,35 +179,27 @@ impl Engine<'_> {
 
     async fn channel_checks(&mut self, i: usize, shopify_ok: bool, out: &mut Vec<Check>) {
         let name = self.name(i).to_string();
-        match self.channels[i].carriers().await {
-            Ok(providers) => {
-                out.push(pass(
-                    format!("{name} credentials"),
-                    format!("{} carriers listed", providers.len()),
-                ));
+        match self.channels[i].check_credentials().await {
+            Ok(what) => {
+                out.push(pass(format!("{name} credentials"), what));
                 if shopify_ok {
-                    out.extend(self.fulfilment_checks(i, &providers).await);
+                    out.extend(self.fulfilment_checks(i).await);
                 }
             }
             Err(e) => {
-                let fix = match e.downcast_ref::<IconicError>() {
-                    Some(IconicError::Unauthorized) => {
-                        "check the channel's client_id and client_secret (Seller Center)"
+                let fix = match &e {
+                    ChannelError::Unauthorized(_) => {
+                        "fix the channel's credentials in skubridge.toml (the message says which)"
                     }
-                    Some(IconicError::TokenRefused { .. }) => {
-                        "the credentials are accepted: give this API user access to orders in Seller Center"
-                    }
-                    Some(IconicError::Unavailable { .. } | IconicError::Request { .. }) => {
+                    ChannelError::Unavailable { .. } => {
                         "check the channel's endpoint and this machine's network; run doctor again"
                     }
-                    _ => {
-                        "check the channel's endpoint, client_id and client_secret (Seller Center)"
-                    }
+                    _ => "check the channel's endpoint and credentials in skubridge.toml",
                 };
                 out.push(check(
                     Verdict::Fail,
                     format!("{name} credentials"),
-                    format!("{e:#}"),
+                    e.to_string(),
                     fix,
                 ));
             }
@@ -261,12 +253,10 @@ impl Engine<'_> {
 
     /// Carriers with no mapping, and tracking numbers the channel would refuse, among
     /// the last week's fulfilments of this channel's orders.
-    async fn fulfilment_checks(
-        &self,
-        i: usize,
-        providers: &[crate::channel::Carrier],
-    ) -> Vec<Check> {
+    async fn fulfilment_checks(&self, i: usize) -> Vec<Check> {
         let name = self.name(i);
+        // Without the channel's list, the configured carriers are all there is.
+        let known = self.channels[i].carriers().await.ok();
         let since = (self.clock.now() - RECENT).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let query = format!(
             "{} AND updated_at:>'{since}' AND (fulfillment_status:shipped OR fulfillment_status:partial)",
@@ -291,14 +281,14 @@ impl Engine<'_> {
             for f in o.fulfillments.iter().filter(|f| f.status == "SUCCESS") {
                 count += 1;
                 if let Some(company) = f.company.as_deref().filter(|c| !c.trim().is_empty()) {
-                    if carrier_for(company.trim(), carriers, Some(providers), name).is_err() {
+                    if carrier_for(company.trim(), carriers, known.as_deref(), name).is_err() {
                         *unmapped.entry(company.to_string()).or_default() += 1;
                     }
                 }
                 if let Some(problem) = f
                     .number
                     .as_deref()
-                    .and_then(|n| tracking_number_problem(n.trim()))
+                    .and_then(|n| self.channels[i].tracking_number_problem(n.trim()))
                 {
                     bad_tracking.push(format!("{}: {problem}", o.name));
                 }

@@ -9,31 +9,6 @@ use crate::channel::{Carrier, LineState};
 use crate::db::fulfilments::{FulfilmentRow, LineRow, PushState};
 use crate::shopify::fulfilments::Fulfillment;
 
-/// UNCONFIRMED: the characters The Iconic accepts in a tracking number and its length.
-/// The contract only says it must be unique; carriers use letters, digits and dashes.
-pub fn tracking_number_problem(number: &str) -> Option<String> {
-    const MAX: usize = 50;
-    if number.chars().any(char::is_whitespace) {
-        return Some(format!(
-            "tracking number {number:?} contains spaces, which the channel does not accept"
-        ));
-    }
-    if let Some(c) = number
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-    {
-        return Some(format!(
-            "tracking number {number:?} contains {c:?}; the channel accepts letters, digits and '-' only"
-        ));
-    }
-    if number.len() > MAX {
-        return Some(format!(
-            "tracking number {number:?} is longer than {MAX} characters"
-        ));
-    }
-    None
-}
-
 /// Lower-case letters and digits only: "Australia Post" ~ "australiapost" ~ "AUSTRALIA-POST".
 fn normalised(name: &str) -> String {
     name.chars()
@@ -157,6 +132,8 @@ pub struct Input<'a> {
     pub carriers: &'a BTreeMap<String, String>,
     /// `None` when the channel's list could not be read (the config map still works).
     pub known_carriers: Option<&'a [Carrier]>,
+    /// The channel's rule for tracking numbers: why it would refuse one.
+    pub tracking_number_problem: &'a dyn Fn(&str) -> Option<String>,
     pub retry_failed: bool,
 }
 
@@ -184,7 +161,7 @@ pub fn plan(input: &Input<'_>) -> Plan {
                 .into(),
         };
     }
-    if let Some(problem) = tracking_number_problem(number) {
+    if let Some(problem) = (input.tracking_number_problem)(number) {
         return Plan::Reject {
             reason: format!("{problem}: correct it in Shopify (Edit tracking)"),
         };
@@ -285,8 +262,20 @@ mod tests {
             lines,
             carriers: &carriers_map,
             known_carriers: Some(&list),
+            tracking_number_problem: &no_spaces_or_slashes,
             retry_failed: false,
         })
+    }
+
+    /// A channel's rule, as the planner receives it.
+    fn no_spaces_or_slashes(number: &str) -> Option<String> {
+        if number.contains(' ') {
+            Some(format!("tracking number {number:?} contains spaces"))
+        } else if number.contains('/') {
+            Some(format!("tracking number {number:?} contains '/'"))
+        } else {
+            None
+        }
     }
 
     #[test]

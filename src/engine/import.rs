@@ -467,6 +467,7 @@ impl Engine<'_> {
         let rules = Rules {
             channel: &name,
             orders: &self.cfg.channels[i].orders,
+            currency: self.channels[i].default_currency(),
         };
         let new = match orders::decide(order, &rules, stock) {
             Ok(new) => new,

@@ -13,10 +13,6 @@ use crate::shopify::orders::{
     Attribute, MoneyBag, NewAddress, NewLine, NewOrder, NewShippingLine, NewTransaction,
 };
 
-/// UNCONFIRMED: the currency of an order whose channel does not name one. The Iconic
-/// sells in Australian dollars.
-pub const FALLBACK_CURRENCY: &str = "AUD";
-
 /// The largest amount (one price, a fee, a total) an order can plausibly carry: beyond it
 /// the channel's figure is a fault, not a sale.
 const MAX_AMOUNT: Money = Money::units(1_000_000);
@@ -168,6 +164,8 @@ impl Stock {
 pub struct Rules<'a> {
     pub channel: &'a str,
     pub orders: &'a OrdersConfig,
+    /// For an order that names no currency: the channel's own.
+    pub currency: &'a str,
 }
 
 /// Either the order to create, or every reason it cannot be created now.
@@ -239,7 +237,7 @@ fn draft(
     rules: &Rules<'_>,
     skus: &HashMap<String, SkuStock>,
 ) -> NewOrder {
-    let currency = order.currency.as_deref().unwrap_or(FALLBACK_CURRENCY);
+    let currency = order.currency.as_deref().unwrap_or(rules.currency);
     let mut line_items: Vec<NewLine> = lines
         .iter()
         .map(|l| NewLine {
@@ -509,6 +507,7 @@ mod tests {
         Rules {
             channel: "iconic",
             orders: cfg,
+            currency: "AUD",
         }
     }
 

@@ -12,7 +12,7 @@ use tracing::warn;
 use super::stock::{self, PlannedPush, StockRules};
 use super::Reporter;
 use super::{matching, notices, unmatched};
-use crate::channel::{ChannelClient, Listing, StockUpdate};
+use crate::channel::{Channel, Listing, StockUpdate};
 use crate::clock::{self, Clock};
 use crate::config::{ChannelConfig, Config};
 use crate::db::catalog::{self, LevelRow, VariantRow};
@@ -44,11 +44,6 @@ const PRODUCTS_OVERLAP: chrono::Duration = chrono::Duration::minutes(10);
 
 fn fingerprint_watermark(channel: &str) -> String {
     format!("fingerprint.{channel}")
-}
-
-/// What a channel's product ids are only valid for.
-fn fingerprint(c: &ChannelConfig) -> String {
-    format!("{} {} {}", c.endpoint, c.client_id, c.environment.as_str())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -180,7 +175,7 @@ pub struct Engine<'a> {
     pub(super) budget: Budget,
     reporter: &'a dyn Reporter,
     pub(super) shopify: ShopifyClient,
-    pub(super) channels: Vec<ChannelClient>,
+    pub(super) channels: Vec<Box<dyn Channel>>,
     /// A full Shopify read already happened in this pass.
     full_read_done: bool,
     /// The local levels mirror is as fresh as this pass can make it: no order was
@@ -201,7 +196,7 @@ impl<'a> Engine<'a> {
         let channels = cfg
             .channels
             .iter()
-            .map(|c| ChannelClient::new(c, http.clone()))
+            .map(|c| crate::channel::connect(c, http.clone()))
             .collect();
         Self {
             cfg,
@@ -449,7 +444,7 @@ impl<'a> Engine<'a> {
             meta::set_watermark(
                 self.db,
                 &fingerprint_watermark(&name),
-                &fingerprint(&self.cfg.channels[i]),
+                &self.channels[i].fingerprint(),
             )?;
             Ok(counts)
         })
@@ -533,11 +528,11 @@ impl<'a> Engine<'a> {
     /// Refuses to sync a channel whose endpoint, credentials or environment changed
     /// since its products were matched: its product ids belong to another catalog.
     pub fn check_environment(&self) -> Result<()> {
-        for c in &self.cfg.channels {
+        for (c, client) in self.cfg.channels.iter().zip(&self.channels) {
             let stored = meta::watermark(self.db, &fingerprint_watermark(&c.name))?;
-            if stored.is_some_and(|s| s != fingerprint(c)) {
+            if stored.is_some_and(|s| s != client.fingerprint()) {
                 return Err(UsageError(format!(
-                    "environment changed for channel {name} (endpoint, client_id or environment differ from when its products were matched): run `skubridge reset-products --channel {name}`",
+                    "environment changed for channel {name} (its endpoint, account or environment differ from when its products were matched): run `skubridge reset-products --channel {name}`",
                     name = c.name
                 ))
                 .into());

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use super::fulfilment::{self, fingerprint, Input, Plan};
 use super::orders::source_identifier;
 use super::pass::{Counts, Engine, PassReport};
-use crate::channel::{Carrier, LineState, ShipOutcome, Shipment};
+use crate::channel::{Carrier, CarrierList, LineState, ShipOutcome, Shipment};
 use crate::clock;
 use crate::db::fulfilments::{self as pushes, Attempt, PushState};
 use crate::db::meta;
@@ -26,9 +26,6 @@ use crate::shopify::orders::term;
 
 /// Shopify fulfilment reads start this far before the last order update seen.
 const FULFILMENT_OVERLAP: Duration = Duration::minutes(2);
-
-/// The channel's carrier list is read again after this long.
-const CARRIERS_MAX_AGE: Duration = Duration::hours(24);
 
 fn fulfilled_watermark(channel: &str) -> String {
     format!("fulfilments.shopify.{channel}")
@@ -219,8 +216,10 @@ impl Engine<'_> {
             .ok()
             .flatten()
             .and_then(|text| serde_json::from_str(&text).ok());
+        let CarrierList::Listed { max_age } = self.channels[i].capabilities().carriers;
+        let max_age = Duration::from_std(max_age).unwrap_or(Duration::MAX);
         if let Some(c) = &cached {
-            if now - c.read_at < CARRIERS_MAX_AGE {
+            if now - c.read_at < max_age {
                 return cached.map(|c| c.carriers);
             }
         }
@@ -264,6 +263,7 @@ impl Engine<'_> {
             lines: &lines,
             carriers: &self.cfg.channels[i].carriers,
             known_carriers,
+            tracking_number_problem: &|n| self.channels[i].tracking_number_problem(n),
             retry_failed: opts.retry_failed,
         });
         let mut action = FulfilAction {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::IconicError;
+use crate::channel::ChannelError;
 use crate::secret::Secret;
 
 /// Refresh this long before expiry (PIA `client.py` uses 300 s), so a token never
@@ -60,8 +60,8 @@ impl TokenCache {
     /// `mint` is only polled when a token is needed.
     pub(super) async fn get(
         &self,
-        mint: impl Future<Output = Result<TokenResponse, IconicError>>,
-    ) -> Result<Secret, IconicError> {
+        mint: impl Future<Output = Result<TokenResponse, ChannelError>>,
+    ) -> Result<Secret, ChannelError> {
         let mut cached = self.0.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| t.is_fresh(Instant::now())) {
             return Ok(token.access.clone());

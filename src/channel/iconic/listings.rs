@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::transport::{json, Transport};
-use super::{IconicError, WireId};
+use super::WireId;
+use crate::channel::ChannelError;
 use crate::channel::{Listing, ListingStatus};
 
 const SETS: &str = "GET /v2/product-sets";
@@ -122,7 +123,7 @@ pub(super) async fn page<T, B: DeserializeOwned + Into<ListBody<T>>>(
     path: &str,
     filters: &[(&str, String)],
     offset: u64,
-) -> Result<(Vec<T>, Option<u64>), IconicError> {
+) -> Result<(Vec<T>, Option<u64>), ChannelError> {
     let url = transport.url(path);
     let body: B = transport
         .call(
@@ -138,7 +139,7 @@ pub(super) async fn page<T, B: DeserializeOwned + Into<ListBody<T>>>(
     Ok(body.into().into_page(offset, MAX_PAGE))
 }
 
-async fn set_products(transport: &Transport, set_id: String) -> Result<Vec<Listing>, IconicError> {
+async fn set_products(transport: &Transport, set_id: String) -> Result<Vec<Listing>, ChannelError> {
     let path = format!("/v2/product-set/{set_id}/products");
     let mut listings = Vec::new();
     let mut offset = Some(0);
@@ -156,7 +157,7 @@ async fn set_ids(
     transport: &Transport,
     filters: &[(&str, String)],
     offset: u64,
-) -> Result<(Vec<(u64, String)>, Option<u64>), IconicError> {
+) -> Result<(Vec<(u64, String)>, Option<u64>), ChannelError> {
     let (sets, next) = page::<ProductSet, ListBody<ProductSet>>(
         transport,
         SETS,
@@ -173,7 +174,7 @@ pub(super) async fn fetch(
     transport: &Transport,
     updated_since: Option<DateTime<Utc>>,
     on_progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<Listing>, IconicError> {
+) -> Result<Vec<Listing>, ChannelError> {
     let mut filters = vec![("status", SET_STATUS_FILTER.to_string())];
     if let Some(since) = updated_since {
         filters.push(("updateDateStart", update_date_param(since)));
@@ -432,7 +433,7 @@ mod tests {
             let t = Transport::to_test_server(&server.url, 2);
             let error = fetch(&t, None, &|_| {}).await.unwrap_err();
             assert!(
-                matches!(error, IconicError::Refused { status: 403, .. }),
+                matches!(error, ChannelError::Refused { status: 403, .. }),
                 "{error}"
             );
         }

@@ -15,7 +15,8 @@ use serde_json::value::RawValue;
 
 use super::listings::{self, parse_timestamp, update_date_param, ListBody, Pagination};
 use super::transport::Transport;
-use super::{IconicError, WireId};
+use super::WireId;
+use crate::channel::ChannelError;
 use crate::channel::{
     Address, ChannelOrder, LineState, OrderLine, OrderStage, OrdersRead, UnreadableOrder,
 };
@@ -122,8 +123,8 @@ struct WireProduct {
     seller_sku: Option<String>,
 }
 
-fn unexpected(reason: String) -> IconicError {
-    IconicError::Unexpected {
+fn unexpected(reason: String) -> ChannelError {
+    ChannelError::Unexpected {
         endpoint: ORDERS,
         reason,
     }
@@ -270,7 +271,7 @@ async fn page(
     transport: &Transport,
     filters: &[(&str, String)],
     offset: u64,
-) -> Result<(OrdersRead, Option<u64>), IconicError> {
+) -> Result<(OrdersRead, Option<u64>), ChannelError> {
     let (raw, next) = listings::page::<Box<RawValue>, OrdersPage>(
         transport,
         ORDERS,
@@ -293,8 +294,8 @@ async fn page(
 async fn every_page(
     transport: &Transport,
     filters: &[(&str, String)],
-    check: impl Fn(&OrdersRead) -> Result<(), IconicError>,
-) -> Result<OrdersRead, IconicError> {
+    check: impl Fn(&OrdersRead) -> Result<(), ChannelError>,
+) -> Result<OrdersRead, ChannelError> {
     let mut all = OrdersRead::default();
     let mut offset = Some(0);
     while let Some(at) = offset {
@@ -349,7 +350,7 @@ pub(super) async fn new_orders(
     transport: &Transport,
     created_since: DateTime<Utc>,
     updated_since: Option<DateTime<Utc>>,
-) -> Result<OrdersRead, IconicError> {
+) -> Result<OrdersRead, ChannelError> {
     let mut filters = vec![
         ("section", NEW_SECTION.to_string()),
         ("dateStart", update_date_param(created_since)),
@@ -369,7 +370,7 @@ pub(super) async fn new_orders(
 
 /// Every page of the orders with these ids. An order that was not asked for means the
 /// filter was ignored: reading on would page through the whole order book.
-async fn chunk(transport: &Transport, ids: Vec<String>) -> Result<OrdersRead, IconicError> {
+async fn chunk(transport: &Transport, ids: Vec<String>) -> Result<OrdersRead, ChannelError> {
     let filters: Vec<(&str, String)> = ids.iter().map(|id| ("orderIds[]", id.clone())).collect();
     every_page(transport, &filters, |page| {
         let answered = page
@@ -393,7 +394,7 @@ async fn chunk(transport: &Transport, ids: Vec<String>) -> Result<OrdersRead, Ic
 pub(super) async fn by_id(
     transport: &Transport,
     ids: &[String],
-) -> Result<OrdersRead, IconicError> {
+) -> Result<OrdersRead, ChannelError> {
     // No ids, no chunk, no request: an empty filter would ask for every order there is.
     let ids: Vec<String> = ids
         .iter()
@@ -875,7 +876,7 @@ mod tests {
             let t = Transport::to_test_server(&server.url, 2);
             let error = by_id(&t, &["1".to_string()]).await.unwrap_err();
             assert!(
-                matches!(&error, IconicError::Unexpected { endpoint: ORDERS, reason }
+                matches!(&error, ChannelError::Unexpected { endpoint: ORDERS, reason }
                     if reason == "answered order 2 that was not asked for (orderIds[] filter ignored?)"),
                 "{error:?}"
             );

@@ -11,13 +11,39 @@ use tracing::debug;
 
 use super::listings::ListBody;
 use super::transport::{json, Transport};
-use super::{IconicError, WireId};
+use super::WireId;
+use crate::channel::ChannelError;
 use crate::channel::{Carrier, ShipOutcome, Shipment};
 
 const PROVIDERS: &str = "GET /v2/orders-shipment-providers";
 const PROVIDERS_PATH: &str = "/v2/orders-shipment-providers";
 const READY_TO_SHIP: &str = "POST /v2/orders/statuses/set-to-ready-to-ship";
 const READY_TO_SHIP_PATH: &str = "/v2/orders/statuses/set-to-ready-to-ship";
+
+/// UNCONFIRMED: the characters The Iconic accepts in a tracking number and its length.
+/// The contract only says it must be unique; carriers use letters, digits and dashes.
+pub(super) fn tracking_number_problem(number: &str) -> Option<String> {
+    const MAX: usize = 50;
+    if number.chars().any(char::is_whitespace) {
+        return Some(format!(
+            "tracking number {number:?} contains spaces, which the channel does not accept"
+        ));
+    }
+    if let Some(c) = number
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Some(format!(
+            "tracking number {number:?} contains {c:?}; the channel accepts letters, digits and '-' only"
+        ));
+    }
+    if number.len() > MAX {
+        return Some(format!(
+            "tracking number {number:?} is longer than {MAX} characters"
+        ));
+    }
+    None
+}
 
 /// The seller ships the parcel itself (the contract's `deliveryType` for that case).
 const DELIVERY_TYPE: &str = "dropship";
@@ -47,7 +73,7 @@ fn parse_providers(body: &str) -> serde_json::Result<Vec<Carrier>> {
 
 /// Every provider, active or not: the `status` filter's meaning is not documented, and
 /// a provider the channel will not take is refused with its reason at ship time.
-pub(super) async fn providers(transport: &Transport) -> Result<Vec<Carrier>, IconicError> {
+pub(super) async fn providers(transport: &Transport) -> Result<Vec<Carrier>, ChannelError> {
     let url = transport.url(PROVIDERS_PATH);
     transport
         .call(PROVIDERS, |http| http.get(&url), parse_providers)
@@ -127,7 +153,7 @@ pub(super) async fn ready_to_ship(transport: &Transport, shipment: &Shipment) ->
                 .map(WireId::to_string)
                 .collect(),
         },
-        Err(IconicError::Refused { message, .. }) => ShipOutcome::Refused { reason: message },
+        Err(ChannelError::Refused { reason, .. }) => ShipOutcome::Refused { reason },
         // Rejected credentials land here too: nothing was applied, and the next pass's
         // read of the items' statuses says so.
         Err(other) => ShipOutcome::Unknown {
@@ -145,6 +171,7 @@ mod tests {
     use super::super::transport::token_reply;
     use super::super::{IconicClient, IconicSettings};
     use super::*;
+    use crate::channel::Channel;
     use crate::secret::Secret;
     use crate::test_server::{Reply, Script, TestServer};
 
@@ -336,10 +363,11 @@ mod tests {
             endpoint: server.url.clone(),
             client_id: "iconic-id".into(),
             client_secret: Secret::new("iconic-secret"),
+            environment: "live".into(),
             concurrency: 1,
         };
         let client = IconicClient::new(settings, http);
-        match client.ready_to_ship(&shipment(&["11", "12"])).await {
+        match client.ship(&shipment(&["11", "12"])).await {
             ShipOutcome::Unknown { reason } => {
                 assert!(reason.contains("may have applied"), "{reason}")
             }
@@ -366,21 +394,6 @@ mod tests {
         if crate::hooks::backoff_base().is_none() {
             assert!(started.elapsed() >= Duration::from_secs(1));
         }
-    }
-
-    #[test]
-    fn shipping_futures_are_send() {
-        fn assert_send<T: Send>(_: &T) {}
-        let settings = IconicSettings {
-            endpoint: "http://127.0.0.1:9".into(),
-            client_id: "id".into(),
-            client_secret: Secret::new("x"),
-            concurrency: 1,
-        };
-        let client = IconicClient::new(settings, reqwest::Client::new());
-        let shipment = shipment(&["1"]);
-        assert_send(&client.shipment_providers());
-        assert_send(&client.ready_to_ship(&shipment));
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ const STOCK_PUT: &str = "PUT /v2/stock/product";
 const STOCK_PATH: &str = "/v2/stock/product";
 
 /// The documented per-call limit (stated in prose, not in the schema).
-const BATCH_MAX: usize = 100;
+pub(super) const MAX_BATCH: usize = 100;
 
 /// UNCONFIRMED: PIA reads refused items as bare `{productId, quantity}` rows, with no
 /// reason at all. Used when the channel gives none.
@@ -71,7 +71,7 @@ fn parse_refused(body: &str) -> serde_json::Result<Vec<Refused>> {
     Ok(serde_json::from_str::<Option<Vec<Refused>>>(body)?.unwrap_or_default())
 }
 
-/// Splits updates into batches of at most [`BATCH_MAX`] sendable items, and the
+/// Splits updates into batches of at most [`MAX_BATCH`] sendable items, and the
 /// updates whose id is not an Iconic product id (never sent).
 fn batches(updates: Vec<StockUpdate>) -> (Vec<Vec<Item>>, Vec<(StockUpdate, String)>) {
     let mut sendable = Vec::with_capacity(updates.len());
@@ -88,10 +88,10 @@ fn batches(updates: Vec<StockUpdate>) -> (Vec<Vec<Item>>, Vec<(StockUpdate, Stri
             }
         }
     }
-    let mut batches = Vec::with_capacity(sendable.len().div_ceil(BATCH_MAX));
+    let mut batches = Vec::with_capacity(sendable.len().div_ceil(MAX_BATCH));
     let mut rest = sendable.into_iter().peekable();
     while rest.peek().is_some() {
-        batches.push(rest.by_ref().take(BATCH_MAX).collect());
+        batches.push(rest.by_ref().take(MAX_BATCH).collect());
     }
     (batches, invalid)
 }
@@ -307,7 +307,7 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 http_failure.1,
-                "PUT /v2/stock/product: The Iconic refused the request (HTTP 400): Bad Request: quantity must be >= 0"
+                "PUT /v2/stock/product: refused with HTTP 400: Bad Request: quantity must be >= 0"
             );
             assert!(outcome
                 .failed

@@ -12,7 +12,8 @@ use tokio::sync::Semaphore;
 use tracing::{debug, info};
 
 use super::auth::{TokenCache, TokenResponse};
-use super::{IconicError, IconicSettings};
+use super::{credentials_refused, token_refused, IconicSettings};
+use crate::channel::ChannelError;
 use crate::http::{snippet, Backoff, RequestCounts};
 use crate::secret::Secret;
 
@@ -53,7 +54,7 @@ enum Failure {
     /// HTTP 401: the token (or, at the token endpoint, the credentials) was rejected.
     Unauthorized,
     /// Final: retrying cannot change the answer.
-    Fatal(IconicError),
+    Fatal(ChannelError),
 }
 
 #[derive(Debug)]
@@ -93,6 +94,7 @@ impl Transport {
             endpoint: format!("{url}/"),
             client_id: "iconic-id".into(),
             client_secret: Secret::new("iconic-secret"),
+            environment: "live".into(),
             concurrency,
         };
         let mut transport = Self::new(settings, reqwest::Client::new());
@@ -117,11 +119,11 @@ impl Transport {
     }
 
     /// A valid access token, minted when needed.
-    pub(super) async fn token(&self) -> Result<Secret, IconicError> {
+    pub(super) async fn token(&self) -> Result<Secret, ChannelError> {
         self.token.get(self.mint()).await
     }
 
-    async fn mint(&self) -> Result<TokenResponse, IconicError> {
+    async fn mint(&self) -> Result<TokenResponse, ChannelError> {
         let url = self.url(TOKEN_PATH);
         self.attempts(
             MINT,
@@ -147,7 +149,7 @@ impl Transport {
         endpoint: &'static str,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
-    ) -> Result<T, IconicError> {
+    ) -> Result<T, ChannelError> {
         self.call_with(endpoint, Resend::Always, build, parse).await
     }
 
@@ -160,7 +162,7 @@ impl Transport {
         endpoint: &'static str,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
-    ) -> Result<T, IconicError> {
+    ) -> Result<T, ChannelError> {
         self.call_with(endpoint, Resend::IfNotApplied, build, parse)
             .await
     }
@@ -171,7 +173,7 @@ impl Transport {
         resend: Resend,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
-    ) -> Result<T, IconicError> {
+    ) -> Result<T, ChannelError> {
         let mut reauthenticated = false;
         loop {
             let token = self.token().await?;
@@ -188,14 +190,13 @@ impl Transport {
                 )
                 .await;
             match result {
-                Err(IconicError::Unauthorized) if !reauthenticated => {
+                Err(ChannelError::Unauthorized(_)) if !reauthenticated => {
                     info!(endpoint, "The Iconic answered 401: minting a new token");
                     self.token.forget(&token).await;
                     reauthenticated = true;
                 }
-                Err(IconicError::Unauthorized) => {
-                    return Err(IconicError::TokenRefused { endpoint })
-                }
+                // The token was minted just now with accepted credentials.
+                Err(ChannelError::Unauthorized(_)) => return Err(token_refused(endpoint)),
                 other => return other,
             }
         }
@@ -208,7 +209,7 @@ impl Transport {
         resend: Resend,
         build: impl Fn() -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
-    ) -> Result<T, IconicError> {
+    ) -> Result<T, ChannelError> {
         let mut attempt = 1;
         loop {
             let failure = match self.exchange(endpoint, build(), attempt).await {
@@ -224,7 +225,7 @@ impl Transport {
                     maybe_applied: true,
                     ..
                 } if resend == Resend::IfNotApplied => {
-                    return Err(IconicError::Unavailable {
+                    return Err(ChannelError::Unavailable {
                         endpoint,
                         attempts: attempt,
                         reason: format!("{reason} (not re-sent: The Iconic may have applied it)"),
@@ -236,13 +237,13 @@ impl Transport {
                     attempt += 1;
                 }
                 Failure::Retry { reason, .. } => {
-                    return Err(IconicError::Unavailable {
+                    return Err(ChannelError::Unavailable {
                         endpoint,
                         attempts: attempt,
                         reason,
                     })
                 }
-                Failure::Unauthorized => return Err(IconicError::Unauthorized),
+                Failure::Unauthorized => return Err(credentials_refused()),
                 Failure::Fatal(error) => return Err(error),
             }
         }
@@ -283,7 +284,10 @@ impl Transport {
     ) -> Failure {
         let reason = describe(error);
         if error.is_builder() {
-            Failure::Fatal(IconicError::Request { endpoint, reason })
+            Failure::Fatal(ChannelError::Unexpected {
+                endpoint,
+                reason: format!("could not send the request (check channel.endpoint): {reason}"),
+            })
         } else {
             Failure::Retry {
                 reason,
@@ -329,10 +333,10 @@ fn classify(
                 && status != StatusCode::SERVICE_UNAVAILABLE,
         });
     }
-    Err(Failure::Fatal(IconicError::Refused {
+    Err(Failure::Fatal(ChannelError::Refused {
         endpoint,
         status: status.as_u16(),
-        message: problem_message(&body),
+        reason: problem_message(&body),
     }))
 }
 
@@ -348,7 +352,7 @@ fn decode<T>(
     parse(body).map_err(|e| {
         let reason = crate::http::undecodable(&e, body);
         if e.is_data() {
-            Failure::Fatal(IconicError::Unexpected { endpoint, reason })
+            Failure::Fatal(ChannelError::Unexpected { endpoint, reason })
         } else {
             Failure::Retry {
                 reason: format!("undecodable body: {reason}"),
@@ -443,11 +447,9 @@ mod tests {
         let body =
             r#"{"title":"Validation Failed","detail":"quantity must be an integer","status":400}"#;
         match classify_status(400, &HeaderMap::new(), body) {
-            Err(Failure::Fatal(IconicError::Refused {
-                status, message, ..
-            })) => {
+            Err(Failure::Fatal(ChannelError::Refused { status, reason, .. })) => {
                 assert_eq!(status, 400);
-                assert_eq!(message, "Validation Failed: quantity must be an integer");
+                assert_eq!(reason, "Validation Failed: quantity must be an integer");
             }
             other => panic!("{other:?}"),
         }
@@ -502,7 +504,7 @@ mod tests {
         }
         assert!(matches!(
             decode(EP, r#"{"unexpected":true}"#, parse, &backoff(), 1),
-            Err(Failure::Fatal(IconicError::Unexpected { .. }))
+            Err(Failure::Fatal(ChannelError::Unexpected { .. }))
         ));
         assert_eq!(decode(EP, "[3]", parse, &backoff(), 1).unwrap(), vec![3]);
     }
@@ -529,7 +531,7 @@ mod tests {
             .await
         }
 
-        async fn get_x(t: &Transport) -> Result<Vec<u64>, IconicError> {
+        async fn get_x(t: &Transport) -> Result<Vec<u64>, ChannelError> {
             let url = t.url("/v2/x");
             t.call(GET_X, |http| http.get(&url), json).await
         }
@@ -577,7 +579,7 @@ mod tests {
             let t = Transport::to_test_server(&server.url, 2);
             let error = get_x(&t).await.unwrap_err();
             assert!(
-                matches!(error, IconicError::TokenRefused { endpoint: GET_X }),
+                matches!(&error, ChannelError::Unauthorized(m) if m.starts_with(GET_X)),
                 "{error}"
             );
             assert!(
@@ -608,7 +610,7 @@ mod tests {
             let server = server((0..6).map(|_| Reply::new(500, "oops")).collect()).await;
             let t = Transport::to_test_server(&server.url, 2);
             match get_x(&t).await.unwrap_err() {
-                IconicError::Unavailable {
+                ChannelError::Unavailable {
                     attempts, reason, ..
                 } => {
                     assert_eq!(attempts, 5);
@@ -627,12 +629,12 @@ mod tests {
             let error = get_x(&t).await.unwrap_err();
             assert_eq!(
                 error.to_string(),
-                "GET /v2/x: The Iconic refused the request (HTTP 422): Unprocessable Entity: limit must be at most 50"
+                "GET /v2/x: refused with HTTP 422: Unprocessable Entity: limit must be at most 50"
             );
             assert_eq!(t.requests()[GET_X], 1);
         }
 
-        async fn post_x(t: &Transport) -> Result<Vec<u64>, IconicError> {
+        async fn post_x(t: &Transport) -> Result<Vec<u64>, ChannelError> {
             let url = t.url("/v2/x");
             t.call_non_idempotent("POST /v2/x", |http| http.post(&url), json)
                 .await
@@ -663,7 +665,7 @@ mod tests {
                 let server = server(vec![ambiguous]).await;
                 let t = Transport::to_test_server(&server.url, 2);
                 match post_x(&t).await.unwrap_err() {
-                    IconicError::Unavailable {
+                    ChannelError::Unavailable {
                         attempts, reason, ..
                     } => {
                         assert_eq!(attempts, 1);
@@ -704,7 +706,7 @@ mod tests {
             let t = Transport::to_test_server(&format!("http://127.0.0.1:{port}"), 1);
             let error = t.token().await.unwrap_err();
             assert!(
-                matches!(error, IconicError::Unavailable { attempts: 5, .. }),
+                matches!(error, ChannelError::Unavailable { attempts: 5, .. }),
                 "{error}"
             );
         }
