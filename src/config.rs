@@ -54,34 +54,14 @@ pub enum ShopifyAuthConfig {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelKind {
-    Iconic,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    Live,
-    Preprod,
-}
-
-impl Environment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Live => "live",
-            Self::Preprod => "preprod",
-        }
-    }
-}
-
+/// One `[[channel]]`: the keys every kind shares, and the kind's own (validated by
+/// its module, kept opaque here).
 #[derive(Debug, Clone)]
 pub struct ChannelConfig {
     pub name: String,
-    pub kind: ChannelKind,
-    pub endpoint: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub environment: Environment,
+    /// The `kind = "..."` value.
+    pub kind: &'static str,
+    pub settings: crate::channel::Settings,
     pub reserve_stock: i64,
     /// `None` = no cap.
     pub max_stock: Option<i64>,
@@ -194,16 +174,11 @@ struct RawShopify {
     endpoint: Option<String>,
 }
 
+/// The keys every kind shares; the rest goes to the kind's module.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawChannel {
     name: String,
     kind: String,
-    endpoint: String,
-    client_id: String,
-    client_secret: String,
-    #[serde(default = "default_environment")]
-    environment: String,
     #[serde(default)]
     reserve_stock: i64,
     #[serde(default)]
@@ -217,7 +192,13 @@ struct RawChannel {
     carriers: BTreeMap<String, String>,
     #[serde(default)]
     orders: RawOrders,
+    /// The kind's own keys.
+    #[serde(flatten)]
+    kind_keys: toml::Table,
 }
+
+/// The common keys of a `[[channel]]`, named when a key is unknown to both.
+const COMMON_CHANNEL_KEYS: &str = "name, kind, reserve_stock, max_stock, reconcile_every_hours, concurrency, import_orders_since, carriers, orders";
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -236,9 +217,6 @@ struct RawExtraLine {
     price: String,
 }
 
-fn default_environment() -> String {
-    "live".into()
-}
 fn default_reconcile_hours() -> i64 {
     24
 }
@@ -285,6 +263,15 @@ const SECRET_KEYS: &[&str] = &["access_token", "client_secret", "smtp_url"];
 impl Config {
     /// Reads, expands `${VAR}` from `env`, and validates the file at `path`.
     pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::load_with(path, env, crate::channel::KINDS)
+    }
+
+    /// [`Config::load`] knowing these channel kinds (tests add their own).
+    pub fn load_with(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+        kinds: &[&'static crate::channel::Kind],
+    ) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
         let err = |message: String| ConfigError {
             file: file.clone(),
@@ -320,7 +307,7 @@ impl Config {
             ));
         }
         let base = path.parent().unwrap_or(Path::new("."));
-        let cfg = validate(raw, base).map_err(err)?;
+        let cfg = validate(raw, base, kinds).map_err(err)?;
         Ok(Self {
             path: path.to_path_buf(),
             warnings,
@@ -424,7 +411,11 @@ fn world_readable(_: &Path) -> bool {
     false
 }
 
-fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
+fn validate(
+    raw: RawConfig,
+    base: &Path,
+    kinds: &[&'static crate::channel::Kind],
+) -> Result<Config, String> {
     let database = base.join(raw.database.as_deref().unwrap_or("skubridge.db"));
     let shopify = validate_shopify(raw.shopify)?;
     if raw.channel.is_empty() {
@@ -436,7 +427,7 @@ fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
     let mut names = BTreeSet::new();
     let mut channels = Vec::new();
     for (i, c) in raw.channel.into_iter().enumerate() {
-        let ch = validate_channel(c, i)?;
+        let ch = validate_channel(c, i, kinds)?;
         if !names.insert(ch.name.clone()) {
             return Err(format!(
                 "channel[{i}].name: \"{}\" is used twice; channel names must be unique",
@@ -600,7 +591,11 @@ fn validate_shopify(s: RawShopify) -> Result<ShopifyConfig, String> {
     })
 }
 
-fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
+fn validate_channel(
+    c: RawChannel,
+    i: usize,
+    kinds: &[&'static crate::channel::Kind],
+) -> Result<ChannelConfig, String> {
     let key = |k: &str| format!("channel[{i}].{k}");
     let name = c.name.trim().to_string();
     if name.is_empty()
@@ -614,45 +609,22 @@ fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
             c.name
         ));
     }
-    let kind = match c.kind.as_str() {
-        "iconic" => ChannelKind::Iconic,
-        "seller_center" | "mirakl" | "hardtofind" => {
-            return Err(format!(
-                "{}: \"{}\" is not supported by this version of skubridge yet; supported: iconic",
+    let known: Vec<&str> = kinds.iter().map(|k| k.name).collect();
+    let Some(kind) = kinds.iter().find(|k| k.name == c.kind) else {
+        let supported = known.join(", ");
+        return Err(match c.kind.as_str() {
+            "seller_center" | "mirakl" | "hardtofind" => format!(
+                "{}: \"{}\" is not supported by this version of skubridge yet; supported: {supported}",
                 key("kind"),
                 c.kind
-            ))
-        }
-        other => {
-            return Err(format!(
-                "{}: unknown channel kind \"{other}\"; supported: iconic",
+            ),
+            other => format!(
+                "{}: unknown channel kind \"{other}\"; supported: {supported}",
                 key("kind")
-            ))
-        }
+            ),
+        });
     };
-    let endpoint = url_key(&c.endpoint, &key("endpoint"))?;
-    if c.client_id.trim().is_empty() {
-        return Err(format!(
-            "{}: must not be empty; copy it from Seller Center",
-            key("client_id")
-        ));
-    }
-    if c.client_secret.is_empty() {
-        return Err(format!(
-            "{}: must not be empty; copy it from Seller Center",
-            key("client_secret")
-        ));
-    }
-    let environment = match c.environment.as_str() {
-        "live" => Environment::Live,
-        "preprod" => Environment::Preprod,
-        other => {
-            return Err(format!(
-                "{}: \"{other}\" must be \"live\" or \"preprod\"",
-                key("environment")
-            ))
-        }
-    };
+    let settings = (kind.parse)(c.kind_keys, &key)?;
     let reserve_stock = quantity(c.reserve_stock, &key("reserve_stock"), "0 or more")?;
     let max_stock = quantity(c.max_stock, &key("max_stock"), "0 (no cap) or more")?;
     let reconcile_every_hours = positive(c.reconcile_every_hours, &key("reconcile_every_hours"))?;
@@ -687,11 +659,8 @@ fn validate_channel(c: RawChannel, i: usize) -> Result<ChannelConfig, String> {
     let orders = validate_orders(c.orders, &|k| key(&format!("orders.{k}")))?;
     Ok(ChannelConfig {
         name,
-        kind,
-        endpoint,
-        client_id: c.client_id.trim().to_string(),
-        client_secret: Secret::new(c.client_secret),
-        environment,
+        kind: kind.name,
+        settings,
         reserve_stock,
         max_stock: (max_stock > 0).then_some(max_stock),
         reconcile_every_hours,
@@ -812,7 +781,31 @@ fn minutes(n: u32) -> std::time::Duration {
     seconds(i64::from(n) * 60)
 }
 
-fn url_key(v: &str, key: &str) -> Result<String, String> {
+/// A kind's own keys of a `[[channel]]` table as its `T` (which denies unknown fields):
+/// errors name the key's path, and an unknown key lists the common keys too.
+pub(crate) fn kind_keys<T: serde::de::DeserializeOwned>(
+    keys: toml::Table,
+    key: crate::channel::KeyPath<'_>,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(toml::Value::Table(keys)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let inner = inner.trim_end();
+        let at = if path == "." {
+            key("").trim_end_matches('.').to_string()
+        } else {
+            key(&path)
+        };
+        if inner.starts_with("unknown field") {
+            format!("{at}: {inner}; or one of the keys every channel has: {COMMON_CHANNEL_KEYS}")
+        } else {
+            format!("{at}: {inner}")
+        }
+    })
+}
+
+/// An http(s) URL key: refuses plain http except to this machine.
+pub(crate) fn url_key(v: &str, key: &str) -> Result<String, String> {
     let v = v.trim().trim_end_matches('/');
     let url = reqwest::Url::parse(v)
         .ok()
@@ -925,8 +918,14 @@ reserve_stock = 1
             ["gid://shopify/Location/1", "gid://shopify/Location/2"]
         );
         let ch = &c.channels[0];
-        assert_eq!(ch.endpoint, "https://sellercenter-api.theiconic.com.au");
-        assert_eq!(ch.client_secret.expose(), "s3cret");
+        assert_eq!(ch.kind, "iconic");
+        // The kind's keys are its module's (tested there); never printed with secrets.
+        let shown = format!("{:?}", ch.settings);
+        assert!(
+            shown.contains("\"https://sellercenter-api.theiconic.com.au\""),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
         assert_eq!(ch.reserve_stock, 1);
         assert_eq!(ch.max_stock, None);
         assert_eq!(ch.reconcile_every_hours, 24);

@@ -128,18 +128,34 @@ pub trait Channel: Send + Sync {
     fn requests(&self) -> BTreeMap<String, u64>;
 }
 
-/// The client for a configured channel.
-pub fn connect(cfg: &crate::config::ChannelConfig, http: reqwest::Client) -> Box<dyn Channel> {
-    match cfg.kind {
-        crate::config::ChannelKind::Iconic => Box::new(iconic::IconicClient::new(
-            iconic::IconicSettings {
-                endpoint: cfg.endpoint.clone(),
-                client_id: cfg.client_id.clone(),
-                client_secret: cfg.client_secret.clone(),
-                environment: cfg.environment.as_str().to_string(),
-                concurrency: cfg.concurrency,
-            },
-            http,
-        )),
-    }
+/// A kind of channel, as the config and `init` know it: adding one is one module that
+/// implements [`Channel`] and exports its `Kind`, plus a line in [`KINDS`].
+pub struct Kind {
+    /// The `kind = "..."` value.
+    pub name: &'static str,
+    /// What it connects to, for errors and `--help`.
+    pub describes: &'static str,
+    /// Reads and validates the kind's own keys of a `[[channel]]` table (the common
+    /// keys are taken out first).
+    pub parse: ParseKeys,
+    /// A commented `[[channel]]` block for `skubridge init`.
+    pub starter: &'static str,
 }
+
+/// A kind's parser: its keys in, its settings (or the error naming the key) out.
+pub type ParseKeys = fn(keys: toml::Table, key: KeyPath<'_>) -> Result<Settings, String>;
+
+/// Gives a key's path for errors, like `channel[0].endpoint`.
+pub type KeyPath<'a> = &'a dyn Fn(&str) -> String;
+
+/// A kind's validated keys: what it needs to connect.
+pub type Settings = std::sync::Arc<dyn Connect>;
+
+/// Makes the client of a configured channel.
+pub trait Connect: std::fmt::Debug + Send + Sync {
+    /// `concurrency`: requests in flight at most (config `channel.concurrency`).
+    fn connect(&self, concurrency: usize, http: reqwest::Client) -> Box<dyn Channel>;
+}
+
+/// The kinds this build supports.
+pub const KINDS: &[&Kind] = &[&iconic::KIND];

@@ -196,7 +196,7 @@ impl<'a> Engine<'a> {
         let channels = cfg
             .channels
             .iter()
-            .map(|c| crate::channel::connect(c, http.clone()))
+            .map(|c| c.settings.connect(c.concurrency, http.clone()))
             .collect();
         Self {
             cfg,

@@ -6,6 +6,7 @@
 //! requests per endpoint and caps how many are in flight.
 
 mod auth;
+mod config;
 mod listings;
 mod orders;
 mod shipment;
@@ -25,6 +26,7 @@ use crate::channel::{
 };
 use crate::secret::Secret;
 
+pub use config::KIND;
 use transport::Transport;
 
 /// Where and as whom to reach The Iconic.
