@@ -312,9 +312,9 @@ fn line_failure(e: LineError, t: &Transport, attempt: u32) -> Failure {
     };
     if e.retryable {
         Failure::Retry {
-            error,
+            reason: error,
             wait: t.backoff().delay(attempt),
-            executed: true,
+            maybe_applied: true,
         }
     } else {
         Failure::Fatal(error)

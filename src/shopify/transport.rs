@@ -10,40 +10,22 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::error::Category;
 use serde_json::{json, Value};
-use tracing::{debug, info};
+use tracing::debug;
 
 use super::queries::Operation;
 use super::throttle::{throttled_wait, Bucket, Cost};
 use super::{ShopifyAuth, ShopifyError, ShopifySettings};
-use crate::http::{server_date, snippet, Backoff, RequestCounts};
+use crate::http::{
+    self, server_date, snippet, Backoff, Minted, RequestCounts, Resend, Stop, TokenCache,
+};
 use crate::secret::Secret;
 
 const TOKEN_HEADER: &str = "X-Shopify-Access-Token";
 const MINT: &str = "POST /admin/oauth/access_token";
-/// Client-credentials tokens are renewed this long before they expire, so a token
-/// never lapses between the check and the request.
-const RENEW_EARLY: Duration = Duration::from_secs(60);
-/// THROTTLED/429 waits allowed per request. Each wait is computed to be enough, so
-/// hitting this means the bucket is shared with something much busier.
-const MAX_THROTTLED_WAITS: u32 = 10;
 
-/// Why one attempt did not produce a value.
-#[derive(Debug)]
-pub(super) enum Failure {
-    /// Another attempt may succeed after `wait`. `executed`: the server may have acted
-    /// on the request, so a mutation must not be sent again blindly.
-    Retry {
-        error: ShopifyError,
-        wait: Duration,
-        executed: bool,
-    },
-    /// Shopify refused to run the request for cost reasons; it did not execute.
-    Throttled { wait: Duration },
-    /// Retrying cannot change the answer.
-    Fatal(ShopifyError),
-}
+/// Why one attempt did not produce a value: the same error type either way.
+pub(super) type Failure = http::Failure<ShopifyError, ShopifyError>;
 
 /// A decoded reply and the server's clock when it was sent.
 #[derive(Debug)]
@@ -57,13 +39,8 @@ enum Auth {
     Minted {
         client_id: String,
         client_secret: Secret,
-        cache: tokio::sync::Mutex<Option<Minted>>,
+        cache: TokenCache,
     },
-}
-
-struct Minted {
-    token: Secret,
-    renew_at: Option<Instant>,
 }
 
 /// `{access_token, expires_in}`. No `Debug`: it holds the token.
@@ -94,7 +71,7 @@ impl Transport {
             } => Auth::Minted {
                 client_id,
                 client_secret,
-                cache: tokio::sync::Mutex::new(None),
+                cache: TokenCache::default(),
             },
         };
         Self {
@@ -131,7 +108,8 @@ impl Transport {
     }
 
     /// Runs `op` and decodes its `data` as `T`. Reads are retried; a mutation is not
-    /// re-sent once the server may have executed it (the caller decides).
+    /// re-sent once the server may have executed it (the caller decides). A minted
+    /// token refused with a 401 is minted again, once.
     pub async fn run<T: DeserializeOwned>(
         &self,
         op: &Operation,
@@ -142,79 +120,68 @@ impl Transport {
             "variables": variables,
             "operationName": op.name,
         });
-        let mut reminted = false;
-        loop {
-            let token = self.token().await?;
-            let header = token_header(&token, op.label)?;
-            let result = self
-                .retry(op.label, !op.mutation, |attempt| {
-                    self.graphql_once(op, &body, &header, attempt)
-                })
-                .await;
-            match result {
-                Err(ShopifyError::Unauthorized { status: 401, .. })
-                    if !reminted && matches!(self.auth, Auth::Minted { .. }) =>
-                {
-                    info!(
-                        op = op.label,
-                        "Shopify answered 401: minting a new access token"
-                    );
-                    self.forget(&token).await;
-                    reminted = true;
-                }
-                other => return other,
+        let body = &body;
+        match &self.auth {
+            Auth::Static(token) => self.graphql(op, body, token).await,
+            Auth::Minted {
+                client_id,
+                client_secret,
+                cache,
+            } => {
+                cache
+                    .call(
+                        || self.mint(client_id, client_secret),
+                        |e| matches!(e, ShopifyError::Unauthorized { status: 401, .. }),
+                        |token, _| async move { self.graphql(op, body, &token).await },
+                    )
+                    .await
             }
         }
     }
 
-    /// Calls `once(attempt)` until it succeeds, fails for good, or the retry budget
-    /// (backoff attempts; throttle waits separately) is spent.
+    async fn graphql<T: DeserializeOwned>(
+        &self,
+        op: &Operation,
+        body: &Value,
+        token: &Secret,
+    ) -> Result<Reply<T>, ShopifyError> {
+        let header = token_header(token, op.label)?;
+        self.retry(op.label, !op.mutation, |attempt| {
+            self.graphql_once(op, body, &header, attempt)
+        })
+        .await
+    }
+
+    /// Calls `once(attempt)` through the shared retry loop (`repeatable`: a read, or a
+    /// write that is harmless to repeat).
     pub async fn retry<T, Fut>(
         &self,
         op: &'static str,
         repeatable: bool,
-        once: impl Fn(u32) -> Fut,
+        once: impl FnMut(u32) -> Fut,
     ) -> Result<T, ShopifyError>
     where
         Fut: Future<Output = Result<T, Failure>>,
     {
-        let mut attempt = 1;
-        let mut throttled = 0;
-        loop {
-            match once(attempt).await {
-                Ok(value) => return Ok(value),
-                Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Throttled { wait }) => {
-                    throttled += 1;
-                    if throttled > MAX_THROTTLED_WAITS {
-                        return Err(ShopifyError::GraphQl {
-                            op,
-                            messages: vec![format!(
-                                "still throttled after {MAX_THROTTLED_WAITS} waits"
-                            )],
-                        });
-                    }
-                    info!(
-                        op,
-                        ?wait,
-                        "Shopify throttled the request: waiting for the cost bucket"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                Err(Failure::Retry {
-                    error,
-                    wait,
-                    executed,
-                }) => {
-                    if (executed && !repeatable) || attempt >= self.backoff.attempts {
-                        return Err(error);
-                    }
-                    info!(op, attempt, ?wait, %error, "retrying Shopify request");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-            }
-        }
+        let resend = if repeatable {
+            Resend::Always
+        } else {
+            Resend::IfNotApplied
+        };
+        self.backoff
+            .run(op, resend, once)
+            .await
+            .map_err(|stop| match stop {
+                Stop::Fatal(error) | Stop::GaveUp { reason: error, .. } => error,
+                Stop::Unauthorized => ShopifyError::Unauthorized { op, status: 401 },
+                Stop::Throttled { .. } => ShopifyError::GraphQl {
+                    op,
+                    messages: vec![format!(
+                        "still throttled after {} waits",
+                        http::MAX_THROTTLED_WAITS
+                    )],
+                },
+            })
     }
 
     async fn graphql_once<T: DeserializeOwned>(
@@ -294,54 +261,15 @@ impl Transport {
         error: reqwest::Error,
         attempt: u32,
     ) -> Failure {
-        // A connection that was never made cannot have run anything.
-        let executed = !error.is_connect();
-        Failure::Retry {
-            error: ShopifyError::Transport {
-                op,
-                message: describe(error),
-            },
-            wait: self.backoff.delay(attempt),
-            executed,
-        }
+        let error_of = |message| ShopifyError::Transport { op, message };
+        http::send_failure(&error, &self.backoff, attempt, error_of, error_of)
     }
 
-    /// The access token to send, minted when there is none or it is about to expire.
-    async fn token(&self) -> Result<Secret, ShopifyError> {
-        let (client_id, client_secret, cache) = match &self.auth {
-            Auth::Static(token) => return Ok(token.clone()),
-            Auth::Minted {
-                client_id,
-                client_secret,
-                cache,
-            } => (client_id, client_secret, cache),
-        };
-        // Held while minting, so concurrent callers wait for one token.
-        let mut cache = cache.lock().await;
-        if let Some(minted) = cache
-            .as_ref()
-            .filter(|m| m.renew_at.is_none_or(|at| Instant::now() < at))
-        {
-            return Ok(minted.token.clone());
-        }
-        let minted = self
-            .retry(MINT, true, |attempt| {
-                self.mint_once(client_id, client_secret, attempt)
-            })
-            .await?;
-        let token = minted.token.clone();
-        *cache = Some(minted);
-        Ok(token)
-    }
-
-    /// Drops `stale` unless another request already replaced it.
-    async fn forget(&self, stale: &Secret) {
-        if let Auth::Minted { cache, .. } = &self.auth {
-            let mut cache = cache.lock().await;
-            if cache.as_ref().is_some_and(|m| &m.token == stale) {
-                *cache = None;
-            }
-        }
+    async fn mint(&self, client_id: &str, client_secret: &Secret) -> Result<Minted, ShopifyError> {
+        self.retry(MINT, true, |attempt| {
+            self.mint_once(client_id, client_secret, attempt)
+        })
+        .await
     }
 
     async fn mint_once(
@@ -390,12 +318,9 @@ impl Transport {
             };
             Failure::Fatal(ShopifyError::Decode { op: MINT, message })
         })?;
-        let renew_at = reply
-            .expires_in
-            .map(|secs| Instant::now() + Duration::from_secs(secs).saturating_sub(RENEW_EARLY));
         Ok(Minted {
             token: Secret::new(reply.access_token),
-            renew_at,
+            lifetime: reply.expires_in.map(Duration::from_secs),
         })
     }
 }
@@ -415,19 +340,6 @@ fn redact(text: &str, secret: &Secret) -> String {
     } else {
         text.replace(secret.expose(), "[redacted]")
     }
-}
-
-/// The error's text and causes, without the URL (a signed download URL is a credential).
-fn describe(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 /// Sorts a non-2xx reply: 401/403 (`authenticated` requests only) refuse the
@@ -452,12 +364,14 @@ pub(super) fn status_failure(
             Failure::Fatal(ShopifyError::Unauthorized { op, status: code })
         }
         429 => Failure::Throttled {
+            reason: error,
             wait: backoff.server_delay(headers, attempt),
         },
+        // Any 5xx may come after the request ran.
         500..=599 => Failure::Retry {
-            error,
+            reason: error,
             wait: backoff.server_delay(headers, attempt),
-            executed: true,
+            maybe_applied: true,
         },
         _ => Failure::Fatal(error),
     }
@@ -498,18 +412,8 @@ fn read_envelope(
     attempt: u32,
 ) -> Result<Envelope, Failure> {
     serde_json::from_str(text).map_err(|e| {
-        let error = ShopifyError::Decode {
-            op,
-            message: crate::http::undecodable(&e, text),
-        };
-        match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => Failure::Retry {
-                error,
-                wait: backoff.delay(attempt),
-                executed: true,
-            },
-            Category::Data => Failure::Fatal(error),
-        }
+        let error_of = |message| ShopifyError::Decode { op, message };
+        http::body_failure(&e, text, backoff, attempt, error_of, error_of)
     })
 }
 
@@ -534,7 +438,11 @@ fn graphql_data(
             .throttle_status
             .and_then(|status| throttled_wait(requested, &status))
             .unwrap_or(fallback);
-        return Err(Failure::Throttled { wait });
+        let reason = ShopifyError::GraphQl {
+            op,
+            messages: vec!["THROTTLED".into()],
+        };
+        return Err(Failure::Throttled { reason, wait });
     }
     if !envelope.errors.is_empty() {
         return Err(Failure::Fatal(ShopifyError::GraphQl {
@@ -565,9 +473,12 @@ mod tests {
     fn kind(failure: &Failure) -> String {
         match failure {
             Failure::Retry {
-                error, executed, ..
-            } => format!("retry executed={executed} {error}"),
+                reason,
+                maybe_applied,
+                ..
+            } => format!("retry executed={maybe_applied} {reason}"),
             Failure::Throttled { .. } => "throttled".into(),
+            Failure::Unauthorized => "unauthorized".into(),
             Failure::Fatal(error) => format!("fatal {error}"),
         }
     }
@@ -643,12 +554,12 @@ mod tests {
             {"maximumAvailable": 1000, "currentlyAvailable": 100, "restoreRate": 50}}});
         assert!(matches!(
             throttled(bucket),
-            Err(Failure::Throttled { wait }) if wait == Duration::from_secs(4)
+            Err(Failure::Throttled { wait, .. }) if wait == Duration::from_secs(4)
         ));
         // Without a reported bucket: the fallback wait.
         assert!(matches!(
             throttled(json!({})),
-            Err(Failure::Throttled { wait }) if wait == Duration::from_secs(3)
+            Err(Failure::Throttled { wait, .. }) if wait == Duration::from_secs(3)
         ));
         let other = data(json!({"errors": [
             {"message": "Access denied", "extensions": {"code": "ACCESS_DENIED"}},

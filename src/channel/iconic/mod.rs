@@ -5,7 +5,6 @@
 //! Every request goes through one retrying transport (`transport.rs`) that also counts
 //! requests per endpoint and caps how many are in flight.
 
-mod auth;
 mod config;
 mod listings;
 mod orders;

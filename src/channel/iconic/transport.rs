@@ -1,5 +1,6 @@
-//! One request to The Iconic, end to end: bearer token (re-minted once on a 401),
-//! a slot among `concurrency` in flight, retries with backoff, the body decoded.
+//! One request to The Iconic, end to end, on the shared HTTP layer: bearer token
+//! (re-minted once on a 401), a slot among `concurrency` in flight, retries with
+//! backoff, the body decoded. What is The Iconic's own here is how its answers read.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,18 +10,21 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tokio::sync::Semaphore;
-use tracing::{debug, info};
+use tracing::debug;
 
-use super::auth::{TokenCache, TokenResponse};
 use super::{credentials_refused, token_refused, IconicSettings};
 use crate::channel::ChannelError;
-use crate::http::{snippet, Backoff, RequestCounts};
+use crate::http::{self, snippet, Backoff, Minted, RequestCounts, Resend, Stop, TokenCache};
 use crate::secret::Secret;
 
 const TOKEN_PATH: &str = "/oauth/client-credentials";
 const MINT: &str = "POST /oauth/client-credentials";
 
 const JSON: &str = "application/json";
+
+/// UNCONFIRMED: the contract always shows `expires_in`; if it is ever missing, assume
+/// a one-hour token (the usual OAuth2 lifetime) rather than refusing to work.
+const ASSUMED_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The token endpoint's answer to a mint, for a `crate::test_server` handler.
 #[cfg(test)]
@@ -31,30 +35,15 @@ pub(super) fn token_reply(token: &str) -> crate::test_server::Reply {
     )
 }
 
-/// Whether a request may be sent again after a failure that leaves its effect unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resend {
-    /// Reads and idempotent writes: every retriable failure is retried.
-    Always,
-    /// Writes that must not be applied twice: retried only when The Iconic surely did
-    /// not act on the request (no connection, 429, 503).
-    IfNotApplied,
-}
+/// Why one attempt did not produce a value: a retriable failure's reason is text.
+type Failure = http::Failure<String, ChannelError>;
 
-/// Why one attempt did not produce a value.
-#[derive(Debug)]
-enum Failure {
-    /// Worth another attempt after `wait`. `maybe_applied`: the request reached The
-    /// Iconic and may have taken effect (a 5xx other than 503, a timeout, a broken body).
-    Retry {
-        reason: String,
-        wait: Duration,
-        maybe_applied: bool,
-    },
-    /// HTTP 401: the token (or, at the token endpoint, the credentials) was rejected.
-    Unauthorized,
-    /// Final: retrying cannot change the answer.
-    Fatal(ChannelError),
+/// The token endpoint's answer. No `Debug`: it holds the raw token.
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -118,32 +107,34 @@ impl Transport {
         format!("{}{path}", self.base)
     }
 
-    /// A valid access token, minted when needed.
-    pub(super) async fn token(&self) -> Result<Secret, ChannelError> {
-        self.token.get(self.mint()).await
-    }
-
-    async fn mint(&self) -> Result<TokenResponse, ChannelError> {
+    async fn mint(&self) -> Result<Minted, ChannelError> {
         let url = self.url(TOKEN_PATH);
-        self.attempts(
-            MINT,
-            Resend::Always,
-            || {
-                self.http
-                    .post(&url)
-                    .basic_auth(&self.client_id, Some(self.client_secret.expose()))
-                    .header(ACCEPT, JSON)
-                    .form(&[("grant_type", "client_credentials")])
-            },
-            json,
-        )
-        .await
+        let reply: TokenResponse = self
+            .attempts(
+                MINT,
+                Resend::Always,
+                || {
+                    self.http
+                        .post(&url)
+                        .basic_auth(&self.client_id, Some(self.client_secret.expose()))
+                        .header(ACCEPT, JSON)
+                        .form(&[("grant_type", "client_credentials")])
+                },
+                json,
+            )
+            .await?;
+        let lifetime = reply
+            .expires_in
+            .map_or(ASSUMED_LIFETIME, Duration::from_secs);
+        Ok(Minted {
+            token: Secret::new(reply.access_token),
+            lifetime: Some(lifetime),
+        })
     }
 
     /// Sends an authenticated request built by `build` (called once per attempt) and
     /// decodes a success body with `parse`. A 401 drops the token and retries once
-    /// with a fresh one; a 401 to that fresh token is `TokenRefused` (the minting
-    /// itself accepted the credentials).
+    /// with a fresh one.
     pub(super) async fn call<T>(
         &self,
         endpoint: &'static str,
@@ -174,35 +165,28 @@ impl Transport {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
     ) -> Result<T, ChannelError> {
-        let mut reauthenticated = false;
-        loop {
-            let token = self.token().await?;
-            let result = self
-                .attempts(
-                    endpoint,
-                    resend,
-                    || {
+        let (build, parse) = (&build, &parse);
+        self.token
+            .call(
+                || self.mint(),
+                |e| matches!(e, ChannelError::Unauthorized(_)),
+                |token, fresh| async move {
+                    let request = || {
                         build(&self.http)
                             .bearer_auth(token.expose())
                             .header(ACCEPT, JSON)
-                    },
-                    &parse,
-                )
-                .await;
-            match result {
-                Err(ChannelError::Unauthorized(_)) if !reauthenticated => {
-                    info!(endpoint, "The Iconic answered 401: minting a new token");
-                    self.token.forget(&token).await;
-                    reauthenticated = true;
-                }
-                // The token was minted just now with accepted credentials.
-                Err(ChannelError::Unauthorized(_)) => return Err(token_refused(endpoint)),
-                other => return other,
-            }
-        }
+                    };
+                    match self.attempts(endpoint, resend, request, parse).await {
+                        // Minted just now with accepted credentials.
+                        Err(ChannelError::Unauthorized(_)) if fresh => Err(token_refused(endpoint)),
+                        other => other,
+                    }
+                },
+            )
+            .await
     }
 
-    /// Up to `backoff.attempts` tries of one request.
+    /// One request through the shared retry loop, its failures in The Iconic's words.
     async fn attempts<T>(
         &self,
         endpoint: &'static str,
@@ -210,43 +194,40 @@ impl Transport {
         build: impl Fn() -> RequestBuilder,
         parse: impl Fn(&str) -> serde_json::Result<T>,
     ) -> Result<T, ChannelError> {
-        let mut attempt = 1;
-        loop {
-            let failure = match self.exchange(endpoint, build(), attempt).await {
-                Ok(body) => match decode(endpoint, &body, &parse, &self.backoff, attempt) {
-                    Ok(value) => return Ok(value),
-                    Err(failure) => failure,
+        let parse = &parse;
+        let outcome = self
+            .backoff
+            .run(endpoint, resend, |attempt| {
+                let request = build();
+                async move {
+                    let body = self.exchange(endpoint, request, attempt).await?;
+                    decode(endpoint, &body, parse, &self.backoff, attempt)
+                }
+            })
+            .await;
+        outcome.map_err(|stop| match stop {
+            Stop::Fatal(error) => error,
+            Stop::Unauthorized => credentials_refused(),
+            Stop::GaveUp {
+                reason,
+                attempts,
+                not_resent,
+            } => ChannelError::Unavailable {
+                endpoint,
+                attempts,
+                reason: if not_resent {
+                    format!("{reason} (not re-sent: The Iconic may have applied it)")
+                } else {
+                    reason
                 },
-                Err(failure) => failure,
-            };
-            match failure {
-                Failure::Retry {
-                    reason,
-                    maybe_applied: true,
-                    ..
-                } if resend == Resend::IfNotApplied => {
-                    return Err(ChannelError::Unavailable {
-                        endpoint,
-                        attempts: attempt,
-                        reason: format!("{reason} (not re-sent: The Iconic may have applied it)"),
-                    })
-                }
-                Failure::Retry { reason, wait, .. } if attempt < self.backoff.attempts => {
-                    info!(endpoint, attempt, ?wait, %reason, "retrying The Iconic request");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Failure::Retry { reason, .. } => {
-                    return Err(ChannelError::Unavailable {
-                        endpoint,
-                        attempts: attempt,
-                        reason,
-                    })
-                }
-                Failure::Unauthorized => return Err(credentials_refused()),
-                Failure::Fatal(error) => return Err(error),
-            }
-        }
+            },
+            // The Iconic never reports throttling apart from a 429.
+            Stop::Throttled { reason } => ChannelError::Unavailable {
+                endpoint,
+                attempts: 1,
+                reason,
+            },
+        })
     }
 
     /// One HTTP exchange inside a concurrency slot; the success body as text.
@@ -263,39 +244,25 @@ impl Transport {
             .expect("the semaphore is never closed");
         self.counts.add(endpoint);
         debug!(endpoint, attempt, "The Iconic request");
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_failure(endpoint, &e, attempt))?;
+        let unsent = |e: reqwest::Error| {
+            http::send_failure(
+                &e,
+                &self.backoff,
+                attempt,
+                |r| r,
+                |reason| ChannelError::Unexpected {
+                    endpoint,
+                    reason: format!(
+                        "could not send the request (check channel.endpoint): {reason}"
+                    ),
+                },
+            )
+        };
+        let response = request.send().await.map_err(unsent)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| self.transport_failure(endpoint, &e, attempt))?;
+        let body = response.text().await.map_err(unsent)?;
         classify(endpoint, status, &headers, body, &self.backoff, attempt)
-    }
-
-    fn transport_failure(
-        &self,
-        endpoint: &'static str,
-        error: &reqwest::Error,
-        attempt: u32,
-    ) -> Failure {
-        let reason = describe(error);
-        if error.is_builder() {
-            Failure::Fatal(ChannelError::Unexpected {
-                endpoint,
-                reason: format!("could not send the request (check channel.endpoint): {reason}"),
-            })
-        } else {
-            Failure::Retry {
-                reason,
-                wait: self.backoff.delay(attempt),
-                // Only a failed connect proves the request never reached The Iconic.
-                maybe_applied: !error.is_connect(),
-            }
-        }
     }
 }
 
@@ -340,8 +307,7 @@ fn classify(
     }))
 }
 
-/// Decodes a success body. Broken JSON (an HTML page, a cut-off body) is retried;
-/// valid JSON of the wrong shape is not, since asking again gives the same answer.
+/// Decodes a success body (see [`http::body_failure`] for what is retried).
 fn decode<T>(
     endpoint: &'static str,
     body: &str,
@@ -350,17 +316,14 @@ fn decode<T>(
     attempt: u32,
 ) -> Result<T, Failure> {
     parse(body).map_err(|e| {
-        let reason = crate::http::undecodable(&e, body);
-        if e.is_data() {
-            Failure::Fatal(ChannelError::Unexpected { endpoint, reason })
-        } else {
-            Failure::Retry {
-                reason: format!("undecodable body: {reason}"),
-                wait: backoff.delay(attempt),
-                // A success status came first: the request was processed.
-                maybe_applied: true,
-            }
-        }
+        http::body_failure(
+            &e,
+            body,
+            backoff,
+            attempt,
+            |r| r,
+            |reason| ChannelError::Unexpected { endpoint, reason },
+        )
     })
 }
 
@@ -385,19 +348,6 @@ fn problem_message(body: &str) -> String {
         _ if body.trim().is_empty() => "(empty body)".to_string(),
         _ => snippet(body),
     }
-}
-
-/// A reqwest error with its causes ("error sending request" alone says little).
-/// The URL it names holds no credentials: tokens travel in headers only.
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -678,24 +628,6 @@ mod tests {
         }
 
         #[tokio::test]
-        async fn a_failed_connect_is_known_not_to_have_reached_the_server() {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let t = Transport::to_test_server(&format!("http://127.0.0.1:{port}"), 1);
-            let error = reqwest::get(t.url("/v2/x")).await.unwrap_err();
-            assert!(matches!(
-                t.transport_failure(EP, &error, 1),
-                Failure::Retry {
-                    maybe_applied: false,
-                    ..
-                }
-            ));
-        }
-
-        #[tokio::test]
         async fn unreachable_endpoint_is_unavailable_after_retries() {
             // Bind then drop a listener so the port is (almost certainly) closed.
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -704,7 +636,7 @@ mod tests {
                 .unwrap()
                 .port();
             let t = Transport::to_test_server(&format!("http://127.0.0.1:{port}"), 1);
-            let error = t.token().await.unwrap_err();
+            let error = t.mint().await.unwrap_err();
             assert!(
                 matches!(error, ChannelError::Unavailable { attempts: 5, .. }),
                 "{error}"

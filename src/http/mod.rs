@@ -1,5 +1,12 @@
-//! What both API clients share: one reqwest client per run, retry timing, and
-//! per-endpoint request counts (recorded with each run and compared by `make bench`).
+//! The one HTTP layer every API client (Shopify and each channel) shares: one reqwest
+//! client per run, the retry loop and its timing (`retry`), the token cache (`token`),
+//! and per-endpoint request counts (recorded with each run, compared by `make bench`).
+
+mod retry;
+mod token;
+
+pub use retry::{body_failure, send_failure, Failure, Resend, Stop, MAX_THROTTLED_WAITS};
+pub use token::{Minted, TokenCache};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
