@@ -16,7 +16,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let mut engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &Silent);
+    let engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &Silent);
     let checks = engine.doctor(&ctx.cfg.warnings, args.send_test_email).await;
     print!("{}", render(&checks));
     let worst = checks

@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             .into());
         }
     }
-    let mut engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &Silent);
+    let engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &Silent);
     let report = engine
         .run_fulfil(
             FulfilOptions {
@@ -95,7 +95,7 @@ fn table(actions: &[FulfilAction]) -> String {
             a.carrier.clone().unwrap_or_default(),
             a.provider.clone().unwrap_or_default(),
             a.tracking_number.clone().unwrap_or_default(),
-            a.result.to_string(),
+            a.result.as_str().to_string(),
             a.detail.clone(),
         ]);
     }

@@ -49,23 +49,9 @@ pub fn confirm(args: &Args) -> Result<()> {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let only = match &args.channel {
-        None => Vec::new(),
-        Some(name) => vec![ctx
-            .cfg
-            .channels
-            .iter()
-            .position(|c| &c.name == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = ctx.cfg.channels.iter().map(|c| c.name.as_str()).collect();
-                UsageError(format!(
-                    "--channel {name}: no such channel in the config (configured: {})",
-                    known.join(", ")
-                ))
-            })?],
-    };
+    let only = ctx.channels(args.channel.as_deref())?;
     let reporter = output::Progress::new(ctx.interactive);
-    let mut engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &reporter);
+    let engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &reporter);
     let results = match engine.reset_products(&only).await {
         Ok(r) => r,
         Err(e) => {
@@ -85,17 +71,15 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         "Inactive",
     ]);
     for (name, c) in &results {
-        let get = |k: &str| c.get(k).copied().unwrap_or(0).to_string();
-        t.add_row(vec![
-            name.clone(),
-            get("listings"),
-            get("matched"),
-            get("unmatched"),
-            get("duplicate"),
-            get("no_sku"),
-            get("untracked"),
-            get("inactive"),
-        ]);
+        use crate::engine::Count::*;
+        let mut row = vec![name.clone()];
+        row.extend(
+            [
+                Listings, Matched, Unmatched, Duplicate, NoSku, Untracked, Inactive,
+            ]
+            .map(|k| c.get(k).to_string()),
+        );
+        t.add_row(row);
     }
     println!("Product reset complete.\n{t}");
     println!("The next `skubridge sync` pushes every matched SKU's stock again; `skubridge unmatched` lists what does not sync and why.");

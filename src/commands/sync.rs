@@ -1,13 +1,11 @@
 //! `skubridge sync`: one pass, as cron runs it.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
 use tracing::info;
 
 use super::Ctx;
-use crate::engine::{Engine, PassOptions, PassReport, Step};
-use crate::exit::{FAILED, OK};
+use crate::engine::{Count, Engine, OrderPlan, PassOptions, PassReport, Step, StepName};
+use crate::exit::{FAILED, OK, USAGE};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -24,7 +22,7 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let reporter = output::Progress::new(ctx.interactive);
-    let mut engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &reporter);
+    let engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &reporter);
     let report = engine
         .run_pass(PassOptions {
             only: args.only,
@@ -32,8 +30,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         })
         .await?;
     if args.dry_run {
-        for line in &report.order_plans {
-            println!("{line}");
+        for plan in &report.order_plans {
+            println!("{}", order_plan(plan));
         }
         for f in &report.fulfilments {
             println!(
@@ -41,7 +39,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 f.channel,
                 f.order_number,
                 f.fulfilment_id,
-                f.result,
+                f.result.as_str(),
                 f.items,
                 f.provider.as_deref().unwrap_or("-"),
                 f.tracking_number.as_deref().unwrap_or("-")
@@ -50,32 +48,53 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         print!("{}", output::plan_tables(&report.plans));
     }
     info!("{}", summary(&report, args.dry_run));
-    Ok(if report.failed() { FAILED } else { OK })
+    // A channel left out until a person acts (its environment changed) is a config
+    // matter, whatever the other channels did.
+    Ok(if !report.paused.is_empty() {
+        USAGE
+    } else if report.failed() {
+        FAILED
+    } else {
+        OK
+    })
+}
+
+fn order_plan(plan: &OrderPlan) -> String {
+    match plan {
+        OrderPlan::Create {
+            channel,
+            number,
+            lines,
+            currency,
+            value,
+        } => format!(
+            "{channel} order {number}: would create a Shopify order of {lines} lines, {currency} {value}"
+        ),
+        OrderPlan::Hold { channel, number } => format!("{channel} order {number}: would be held"),
+    }
 }
 
 /// The one line a pass leaves in the cron log.
 fn summary(report: &PassReport, dry_run: bool) -> String {
     let mut parts = Vec::new();
     for s in &report.steps {
-        let counts: BTreeMap<String, i64> =
-            s.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        let sent = counts.get("sent").copied().unwrap_or(0);
+        let sent = s.counts.get(Count::Sent);
         let what = match (s.step, &s.error) {
-            ("email", Some(_)) => "emails: FAILED".to_string(),
-            ("email", None) if sent > 0 => format!("{sent} emails sent"),
+            (StepName::Email, Some(_)) => "emails: FAILED".to_string(),
+            (StepName::Email, None) if sent > 0 => format!("{sent} emails sent"),
             // Quiet about steps with nothing to say: the line stays short under cron.
-            ("email", None) => continue,
-            ("products", None) if !counts.contains_key("listings") => continue,
-            ("fulfilment", None) if counts.values().all(|n| *n == 0) => continue,
+            (StepName::Email, None) => continue,
+            (StepName::Products, None) if !s.counts.contains(Count::Listings) => continue,
+            (StepName::Fulfilment, None) if s.counts.words().values().all(|n| *n == 0) => continue,
             (step, error) => {
                 let label = if s.channel.is_empty() {
                     "shopify".to_string()
                 } else {
-                    format!("{} {step}", s.channel)
+                    format!("{} {}", s.channel, step.as_str())
                 };
                 let phrase = match error {
                     Some(_) => "FAILED".to_string(),
-                    None => output::step_phrase(step, &counts),
+                    None => output::step_phrase(step.as_str(), &s.counts.words()),
                 };
                 format!("{label}: {phrase}")
             }

@@ -51,6 +51,34 @@ pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
     })
 }
 
+/// Listings of `channel` that were told a quantity other than 0 and have no match any
+/// more (their SKU was renamed, deleted or became a duplicate in Shopify), still active
+/// on the channel: rows with no Shopify variant, so their target is 0.
+pub fn lost_matches(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT p.product_id, l.sku, p.quantity, r.quantity
+               FROM stock_pushed p
+               JOIN channel_listings l ON l.channel = p.channel AND l.product_id = p.product_id
+               LEFT JOIN matches m ON m.channel = p.channel AND m.product_id = p.product_id
+               LEFT JOIN stock_refused r ON r.channel = p.channel AND r.product_id = p.product_id
+              WHERE p.channel = ?1 AND m.product_id IS NULL AND p.quantity != 0
+                AND l.status = 'active'",
+        )?;
+        let rows = st.query_map([channel], |r| {
+            Ok(StockRow {
+                product_id: r.get(0)?,
+                sku: r.get(1)?,
+                product_status: None,
+                available: 0,
+                pushed: r.get(2)?,
+                refused: r.get(3)?,
+            })
+        })?;
+        rows.collect()
+    })
+}
+
 /// Records quantities the channel accepted (and forgets earlier refusals of them).
 pub fn record_accepted(
     db: &Db,

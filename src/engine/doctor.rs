@@ -8,8 +8,8 @@ use chrono::Duration;
 use serde::Serialize;
 
 use super::fulfilment::carrier_for;
-use super::pass::Engine;
 use super::unmatched;
+use super::{ChannelHandle, Engine};
 use crate::channel::ChannelError;
 use crate::db::{catalog, orders as ledger};
 use crate::notify;
@@ -53,16 +53,12 @@ fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
 
 impl Engine<'_> {
     /// Runs every check, in the order a person would troubleshoot.
-    pub async fn doctor(
-        &mut self,
-        config_warnings: &[String],
-        send_test_email: bool,
-    ) -> Vec<Check> {
+    pub async fn doctor(&self, config_warnings: &[String], send_test_email: bool) -> Vec<Check> {
         let mut out = vec![self.config_check(config_warnings)];
         out.push(self.database_check());
         let shopify_ok = self.shopify_checks(&mut out).await;
-        for i in 0..self.channels.len() {
-            self.channel_checks(i, shopify_ok, &mut out).await;
+        for ch in &self.channels {
+            self.channel_checks(ch, shopify_ok, &mut out).await;
         }
         out.push(self.catalog_check());
         out.push(self.email_check(send_test_email).await);
@@ -177,13 +173,13 @@ impl Engine<'_> {
         true
     }
 
-    async fn channel_checks(&mut self, i: usize, shopify_ok: bool, out: &mut Vec<Check>) {
-        let name = self.name(i).to_string();
-        match self.channels[i].check_credentials().await {
+    async fn channel_checks(&self, ch: &ChannelHandle<'_>, shopify_ok: bool, out: &mut Vec<Check>) {
+        let name = ch.name();
+        match ch.client.check_credentials().await {
             Ok(what) => {
                 out.push(pass(format!("{name} credentials"), what));
                 if shopify_ok {
-                    out.extend(self.fulfilment_checks(i).await);
+                    out.extend(self.fulfilment_checks(ch).await);
                 }
             }
             Err(e) => {
@@ -205,16 +201,16 @@ impl Engine<'_> {
             }
         }
         if shopify_ok {
-            out.push(self.history_check(i).await);
+            out.push(self.history_check(ch).await);
         }
-        out.extend(self.order_checks(&name));
+        out.extend(self.order_checks(name));
     }
 
     /// Where order imports start, and whether the next pass recovers a lost history.
-    async fn history_check(&self, i: usize) -> Check {
-        let name = self.name(i);
+    async fn history_check(&self, ch: &ChannelHandle<'_>) -> Check {
+        let name = ch.name();
         let label = format!("{name} order history");
-        if let Some(t) = self.cfg.channels[i].import_orders_since {
+        if let Some(t) = ch.cfg.import_orders_since {
             return pass(
                 label,
                 format!(
@@ -253,10 +249,10 @@ impl Engine<'_> {
 
     /// Carriers with no mapping, and tracking numbers the channel would refuse, among
     /// the last week's fulfilments of this channel's orders.
-    async fn fulfilment_checks(&self, i: usize) -> Vec<Check> {
-        let name = self.name(i);
+    async fn fulfilment_checks(&self, ch: &ChannelHandle<'_>) -> Vec<Check> {
+        let name = ch.name();
         // Without the channel's list, the configured carriers are all there is.
-        let known = self.channels[i].carriers().await.ok();
+        let known = ch.client.carriers().await.ok();
         let since = (self.clock.now() - RECENT).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let query = format!(
             "{} AND updated_at:>'{since}' AND (fulfillment_status:shipped OR fulfillment_status:partial)",
@@ -273,7 +269,7 @@ impl Engine<'_> {
                 )]
             }
         };
-        let carriers = &self.cfg.channels[i].carriers;
+        let carriers = &ch.cfg.carriers;
         let mut unmapped: BTreeMap<String, usize> = BTreeMap::new();
         let mut bad_tracking = Vec::new();
         let mut count = 0;
@@ -288,7 +284,7 @@ impl Engine<'_> {
                 if let Some(problem) = f
                     .number
                     .as_deref()
-                    .and_then(|n| self.channels[i].tracking_number_problem(n.trim()))
+                    .and_then(|n| ch.client.tracking_number_problem(n.trim()))
                 {
                     bad_tracking.push(format!("{}: {problem}", o.name));
                 }
@@ -444,7 +440,7 @@ impl Engine<'_> {
         }
     }
 
-    async fn email_check(&mut self, send_test_email: bool) -> Check {
+    async fn email_check(&self, send_test_email: bool) -> Check {
         match notify::check(&self.cfg.notify).await {
             Err(e) => check(
                 Verdict::Fail,

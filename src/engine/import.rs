@@ -14,7 +14,8 @@ use tracing::{info, warn};
 
 use super::notices::{self, HeldOrder};
 use super::orders::{self, Change, Rules, Stock};
-use super::pass::{Counts, Engine};
+use super::report::{Count, Counts, OrderPlan};
+use super::{lock, ChannelHandle, Engine};
 use crate::channel::{ChannelOrder, OrdersRead, UnreadableOrder};
 use crate::clock;
 use crate::db::orders::{self as ledger, Imported, OrderRow, State};
@@ -65,14 +66,9 @@ enum Pause {
 
 impl Engine<'_> {
     /// Imports channel `i`'s new orders and watches its imported ones.
-    pub(super) async fn orders(
-        &mut self,
-        i: usize,
-        dry_run: bool,
-        plans: &mut Vec<String>,
-    ) -> Result<Counts> {
-        let name = self.name(i).to_string();
-        let since = self.import_since(i).await?;
+    pub(super) async fn orders(&self, ch: &ChannelHandle<'_>, dry_run: bool) -> Result<Counts> {
+        let name = ch.name().to_string();
+        let since = self.import_since(ch).await?;
         let updated_since = meta::watermark(self.db, &updated_watermark(&name))?
             .as_deref()
             .and_then(clock::parse)
@@ -80,7 +76,8 @@ impl Engine<'_> {
         let OrdersRead {
             orders: fresh,
             mut unreadable,
-        } = self.channels[i]
+        } = ch
+            .client
             .new_orders(since, updated_since)
             .await
             .with_context(|| format!("reading new {name} orders"))?;
@@ -99,16 +96,16 @@ impl Engine<'_> {
             .cloned()
             .collect();
         if !reread.is_empty() {
-            let more = self.channels[i]
-                .orders_by_id(&reread)
-                .await
-                .with_context(|| format!("re-reading {} tracked {name} orders", reread.len()))?;
+            let more =
+                ch.client.orders_by_id(&reread).await.with_context(|| {
+                    format!("re-reading {} tracked {name} orders", reread.len())
+                })?;
             current.extend(more.orders.into_iter().map(|o| (o.id.clone(), o)));
             unreadable.extend(more.unreadable);
         }
 
         let now = self.now();
-        let mut counts = Counts::new();
+        let mut counts = Counts::default();
         let mut to_import = Vec::new();
         let mut sorted: Vec<ChannelOrder> = current.into_values().collect();
         sorted.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
@@ -127,19 +124,16 @@ impl Engine<'_> {
             };
             if row.state == State::Imported {
                 let change = self.watch(&name, &row, &order)?;
-                *counts.entry(change).or_default() += 1;
+                counts.one(change);
             } else if row.state.awaits_import() {
                 to_import.push((row, order));
             }
         }
         let (mut held, unidentified) =
             self.hold_unreadable(&name, &tracked, unreadable, since, &mut counts)?;
-        held.extend(
-            self.import(i, to_import, dry_run, plans, &mut counts)
-                .await?,
-        );
+        held.extend(self.import(ch, to_import, dry_run, &mut counts).await?);
         // One email for every order held in this pass, each problem once.
-        self.once_notices.push(notices::orders_held(&name, &held));
+        self.notice_once(notices::orders_held(&name, &held));
         // An order without an id can only be found again by reading the same window.
         if let (Some(t), 0) = (newest, unidentified) {
             meta::set_watermark(self.db, &updated_watermark(&name), &clock::rfc3339(t))?;
@@ -158,7 +152,7 @@ impl Engine<'_> {
     /// and watched again when it can be. Returns the held orders (to mail) and how many
     /// could not be told apart at all (no order id).
     fn hold_unreadable(
-        &mut self,
+        &self,
         channel: &str,
         tracked: &BTreeMap<String, OrderRow>,
         unreadable: Vec<UnreadableOrder>,
@@ -193,10 +187,10 @@ impl Engine<'_> {
                     "{channel} order {}: {reason}; it is looked at again once it can be read",
                     row.number
                 );
-                *counts.entry("unreadable").or_default() += 1;
+                counts.one(Count::Unreadable);
                 continue;
             }
-            *counts.entry("held").or_default() += 1;
+            counts.one(Count::Held);
             warn!("{channel} order {}: {reason}; held", row.number);
             ledger::set_state(self.db, channel, &id, State::Held, Some(&reason), &now)?;
             held.push(HeldOrder {
@@ -219,12 +213,11 @@ impl Engine<'_> {
     /// Those already in Shopify are adopted (looked up before any create, as always),
     /// the others imported, and the fulfilment step, reading from the same time, pushes
     /// what is still owed.
-    pub(super) async fn import_since(&self, i: usize) -> Result<DateTime<Utc>> {
-        let cfg = &self.cfg.channels[i];
-        if let Some(t) = cfg.import_orders_since {
+    pub(super) async fn import_since(&self, ch: &ChannelHandle<'_>) -> Result<DateTime<Utc>> {
+        if let Some(t) = ch.cfg.import_orders_since {
             return Ok(t);
         }
-        let name = cfg.name.clone();
+        let name = ch.name().to_string();
         if let Some(t) = self.recorded_import_start(&name)? {
             return Ok(t);
         }
@@ -283,22 +276,17 @@ impl Engine<'_> {
     }
 
     /// An imported order compared with the channel's copy. Returns the count key.
-    fn watch(
-        &mut self,
-        channel: &str,
-        row: &OrderRow,
-        order: &ChannelOrder,
-    ) -> Result<&'static str> {
+    fn watch(&self, channel: &str, row: &OrderRow, order: &ChannelOrder) -> Result<Count> {
         let imported = ledger::imported_lines(self.db, channel, &row.order_id)?;
         let shopify_name = row.shopify_name.as_deref().unwrap_or("(unknown)");
         let at = self.clock.now();
         let now = clock::rfc3339(at);
         let id = row.order_id.as_str();
         Ok(match orders::watch(&imported, order) {
-            Change::None => "watched",
+            Change::None => Count::Watched,
             Change::Closed => {
                 ledger::stop_watching(self.db, channel, id, &now)?;
-                "closed"
+                Count::Closed
             }
             Change::Cancelled => {
                 warn!(
@@ -318,7 +306,7 @@ impl Engine<'_> {
                     )?;
                     Ok(())
                 })?;
-                "cancelled"
+                Count::Cancelled
             }
             Change::ItemsChanged { imported, now: n } => {
                 warn!(
@@ -338,24 +326,23 @@ impl Engine<'_> {
                     )?;
                     Ok(())
                 })?;
-                "items_changed"
+                Count::ItemsChanged
             }
         })
     }
 
     /// Decides and creates, oldest order first. Returns the orders held.
     async fn import(
-        &mut self,
-        i: usize,
+        &self,
+        ch: &ChannelHandle<'_>,
         candidates: Vec<(OrderRow, ChannelOrder)>,
         dry_run: bool,
-        plans: &mut Vec<String>,
         counts: &mut Counts,
     ) -> Result<Vec<HeldOrder>> {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let name = self.name(i).to_string();
+        let name = ch.name().to_string();
         // Fresh levels decide holds; Shopify's own claim is the last word anyway, so a
         // failed read does not stop imports.
         if let Err(e) = self.read_shopify_stock().await {
@@ -367,7 +354,7 @@ impl Engine<'_> {
         let mut pause = Pause::No;
         for (row, order) in candidates {
             let outcome = self
-                .import_one(i, &row, &order, &mut stock, &mut pause, dry_run, plans)
+                .import_one(ch, &row, &order, &mut stock, &mut pause, dry_run)
                 .await?;
             match &outcome {
                 Outcome::Held(problems) | Outcome::Failed(problems) => {
@@ -383,25 +370,22 @@ impl Engine<'_> {
                 }
                 _ => {}
             }
-            *counts.entry(outcome.key()).or_default() += 1;
+            counts.one(outcome.count());
         }
-        self.once_notices
-            .push(notices::orders_adopted(&name, &adopted));
+        self.notice_once(notices::orders_adopted(&name, &adopted));
         Ok(held)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn import_one(
-        &mut self,
-        i: usize,
+        &self,
+        ch: &ChannelHandle<'_>,
         row: &OrderRow,
         order: &ChannelOrder,
         stock: &mut Stock,
         pause: &mut Pause,
         dry_run: bool,
-        plans: &mut Vec<String>,
     ) -> Result<Outcome> {
-        let name = self.name(i).to_string();
+        let name = ch.name().to_string();
         let source = orders::source_identifier(&name, &order.id);
         let now = self.now();
         if row.state == State::Creating {
@@ -466,15 +450,18 @@ impl Engine<'_> {
         }
         let rules = Rules {
             channel: &name,
-            orders: &self.cfg.channels[i].orders,
-            currency: self.channels[i].default_currency(),
+            orders: &ch.cfg.orders,
+            currency: ch.client.default_currency(),
         };
         let new = match orders::decide(order, &rules, stock) {
             Ok(new) => new,
             Err(problems) => {
                 let problems = problems.iter().map(|p| (p.key(), p.to_string())).collect();
                 if dry_run {
-                    plans.push(format!("{name} order {}: would be held", order.number));
+                    lock(&self.details).order_plans.push(OrderPlan::Hold {
+                        channel: name.clone(),
+                        number: order.number.clone(),
+                    });
                 }
                 return self.hold(&name, order, State::Held, problems, false);
             }
@@ -483,11 +470,13 @@ impl Engine<'_> {
         let currency = new.currency.clone();
         if dry_run {
             stock.claim(&orders::lines(order));
-            plans.push(format!(
-                "{name} order {}: would create a Shopify order of {} lines, {currency} {value}",
-                order.number,
-                new.line_items.len()
-            ));
+            lock(&self.details).order_plans.push(OrderPlan::Create {
+                channel: name.clone(),
+                number: order.number.clone(),
+                lines: new.line_items.len(),
+                currency,
+                value,
+            });
             return Ok(Outcome::WouldCreate);
         }
         if let Pause::Until(why) = pause {
@@ -530,7 +519,7 @@ impl Engine<'_> {
                     &self.now(),
                 )?;
                 stock.claim(&orders::lines(order));
-                self.levels_fresh = false;
+                self.levels_changed().await;
                 info!(
                     "{name} order {} imported as Shopify order {shopify_name}",
                     order.number
@@ -620,7 +609,7 @@ impl Engine<'_> {
     }
 
     fn adopt(
-        &mut self,
+        &self,
         channel: &str,
         order: &ChannelOrder,
         found: &ShopifyOrder,
@@ -660,7 +649,7 @@ impl Engine<'_> {
 
     /// Holds an order with its problems (mailed once each).
     fn hold(
-        &mut self,
+        &self,
         channel: &str,
         order: &ChannelOrder,
         state: State,
@@ -688,7 +677,7 @@ impl Engine<'_> {
     /// in `orders` and mailed once each. One search per pass, and only while imported
     /// orders are watched.
     async fn watch_shopify_edits(
-        &mut self,
+        &self,
         channel: &str,
         since: DateTime<Utc>,
         counts: &mut Counts,
@@ -743,7 +732,7 @@ impl Engine<'_> {
                 )?;
                 Ok(())
             })?;
-            *counts.entry("edited").or_default() += 1;
+            counts.one(Count::Edited);
         }
         if let Some(t) = found.iter().filter_map(|o| o.updated_at).max() {
             meta::set_watermark(self.db, &key, &clock::rfc3339(t))?;
@@ -771,15 +760,15 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn key(&self) -> &'static str {
+    fn count(&self) -> Count {
         match self {
-            Self::Imported => "imported",
-            Self::Adopted(_) => "adopted",
-            Self::Held(_) => "held",
-            Self::Failed(_) => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Waiting | Self::Deferred | Self::Unknown => "waiting",
-            Self::WouldCreate => "would_create",
+            Self::Imported => Count::Imported,
+            Self::Adopted(_) => Count::Adopted,
+            Self::Held(_) => Count::Held,
+            Self::Failed(_) => Count::Failed,
+            Self::Cancelled => Count::Cancelled,
+            Self::Waiting | Self::Deferred | Self::Unknown => Count::Waiting,
+            Self::WouldCreate => Count::WouldCreate,
         }
     }
 }

@@ -240,23 +240,21 @@ pub fn edited_body(channel: &str, number: &str, shopify_name: &str) -> String {
 }
 
 /// The body of the "Product reset complete" email: per channel, what now syncs.
-pub fn reset_complete(
-    results: &[(String, std::collections::BTreeMap<&'static str, i64>)],
-) -> String {
+pub fn reset_complete(results: &[(String, super::Counts)]) -> String {
     let mut body = String::from(
         "The product reset finished: every SKU was matched again from a full read of Shopify and of each channel.\n\n",
     );
     for (channel, c) in results {
-        let get = |k: &str| c.get(k).copied().unwrap_or(0);
+        use super::Count::*;
         body.push_str(&format!(
             "{channel}: {} of {} listings matched; {} without a Shopify variant, {} duplicate, {} untracked, {} inactive; {} Shopify variants have no SKU.\n",
-            get("matched"),
-            get("listings"),
-            get("unmatched"),
-            get("duplicate"),
-            get("untracked"),
-            get("inactive"),
-            get("no_sku"),
+            c.get(Matched),
+            c.get(Listings),
+            c.get(Unmatched),
+            c.get(Duplicate),
+            c.get(Untracked),
+            c.get(Inactive),
+            c.get(NoSku),
         ));
     }
     body.push_str(

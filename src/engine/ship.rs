@@ -14,7 +14,8 @@ use tracing::{info, warn};
 
 use super::fulfilment::{self, fingerprint, Input, Plan};
 use super::orders::source_identifier;
-use super::pass::{Counts, Engine, PassReport};
+use super::report::{Count, Counts, PassReport, StepName};
+use super::{lock, ChannelHandle, Engine};
 use crate::channel::{Carrier, CarrierList, LineState, ShipOutcome, Shipment};
 use crate::clock;
 use crate::db::fulfilments::{self as pushes, Attempt, PushState};
@@ -54,9 +55,43 @@ pub struct FulfilAction {
     /// The channel's code for the carrier.
     pub provider: Option<String>,
     pub tracking_number: Option<String>,
-    /// pushed, would push, failed, unknown, skipped.
-    pub result: &'static str,
+    pub result: FulfilResult,
     pub detail: String,
+}
+
+/// What became of one fulfilment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FulfilResult {
+    Pushed,
+    #[serde(rename = "would push")]
+    WouldPush,
+    Failed,
+    /// Sent, and no usable answer: settled from the channel on the next pass.
+    Unknown,
+    Skipped,
+}
+
+impl FulfilResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pushed => "pushed",
+            Self::WouldPush => "would push",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    fn count(self) -> Count {
+        match self {
+            Self::Pushed => Count::Pushed,
+            Self::WouldPush => Count::WouldPush,
+            Self::Failed => Count::Failed,
+            Self::Unknown => Count::Unknown,
+            Self::Skipped => Count::Skipped,
+        }
+    }
 }
 
 /// A cached carrier list and when it was read.
@@ -69,37 +104,34 @@ struct CachedCarriers {
 impl Engine<'_> {
     /// `skubridge fulfil`: the fulfilment step alone, now, for every channel (or the one
     /// order asked for), recorded as a run and its emails sent.
-    pub async fn run_fulfil(
-        &mut self,
-        opts: FulfilOptions,
-        order: Option<&str>,
-    ) -> Result<PassReport> {
+    pub async fn run_fulfil(&self, opts: FulfilOptions, order: Option<&str>) -> Result<PassReport> {
         let (run_id, t0) = self.begin_run("fulfil", opts.dry_run)?;
         let mut report = PassReport::default();
+        let channels = self.unpaused(&mut report)?;
         let budget = self.budget;
-        for i in 0..self.channels.len() {
-            let name = self.name(i).to_string();
-            let work = self.fulfilment(i, opts, order, &mut report.fulfilments);
-            report
-                .steps
-                .push(budget.run("fulfilment", &name, work).await);
-        }
+        let steps = channels.iter().map(|ch| {
+            budget.run(
+                StepName::Fulfilment,
+                ch.name(),
+                self.fulfilment(ch, opts, order),
+            )
+        });
+        report.steps.extend(futures::future::join_all(steps).await);
         self.end_run(run_id, t0, opts.dry_run, report).await
     }
 
-    /// Pushes channel `i`'s new Shopify fulfilments; with `order` (a channel order
-    /// number) only that order's, whatever the watermark.
+    /// Pushes a channel's new Shopify fulfilments; with `order` (a channel order number)
+    /// only that order's, whatever the watermark.
     pub(super) async fn fulfilment(
-        &mut self,
-        i: usize,
+        &self,
+        ch: &ChannelHandle<'_>,
         opts: FulfilOptions,
         order: Option<&str>,
-        actions: &mut Vec<FulfilAction>,
     ) -> Result<Counts> {
-        let name = self.name(i).to_string();
-        let mut counts = Counts::new();
+        let name = ch.name().to_string();
+        let mut counts = Counts::default();
         if !opts.dry_run {
-            self.settle_pushing(i, &mut counts).await?;
+            self.settle_pushing(ch, &mut counts).await?;
         }
         // Nothing imported is still open on the channel: no search, no request. The
         // watermark stays, so the next search still covers everything since.
@@ -108,8 +140,8 @@ impl Engine<'_> {
         if idle {
             return Ok(counts);
         }
-        let (orders, newest) = self.fulfilled_orders(i, opts, order).await?;
-        let carriers = self.carriers(i).await;
+        let (orders, newest) = self.fulfilled_orders(ch, opts, order).await?;
+        let carriers = self.carriers(ch).await;
         let prefix = format!("{name}:");
         for o in &orders {
             let Some(order_id) = o
@@ -128,11 +160,11 @@ impl Engine<'_> {
             }
             for f in &o.fulfillments {
                 let action = self
-                    .push_one(i, &row, o, f, carriers.as_deref(), opts)
+                    .push_one(ch, &row, o, f, carriers.as_deref(), opts)
                     .await?;
-                *counts.entry(action.result).or_default() += 1;
-                if action.result != "skipped" || order.is_some() {
-                    actions.push(action);
+                counts.one(action.result.count());
+                if action.result != FulfilResult::Skipped || order.is_some() {
+                    lock(&self.details).fulfilments.push(action);
                 }
             }
         }
@@ -145,12 +177,12 @@ impl Engine<'_> {
     /// Shopify orders of this channel fulfilled since the watermark (or the one order
     /// asked for), plus those whose failed pushes are to be retried.
     async fn fulfilled_orders(
-        &mut self,
-        i: usize,
+        &self,
+        ch: &ChannelHandle<'_>,
         opts: FulfilOptions,
         order: Option<&str>,
     ) -> Result<(Vec<FulfilledOrder>, Option<DateTime<Utc>>)> {
-        let name = self.name(i).to_string();
+        let name = ch.name().to_string();
         if let Some(number) = order {
             let Some(row) = ledger::by_number(self.db, &name, number)? else {
                 return Ok((Vec::new(), None));
@@ -163,7 +195,7 @@ impl Engine<'_> {
             .and_then(clock::parse)
         {
             Some(t) => t,
-            None => self.import_since(i).await?,
+            None => self.import_since(ch).await?,
         } - FULFILMENT_OVERLAP;
         let query = format!(
             "{} AND updated_at:>'{}' AND (fulfillment_status:shipped OR fulfillment_status:partial)",
@@ -209,21 +241,21 @@ impl Engine<'_> {
 
     /// The channel's carriers, cached for a day. `None` when they cannot be read: the
     /// carriers configured still work.
-    async fn carriers(&mut self, i: usize) -> Option<Vec<Carrier>> {
-        let key = carriers_cache(self.name(i));
+    async fn carriers(&self, ch: &ChannelHandle<'_>) -> Option<Vec<Carrier>> {
+        let key = carriers_cache(ch.name());
         let now = self.clock.now();
         let cached: Option<CachedCarriers> = meta::watermark(self.db, &key)
             .ok()
             .flatten()
             .and_then(|text| serde_json::from_str(&text).ok());
-        let CarrierList::Listed { max_age } = self.channels[i].capabilities().carriers;
+        let CarrierList::Listed { max_age } = ch.client.capabilities().carriers;
         let max_age = Duration::from_std(max_age).unwrap_or(Duration::MAX);
         if let Some(c) = &cached {
             if now - c.read_at < max_age {
                 return cached.map(|c| c.carriers);
             }
         }
-        match self.channels[i].carriers().await {
+        match ch.client.carriers().await {
             Ok(carriers) => {
                 let fresh = CachedCarriers {
                     read_at: now,
@@ -237,7 +269,7 @@ impl Engine<'_> {
             Err(e) => {
                 warn!(
                     "{}: carriers could not be read ({e:#}); only [channel.carriers] applies",
-                    self.name(i)
+                    ch.name()
                 );
                 cached.map(|c| c.carriers)
             }
@@ -245,15 +277,15 @@ impl Engine<'_> {
     }
 
     async fn push_one(
-        &mut self,
-        i: usize,
+        &self,
+        ch: &ChannelHandle<'_>,
         row: &OrderRow,
         order: &FulfilledOrder,
         f: &Fulfillment,
         known_carriers: Option<&[Carrier]>,
         opts: FulfilOptions,
     ) -> Result<FulfilAction> {
-        let channel = self.name(i).to_string();
+        let channel = ch.name().to_string();
         let previous = pushes::get(self.db, &channel, &row.order_id, &f.id)?;
         let lines = pushes::imported_lines(self.db, &channel, &row.order_id)?;
         let plan = fulfilment::plan(&Input {
@@ -261,9 +293,9 @@ impl Engine<'_> {
             fulfilment: f,
             previous: previous.as_ref(),
             lines: &lines,
-            carriers: &self.cfg.channels[i].carriers,
+            carriers: &ch.cfg.carriers,
             known_carriers,
-            tracking_number_problem: &|n| self.channels[i].tracking_number_problem(n),
+            tracking_number_problem: &|n| ch.client.tracking_number_problem(n),
             retry_failed: opts.retry_failed,
         });
         let mut action = FulfilAction {
@@ -275,7 +307,7 @@ impl Engine<'_> {
             carrier: f.company.clone(),
             provider: None,
             tracking_number: f.number.clone(),
-            result: "skipped",
+            result: FulfilResult::Skipped,
             detail: String::new(),
         };
         let fp = fingerprint(f);
@@ -283,7 +315,7 @@ impl Engine<'_> {
         match plan {
             Plan::Skip(why) => action.detail = why.to_string(),
             Plan::Reject { reason } => {
-                action.result = "failed";
+                action.result = FulfilResult::Failed;
                 action.detail = reason.clone();
                 if !opts.dry_run {
                     let attempt = attempt(&channel, row, f, None, &fp, &[]);
@@ -304,7 +336,7 @@ impl Engine<'_> {
                 action.tracking_number = Some(tracking_number.clone());
                 action.detail = note.unwrap_or_default();
                 if opts.dry_run {
-                    action.result = "would push";
+                    action.result = FulfilResult::WouldPush;
                     return Ok(action);
                 }
                 let mut attempt = attempt(&channel, row, f, Some(&carrier), &fp, &line_ids);
@@ -316,7 +348,7 @@ impl Engine<'_> {
                     carrier: carrier.clone(),
                     tracking_number: tracking_number.clone(),
                 };
-                match self.channels[i].ship(&shipment).await {
+                match ch.client.ship(&shipment).await {
                     ShipOutcome::Shipped { confirmed } => {
                         pushes::mark_pushed(self.db, &channel, &row.order_id, &f.id, &self.now())?;
                         if confirmed.len() < line_ids.len() {
@@ -334,17 +366,17 @@ impl Engine<'_> {
                             row.number,
                             confirmed.len()
                         );
-                        action.result = "pushed";
+                        action.result = FulfilResult::Pushed;
                     }
                     ShipOutcome::Refused { reason } => {
                         let reason = format!("{channel} refused it: {reason}");
-                        action.result = "failed";
+                        action.result = FulfilResult::Failed;
                         action.detail = reason.clone();
                         self.fail(&attempt, row, &reason, true)?;
                     }
                     ShipOutcome::Unknown { reason } => {
                         warn!("{channel} order {}: shipment outcome unknown ({reason}); settled from the channel's line states on the next pass", row.number);
-                        action.result = "unknown";
+                        action.result = FulfilResult::Unknown;
                         action.detail = reason;
                     }
                 }
@@ -354,13 +386,7 @@ impl Engine<'_> {
     }
 
     /// Records a failed push and, when it is news, emails "Fulfilment Error".
-    fn fail(
-        &mut self,
-        attempt: &Attempt<'_>,
-        row: &OrderRow,
-        reason: &str,
-        news: bool,
-    ) -> Result<()> {
+    fn fail(&self, attempt: &Attempt<'_>, row: &OrderRow, reason: &str, news: bool) -> Result<()> {
         let at = self.clock.now();
         warn!(
             "{} order {}: fulfilment not pushed: {reason}",
@@ -388,8 +414,8 @@ impl Engine<'_> {
 
     /// `pushing` rows left by a crash or an unknown outcome: the channel's line states
     /// (re-read now) say whether the push landed; if not, it is sent again.
-    async fn settle_pushing(&mut self, i: usize, counts: &mut Counts) -> Result<()> {
-        let channel = self.name(i).to_string();
+    async fn settle_pushing(&self, ch: &ChannelHandle<'_>, counts: &mut Counts) -> Result<()> {
+        let channel = ch.name().to_string();
         let open = pushes::in_state(self.db, &channel, PushState::Pushing)?;
         if open.is_empty() {
             return Ok(());
@@ -401,7 +427,8 @@ impl Engine<'_> {
             .into_iter()
             .collect();
         let now = self.now();
-        let read = self.channels[i]
+        let read = ch
+            .client
             .orders_by_id(&ids)
             .await
             .with_context(|| format!("re-reading {channel} orders with a push in progress"))?;
@@ -433,7 +460,7 @@ impl Engine<'_> {
                     &r.fulfilment_id,
                     &self.now(),
                 )?;
-                *counts.entry("pushed").or_default() += 1;
+                counts.one(Count::Pushed);
                 continue;
             }
             let (Some(carrier), Some(tracking_number)) =
@@ -447,7 +474,7 @@ impl Engine<'_> {
                 carrier,
                 tracking_number,
             };
-            match self.channels[i].ship(&shipment).await {
+            match ch.client.ship(&shipment).await {
                 ShipOutcome::Shipped { .. } => {
                     pushes::mark_pushed(
                         self.db,
@@ -456,7 +483,7 @@ impl Engine<'_> {
                         &r.fulfilment_id,
                         &self.now(),
                     )?;
-                    *counts.entry("pushed").or_default() += 1;
+                    counts.one(Count::Pushed);
                 }
                 ShipOutcome::Refused { reason } => {
                     let Some(row) = ledger::get(self.db, &channel, &r.order_id)? else {
@@ -474,9 +501,9 @@ impl Engine<'_> {
                     };
                     let reason = format!("{channel} refused it: {reason}");
                     self.fail(&attempt, &row, &reason, true)?;
-                    *counts.entry("failed").or_default() += 1;
+                    counts.one(Count::Failed);
                 }
-                ShipOutcome::Unknown { .. } => *counts.entry("unknown").or_default() += 1,
+                ShipOutcome::Unknown { .. } => counts.one(Count::Unknown),
             }
         }
         Ok(())

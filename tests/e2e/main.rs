@@ -1,6 +1,7 @@
 //! The one end-to-end test binary (one link step for every test): the sandbox served
 //! over HTTP, the real `skubridge` executable, real SQLite files.
 
+mod channels;
 mod config;
 mod doctor;
 mod email;

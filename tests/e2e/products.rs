@@ -157,3 +157,31 @@ fn an_environment_switch_refuses_to_sync_until_products_are_reset() {
         .expect(0);
     env.run(&["sync"]).expect(0);
 }
+
+#[test]
+fn a_listing_that_loses_its_match_is_set_to_zero_once_and_reported() {
+    let env = Env::standard();
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(0)).expect(0);
+    assert_eq!(env.channel_stock()["LS-S"], 9);
+    // The Shopify SKU is renamed: the listing no longer has a variant. Keeping 9 on
+    // the channel would sell stock that no longer backs it.
+    env.control_patch(
+        "/_sandbox/shopify/variants/1001",
+        json!({"sku": "LS-S-2026"}),
+    );
+    let puts = env.count("PUT /v2/stock/product");
+    let out = env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(61)).expect(0);
+    assert_eq!(env.channel_stock()["LS-S"], 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("SKU \"LS-S\" (product 501) lost its match in Shopify"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.count("PUT /v2/stock/product"), puts + 1);
+    // Once: the channel holds 0 now.
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(62)).expect(0);
+    assert_eq!(env.count("PUT /v2/stock/product"), puts + 1);
+    let unmatched = env.run(&["unmatched"]).expect(0).stdout;
+    assert!(unmatched.contains("LS-S"), "{unmatched}");
+}

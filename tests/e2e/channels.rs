@@ -1,0 +1,83 @@
+//! Channels side by side: one channel's problem never stops another's sync.
+
+use crate::fulfil::{fulfil, order, ready, statuses};
+use crate::harness::{Env, ICONIC_ID};
+
+/// The standard channel, and "outlet", a second one whose secret is refused.
+fn with_a_refused_second_channel() -> Env {
+    let env = Env::standard();
+    env.write_config_with(
+        "import_orders_since = \"2020-01-01T00:00:00Z\"\n[channel.carriers]\n\"Australia Post\" = \"AusPost\"",
+        &format!(
+            "[[channel]]\nname = \"outlet\"\nkind = \"iconic\"\nendpoint = \"{url}\"\nclient_id = \"{ICONIC_ID}\"\nclient_secret = \"not-the-secret\"\n",
+            url = env.url
+        ),
+    );
+    env
+}
+
+#[test]
+fn a_channel_whose_credentials_are_refused_does_not_stop_the_others() {
+    let env = with_a_refused_second_channel();
+    env.add_channel_order(order(1, &[(11, "LS-S")]));
+    let out = env.run(&["sync"]).expect(1);
+    // The healthy channel synced stock and imported the order in the same pass.
+    assert_eq!(env.channel_stock()["LS-S"], 8, "{}", out.stderr);
+    assert_eq!(env.shopify_orders().len(), 1);
+    // The failing one is named, in the log and in status.
+    assert!(
+        out.stderr.contains("outlet") && out.stderr.contains("rejected the client id/secret"),
+        "{}",
+        out.stderr
+    );
+    let status = env.run(&["status"]).expect(1).stdout;
+    assert!(status.contains("outlet"), "{status}");
+    let json: serde_json::Value =
+        serde_json::from_str(&env.run(&["status", "--format", "json"]).expect(1).stdout).unwrap();
+    let failing: Vec<&str> = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "failed")
+        .map(|s| s["channel"].as_str().unwrap())
+        .collect();
+    assert!(
+        !failing.is_empty() && failing.iter().all(|c| *c == "outlet"),
+        "{failing:?}"
+    );
+
+    // Its fulfilments go out too.
+    fulfil(&env, 1, "Australia Post", "TRK1", None);
+    env.run(&["sync"]).expect(1);
+    assert_eq!(statuses(&env, 1), [ready("AusPost", "TRK1")]);
+}
+
+#[test]
+fn an_environment_change_pauses_only_that_channel() {
+    let env = Env::standard();
+    let second = |extra: &str| {
+        env.write_config_with(
+            "",
+            &format!(
+                "[[channel]]\nname = \"outlet\"\nkind = \"iconic\"\nendpoint = \"{url}\"\nclient_id = \"{ICONIC_ID}\"\nclient_secret = \"${{ICONIC_SECRET}}\"\n{extra}\n",
+                url = env.url
+            ),
+        )
+    };
+    second("");
+    env.run(&["sync"]).expect(0);
+    second("environment = \"preprod\"");
+    env.set_shopify_stock("LS-M", 7);
+    let out = env.run(&["sync"]).expect(2);
+    assert!(
+        out.stderr
+            .contains("environment changed for channel outlet"),
+        "{}",
+        out.stderr
+    );
+    // The other channel still synced.
+    assert_eq!(env.channel_stock()["LS-M"], 6, "{}", out.stderr);
+    env.run(&["reset-products", "--yes", "--channel", "outlet"])
+        .expect(0);
+    env.run(&["sync"]).expect(0);
+}
