@@ -18,6 +18,9 @@ pub use model::*;
 pub struct Capabilities {
     pub listings: ListingsRead,
     pub stock: StockWrite,
+    /// New orders wait for the seller to accept them ([`Channel::accept`]) before
+    /// they are paid and may be imported.
+    pub acceptance: bool,
     pub carriers: CarrierList,
 }
 
@@ -26,6 +29,9 @@ pub struct Capabilities {
 pub enum ListingsRead {
     /// Every listing, and those changed since a time.
     Incremental,
+    /// The channel cannot list its catalogue: stock is offered for every Shopify SKU
+    /// (one listing per SKU, keyed by the SKU), and the channel ignores SKUs it lacks.
+    None,
 }
 
 /// How stock reaches the channel.
@@ -33,6 +39,9 @@ pub enum ListingsRead {
 pub enum StockWrite {
     /// Synchronous writes of at most `max` absolute levels, answered item by item.
     Batches { max: usize },
+    /// One asynchronous import of every level at a time ([`Channel::start_stock_import`]),
+    /// confirmed later ([`Channel::stock_import`]); at most one per `min_interval`.
+    Import { min_interval: Duration },
 }
 
 /// Where the carriers a shipment may name come from.
@@ -40,6 +49,19 @@ pub enum StockWrite {
 pub enum CarrierList {
     /// The channel lists them; the list is read again after `max_age`.
     Listed { max_age: Duration },
+    /// Only `[channel.carriers]`; a carrier not mapped there goes as Shopify writes it.
+    ConfigOnly,
+}
+
+/// Where an asynchronous stock import stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportState {
+    /// Not processed yet.
+    Pending,
+    /// Processed: every line applied except these (product id, the channel's reason).
+    Done { refused: Vec<(String, String)> },
+    /// Not applied at all: its levels are sent again.
+    Failed { reason: String },
 }
 
 /// Why a call to a channel did not succeed. Callers branch on the variant:
@@ -101,9 +123,32 @@ pub trait Channel: Send + Sync {
         on_progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Vec<Listing>, ChannelError>;
 
-    /// Absolute stock levels in the largest batches the channel allows. Never fails as
-    /// a whole: each update ends up accepted, refused or failed.
-    async fn push_stock(&self, updates: Vec<StockUpdate>) -> PushOutcome;
+    /// Absolute stock levels in the largest batches the channel allows
+    /// ([`StockWrite::Batches`]). Never fails as a whole: each update ends up accepted,
+    /// refused or failed.
+    async fn push_stock(&self, updates: Vec<StockUpdate>) -> PushOutcome {
+        let reason = "this channel takes stock as imports, not batches".to_string();
+        PushOutcome {
+            failed: updates.into_iter().map(|u| (u, reason.clone())).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Uploads one import of absolute levels ([`StockWrite::Import`]); the channel's id
+    /// for it.
+    async fn start_stock_import(&self, _updates: &[StockUpdate]) -> Result<String, ChannelError> {
+        Err(unsupported("stock imports"))
+    }
+
+    /// Where the import `id` stands.
+    async fn stock_import(&self, _id: &str) -> Result<ImportState, ChannelError> {
+        Err(unsupported("stock imports"))
+    }
+
+    /// Accepts an order awaiting acceptance, every line but `refused` (line ids).
+    async fn accept(&self, _order: &ChannelOrder, _refused: &[String]) -> Result<(), ChannelError> {
+        Err(unsupported("order acceptance"))
+    }
 
     /// Orders in the channel's "new" states created at or after `created_since` and
     /// (when given) updated at or after `updated_since`, by order id ascending.
@@ -126,6 +171,15 @@ pub trait Channel: Send + Sync {
 
     /// Requests made so far, per endpoint label.
     fn requests(&self) -> BTreeMap<String, u64>;
+}
+
+/// What a trait method answers on a channel whose capabilities leave it out: the
+/// engine never asks for it.
+fn unsupported(what: &str) -> ChannelError {
+    ChannelError::Unexpected {
+        endpoint: "-",
+        reason: format!("this channel has no {what}"),
+    }
 }
 
 /// A kind of channel, as the config and `init` know it: adding one is one module that

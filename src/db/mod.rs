@@ -2,6 +2,7 @@
 //! migrated forward-only, one module per table group.
 
 pub mod catalog;
+pub mod channels;
 pub mod fulfilments;
 pub mod meta;
 pub mod orders;
@@ -20,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_orders.sql"),
     include_str!("migrations/004_fulfilments.sql"),
     include_str!("migrations/005_order_lines.sql"),
+    include_str!("migrations/006_channels.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

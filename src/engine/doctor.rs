@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 use serde::Serialize;
 
-use super::fulfilment::carrier_for;
+use super::fulfilment::{carrier_for, Known};
 use super::unmatched;
 use super::{ChannelHandle, Engine};
 use crate::channel::ChannelError;
@@ -252,7 +252,12 @@ impl Engine<'_> {
     async fn fulfilment_checks(&self, ch: &ChannelHandle<'_>) -> Vec<Check> {
         let name = ch.name();
         // Without the channel's list, the configured carriers are all there is.
-        let known = ch.client.carriers().await.ok();
+        let source = ch.client.capabilities().carriers;
+        let list = match source {
+            crate::channel::CarrierList::Listed { .. } => ch.client.carriers().await.ok(),
+            crate::channel::CarrierList::ConfigOnly => None,
+        };
+        let known = Known::of(source, list.as_deref());
         let since = (self.clock.now() - RECENT).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let query = format!(
             "{} AND updated_at:>'{since}' AND (fulfillment_status:shipped OR fulfillment_status:partial)",
@@ -277,7 +282,7 @@ impl Engine<'_> {
             for f in o.fulfillments.iter().filter(|f| f.status == "SUCCESS") {
                 count += 1;
                 if let Some(company) = f.company.as_deref().filter(|c| !c.trim().is_empty()) {
-                    if carrier_for(company.trim(), carriers, known.as_deref(), name).is_err() {
+                    if carrier_for(company.trim(), carriers, known, name).is_err() {
                         *unmapped.entry(company.to_string()).or_default() += 1;
                     }
                 }

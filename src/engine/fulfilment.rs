@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::channel::{Carrier, LineState};
+use crate::channel::{Carrier, CarrierList, LineState};
 use crate::db::fulfilments::{FulfilmentRow, LineRow, PushState};
 use crate::shopify::fulfilments::Fulfillment;
 
@@ -17,17 +17,48 @@ fn normalised(name: &str) -> String {
         .collect()
 }
 
+/// The carriers a channel accepts, as far as this pass knows them.
+#[derive(Debug, Clone, Copy)]
+pub enum Known<'a> {
+    /// The channel's own list.
+    Listed(&'a [Carrier]),
+    /// The channel has a list, but it could not be read: only the config map works.
+    Unread,
+    /// The channel takes any name: one the config does not map goes as Shopify writes it.
+    AnyName,
+}
+
+impl<'a> Known<'a> {
+    /// What a channel whose carriers come from `source` accepts, given its list when
+    /// it could be read.
+    pub fn of(source: CarrierList, list: Option<&'a [Carrier]>) -> Self {
+        match (source, list) {
+            (CarrierList::ConfigOnly, _) => Self::AnyName,
+            (CarrierList::Listed { .. }, Some(list)) => Self::Listed(list),
+            (CarrierList::Listed { .. }, None) => Self::Unread,
+        }
+    }
+
+    fn list(self) -> Option<&'a [Carrier]> {
+        match self {
+            Self::Listed(list) => Some(list),
+            Self::Unread | Self::AnyName => None,
+        }
+    }
+}
+
 /// The channel's carrier code for a Shopify tracking company: `[channel.carriers]`
 /// first (naming the carrier by code or label), then the channel's carrier list by
 /// normalised label.
 pub fn carrier_for(
     company: &str,
     carriers: &BTreeMap<String, String>,
-    known: Option<&[Carrier]>,
+    known: Known<'_>,
     channel: &str,
 ) -> Result<String, String> {
     let names = || {
         known
+            .list()
             .unwrap_or_default()
             .iter()
             .map(|c| c.label.as_str())
@@ -42,7 +73,7 @@ pub fn carrier_for(
             .map(|(_, v)| v)
     });
     if let Some(mapped) = configured {
-        return match known {
+        return match known.list() {
             Some(list) => list
                 .iter()
                 .find(|c| c.code == *mapped || c.label == *mapped)
@@ -54,8 +85,12 @@ pub fn carrier_for(
             None => Ok(mapped.clone()),
         };
     }
+    if let Known::AnyName = known {
+        return Ok(company.to_string());
+    }
     let wanted = normalised(company);
     if let Some(c) = known
+        .list()
         .unwrap_or_default()
         .iter()
         .find(|c| !wanted.is_empty() && normalised(&c.label) == wanted)
@@ -130,8 +165,7 @@ pub struct Input<'a> {
     /// The order's imported channel lines.
     pub lines: &'a [LineRow],
     pub carriers: &'a BTreeMap<String, String>,
-    /// `None` when the channel's list could not be read (the config map still works).
-    pub known_carriers: Option<&'a [Carrier]>,
+    pub known_carriers: Known<'a>,
     /// The channel's rule for tracking numbers: why it would refuse one.
     pub tracking_number_problem: &'a dyn Fn(&str) -> Option<String>,
     pub retry_failed: bool,
@@ -261,7 +295,7 @@ mod tests {
             previous,
             lines,
             carriers: &carriers_map,
-            known_carriers: Some(&list),
+            known_carriers: Known::Listed(&list),
             tracking_number_problem: &no_spaces_or_slashes,
             retry_failed: false,
         })
@@ -324,7 +358,7 @@ mod tests {
     fn carriers_map_by_config_then_by_normalised_label() {
         let list = carriers();
         let carriers = BTreeMap::from([("AusPost eParcel".to_string(), "AusPost".to_string())]);
-        let got = |c: &str| carrier_for(c, &carriers, Some(&list), "iconic");
+        let got = |c: &str| carrier_for(c, &carriers, Known::Listed(&list), "iconic");
         assert_eq!(got("AusPost eParcel"), Ok("AusPost".into()));
         assert_eq!(got("auspost eparcel"), Ok("AusPost".into()));
         assert_eq!(got("couriers-please"), Ok("Couriers Please".into()));
@@ -338,12 +372,22 @@ mod tests {
         );
         assert!(err.contains("AusPost, StarTrack, Couriers Please"), "{err}");
         let bad = BTreeMap::from([("Sendle".to_string(), "Sendel".to_string())]);
-        assert!(carrier_for("Sendle", &bad, Some(&list), "iconic")
+        assert!(carrier_for("Sendle", &bad, Known::Listed(&list), "iconic")
             .unwrap_err()
             .contains("does not list"));
         // Without the channel's list, the config is trusted.
         assert_eq!(
-            carrier_for("Sendle", &bad, None, "iconic"),
+            carrier_for("Sendle", &bad, Known::Unread, "iconic"),
+            Ok("Sendel".into())
+        );
+        assert!(carrier_for("Pigeon", &bad, Known::Unread, "iconic").is_err());
+        // A channel that takes any name: as Shopify writes it, unless mapped.
+        assert_eq!(
+            carrier_for("Pigeon Post", &bad, Known::AnyName, "h"),
+            Ok("Pigeon Post".into())
+        );
+        assert_eq!(
+            carrier_for("Sendle", &bad, Known::AnyName, "h"),
             Ok("Sendel".into())
         );
         // A carrier with a code of its own (Mirakl's): named by label or code, sent by code.
@@ -353,17 +397,17 @@ mod tests {
         }];
         let by_label = BTreeMap::from([("AP".to_string(), "Australia Post".to_string())]);
         assert_eq!(
-            carrier_for("AP", &by_label, Some(&coded), "m"),
+            carrier_for("AP", &by_label, Known::Listed(&coded), "m"),
             Ok("AUP".into())
         );
         let by_code = BTreeMap::from([("AP".to_string(), "AUP".to_string())]);
         assert_eq!(
-            carrier_for("AP", &by_code, Some(&coded), "m"),
+            carrier_for("AP", &by_code, Known::Listed(&coded), "m"),
             Ok("AUP".into())
         );
         let none = BTreeMap::new();
         assert_eq!(
-            carrier_for("australia-post", &none, Some(&coded), "m"),
+            carrier_for("australia-post", &none, Known::Listed(&coded), "m"),
             Ok("AUP".into())
         );
     }

@@ -19,7 +19,7 @@ use super::{lock, ChannelHandle, Engine};
 use crate::channel::{ChannelOrder, OrdersRead, UnreadableOrder};
 use crate::clock;
 use crate::db::orders::{self as ledger, Imported, OrderRow, State};
-use crate::db::{catalog, meta};
+use crate::db::{catalog, channels, meta};
 use crate::notify;
 use crate::shopify::orders::{term, Created, ShopifyOrder};
 use crate::shopify::ShopifyError;
@@ -39,10 +39,6 @@ const RECOVERY_LOOKBACK: Duration = Duration::days(1);
 
 /// Shopify edit reads start this far before the last order update seen.
 const EDITS_OVERLAP: Duration = Duration::minutes(2);
-
-fn since_watermark(channel: &str) -> String {
-    format!("orders.since.{channel}")
-}
 
 fn updated_watermark(channel: &str) -> String {
     format!("orders.updated.{channel}")
@@ -249,15 +245,13 @@ impl Engine<'_> {
                 at
             }
         };
-        meta::set_watermark(self.db, &since_watermark(&name), &clock::rfc3339(since))?;
+        channels::set_orders_since(self.db, &name, since)?;
         Ok(since)
     }
 
     /// When this database started importing the channel's orders, if it has.
     pub(super) fn recorded_import_start(&self, channel: &str) -> Result<Option<DateTime<Utc>>> {
-        Ok(meta::watermark(self.db, &since_watermark(channel))?
-            .as_deref()
-            .and_then(clock::parse))
+        Ok(channels::get(self.db, channel)?.orders_since)
     }
 
     /// The oldest Shopify order skubridge made for this channel, if any.

@@ -10,7 +10,7 @@ use futures::future::join_all;
 use super::report::{step_report, Count, Counts, PassReport, StepName};
 use super::{lock, notices, ChannelHandle, Engine};
 use crate::clock;
-use crate::db::{meta, runs};
+use crate::db::{channels, runs};
 use crate::notify::{self, FlushOutcome};
 
 /// A step `sync --only` can run alone.
@@ -101,7 +101,7 @@ impl Engine<'_> {
     pub(super) fn unpaused(&self, report: &mut PassReport) -> Result<Vec<&ChannelHandle<'_>>> {
         let mut out = Vec::new();
         for ch in &self.channels {
-            let stored = meta::watermark(self.db, &fingerprint_watermark(ch.name()))?;
+            let stored = channels::get(self.db, ch.name())?.fingerprint;
             if stored.is_some_and(|s| s != ch.client.fingerprint()) {
                 let why = format!(
                     "environment changed for channel {name} (its endpoint, account or environment differ from when its products were matched): run `skubridge reset-products --channel {name}`",
@@ -250,11 +250,6 @@ impl Engine<'_> {
         )?;
         Ok(())
     }
-}
-
-/// Where a channel's fingerprint (what its product ids are valid for) is kept.
-pub(super) fn fingerprint_watermark(channel: &str) -> String {
-    format!("fingerprint.{channel}")
 }
 
 /// The email step's counts, or why mail stays queued (the pass then fails: a merchant

@@ -7,13 +7,11 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::levels::PRODUCTS_OVERLAP;
-use super::pass::fingerprint_watermark;
-use super::push::reconcile_watermark;
 use super::report::{Count, Counts};
 use super::{matching, notices, unmatched, ChannelHandle, Engine};
 use crate::channel::Listing;
 use crate::clock;
-use crate::db::{catalog, meta, runs};
+use crate::db::{catalog, channels, meta, runs};
 use crate::notify;
 
 fn products_watermark(channel: &str) -> String {
@@ -46,11 +44,7 @@ impl Engine<'_> {
         self.db.atomically(|| -> Result<Counts> {
             catalog::replace_listings(self.db, ch.name(), &listings)?;
             let counts = self.rematch(ch, listings, &started)?;
-            meta::set_watermark(
-                self.db,
-                &fingerprint_watermark(ch.name()),
-                &ch.client.fingerprint(),
-            )?;
+            channels::set_fingerprint(self.db, ch.name(), &ch.client.fingerprint())?;
             Ok(counts)
         })
     }
@@ -160,7 +154,7 @@ impl Engine<'_> {
                 continue;
             }
             let counts = self.full_match(ch).await?;
-            meta::clear_watermark(self.db, &reconcile_watermark(ch.name()))?;
+            channels::set_reconciled(self.db, ch.name(), None)?;
             out.push((ch.name().to_string(), counts));
         }
         Ok(out)

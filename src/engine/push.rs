@@ -9,18 +9,11 @@ use super::report::{Count, Counts};
 use super::stock::{self, StockRules};
 use super::{lock, notices, ChannelHandle, Engine};
 use crate::channel::StockUpdate;
-use crate::clock;
-use crate::db::{self, meta};
-
-pub(super) fn reconcile_watermark(channel: &str) -> String {
-    format!("reconcile.{channel}")
-}
+use crate::db::{self, channels};
 
 impl Engine<'_> {
     pub(super) fn reconcile_due(&self, ch: &ChannelHandle<'_>) -> Result<bool> {
-        let last = meta::watermark(self.db, &reconcile_watermark(ch.name()))?
-            .as_deref()
-            .and_then(clock::parse);
+        let last = channels::get(self.db, ch.name())?.reconciled_at;
         let every = chrono::Duration::hours(i64::from(ch.cfg.reconcile_every_hours));
         Ok(last.is_none_or(|t| self.clock.now() - t >= every))
     }
@@ -104,7 +97,7 @@ impl Engine<'_> {
             );
         }
         if full {
-            meta::set_watermark(self.db, &reconcile_watermark(name), &now)?;
+            channels::set_reconciled(self.db, name, Some(self.clock.now()))?;
         }
         counts.add(Count::Pushed, outcome.accepted.len() as i64);
         counts.add(Count::Refused, outcome.refused.len() as i64);

@@ -12,15 +12,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
-use super::fulfilment::{self, fingerprint, Input, Plan};
+use super::fulfilment::{self, fingerprint, Input, Known, Plan};
 use super::orders::source_identifier;
 use super::report::{Count, Counts, PassReport, StepName};
 use super::{lock, ChannelHandle, Engine};
 use crate::channel::{Carrier, CarrierList, LineState, ShipOutcome, Shipment};
 use crate::clock;
 use crate::db::fulfilments::{self as pushes, Attempt, PushState};
-use crate::db::meta;
 use crate::db::orders::{self as ledger, OrderRow, State};
+use crate::db::{channels, meta};
 use crate::notify;
 use crate::shopify::fulfilments::{FulfilledOrder, Fulfillment};
 use crate::shopify::orders::term;
@@ -30,10 +30,6 @@ const FULFILMENT_OVERLAP: Duration = Duration::minutes(2);
 
 fn fulfilled_watermark(channel: &str) -> String {
     format!("fulfilments.shopify.{channel}")
-}
-
-fn carriers_cache(channel: &str) -> String {
-    format!("providers.{channel}")
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,13 +90,6 @@ impl FulfilResult {
     }
 }
 
-/// A cached carrier list and when it was read.
-#[derive(Serialize, serde::Deserialize)]
-struct CachedCarriers {
-    read_at: DateTime<Utc>,
-    carriers: Vec<Carrier>,
-}
-
 impl Engine<'_> {
     /// `skubridge fulfil`: the fulfilment step alone, now, for every channel (or the one
     /// order asked for), recorded as a run and its emails sent.
@@ -159,9 +148,8 @@ impl Engine<'_> {
                 continue;
             }
             for f in &o.fulfillments {
-                let action = self
-                    .push_one(ch, &row, o, f, carriers.as_deref(), opts)
-                    .await?;
+                let known = Known::of(ch.client.capabilities().carriers, carriers.as_deref());
+                let action = self.push_one(ch, &row, o, f, known, opts).await?;
                 counts.one(action.result.count());
                 if action.result != FulfilResult::Skipped || order.is_some() {
                     lock(&self.details).fulfilments.push(action);
@@ -239,39 +227,36 @@ impl Engine<'_> {
             })
     }
 
-    /// The channel's carriers, cached for a day. `None` when they cannot be read: the
-    /// carriers configured still work.
+    /// The channel's carriers, cached as long as it says. `None` when it has no list, or
+    /// the list cannot be read: the carriers configured still work.
     async fn carriers(&self, ch: &ChannelHandle<'_>) -> Option<Vec<Carrier>> {
-        let key = carriers_cache(ch.name());
+        let CarrierList::Listed { max_age } = ch.client.capabilities().carriers else {
+            return None;
+        };
         let now = self.clock.now();
-        let cached: Option<CachedCarriers> = meta::watermark(self.db, &key)
+        let cached: Option<(Vec<Carrier>, DateTime<Utc>)> = channels::get(self.db, ch.name())
             .ok()
-            .flatten()
-            .and_then(|text| serde_json::from_str(&text).ok());
-        let CarrierList::Listed { max_age } = ch.client.capabilities().carriers;
+            .and_then(|s| s.carriers)
+            .and_then(|(json, at)| Some((serde_json::from_str(&json).ok()?, at)));
         let max_age = Duration::from_std(max_age).unwrap_or(Duration::MAX);
-        if let Some(c) = &cached {
-            if now - c.read_at < max_age {
-                return cached.map(|c| c.carriers);
+        if let Some((list, at)) = &cached {
+            if now - *at < max_age {
+                return Some(list.clone());
             }
         }
         match ch.client.carriers().await {
             Ok(carriers) => {
-                let fresh = CachedCarriers {
-                    read_at: now,
-                    carriers,
-                };
-                if let Ok(text) = serde_json::to_string(&fresh) {
-                    let _ = meta::set_watermark(self.db, &key, &text);
+                if let Ok(json) = serde_json::to_string(&carriers) {
+                    let _ = channels::set_carriers(self.db, ch.name(), &json, now);
                 }
-                Some(fresh.carriers)
+                Some(carriers)
             }
             Err(e) => {
                 warn!(
                     "{}: carriers could not be read ({e:#}); only [channel.carriers] applies",
                     ch.name()
                 );
-                cached.map(|c| c.carriers)
+                cached.map(|(list, _)| list)
             }
         }
     }
@@ -282,7 +267,7 @@ impl Engine<'_> {
         row: &OrderRow,
         order: &FulfilledOrder,
         f: &Fulfillment,
-        known_carriers: Option<&[Carrier]>,
+        known_carriers: Known<'_>,
         opts: FulfilOptions,
     ) -> Result<FulfilAction> {
         let channel = ch.name().to_string();

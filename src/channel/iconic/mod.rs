@@ -93,6 +93,7 @@ impl Channel for IconicClient {
             stock: StockWrite::Batches {
                 max: stock::MAX_BATCH,
             },
+            acceptance: false,
             carriers: CarrierList::Listed {
                 max_age: CARRIERS_MAX_AGE,
             },
