@@ -134,6 +134,113 @@ pub fn forget_pushed(db: &Db, channel: &str, product_ids: &[&str]) -> Result<(),
     })
 }
 
+/// An asynchronous import not settled yet (migration 006).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenImport {
+    pub id: i64,
+    /// The channel's id for it; `None` when the upload never answered.
+    pub import_id: Option<String>,
+    pub lines: Vec<StockUpdate>,
+}
+
+/// The intent, committed before the upload: these levels are in flight.
+pub fn begin_import(
+    db: &Db,
+    channel: &str,
+    lines: &[StockUpdate],
+    now: &str,
+) -> Result<i64, DbError> {
+    db.write(|c| {
+        c.execute(
+            "INSERT INTO stock_imports (channel, state, started_at) VALUES (?1, 'uploading', ?2)",
+            params![channel, now],
+        )?;
+        let id = c.last_insert_rowid();
+        let mut st = c.prepare_cached(
+            "INSERT INTO stock_import_lines (import, product_id, sku, quantity) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for u in lines {
+            st.execute(params![id, u.product_id, u.sku, u.quantity])?;
+        }
+        Ok(id)
+    })
+}
+
+/// The channel took the upload and named it.
+pub fn import_uploaded(db: &Db, id: i64, import_id: &str) -> Result<(), DbError> {
+    db.write(|c| {
+        c.execute(
+            "UPDATE stock_imports SET import_id = ?2, state = 'pending' WHERE id = ?1",
+            params![id, import_id],
+        )
+        .map(drop)
+    })
+}
+
+/// Done (its accepted levels recorded elsewhere) or failed (its levels offered again).
+pub fn settle_import(
+    db: &Db,
+    id: i64,
+    done: bool,
+    reason: Option<&str>,
+    now: &str,
+) -> Result<(), DbError> {
+    db.write(|c| {
+        c.execute(
+            "UPDATE stock_imports SET state = ?2, reason = ?3, settled_at = ?4 WHERE id = ?1",
+            params![id, if done { "done" } else { "failed" }, reason, now],
+        )
+        .map(drop)
+    })
+}
+
+/// Imports of `channel` not settled yet, oldest first, with their lines.
+pub fn open_imports(db: &Db, channel: &str) -> Result<Vec<OpenImport>, DbError> {
+    db.read(|c| {
+        let mut imports = c.prepare_cached(
+            "SELECT id, import_id FROM stock_imports
+              WHERE channel = ?1 AND state IN ('uploading', 'pending') ORDER BY id",
+        )?;
+        let mut lines = c.prepare_cached(
+            "SELECT product_id, sku, quantity FROM stock_import_lines WHERE import = ?1
+              ORDER BY product_id",
+        )?;
+        let heads: Vec<(i64, Option<String>)> = imports
+            .query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        heads
+            .into_iter()
+            .map(|(id, import_id)| {
+                let lines = lines
+                    .query_map([id], |r| {
+                        Ok(StockUpdate {
+                            product_id: r.get(0)?,
+                            sku: r.get(1)?,
+                            quantity: r.get(2)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(OpenImport {
+                    id,
+                    import_id,
+                    lines,
+                })
+            })
+            .collect()
+    })
+}
+
+/// When `channel`'s last import was started, if ever.
+pub fn last_import_at(db: &Db, channel: &str) -> Result<Option<String>, DbError> {
+    db.read(|c| {
+        c.query_row(
+            "SELECT MAX(started_at) FROM stock_imports WHERE channel = ?1",
+            [channel],
+            |r| r.get(0),
+        )
+    })
+}
+
 /// Forgets refusals so the next plan offers those quantities again (reconcile).
 pub fn clear_refused(db: &Db, channel: &str) -> Result<(), DbError> {
     db.write(|c| {

@@ -62,6 +62,26 @@ impl MatchResult {
     }
 }
 
+/// For a channel that cannot list its catalogue: one active listing per distinct
+/// non-empty Shopify SKU, keyed by the SKU itself. Matching then applies its usual
+/// rules (a SKU on two variants is a duplicate, an untracked variant does not sync).
+pub fn listings_of_skus(variants: &[VariantRow]) -> Vec<Listing> {
+    let skus: std::collections::BTreeSet<&str> = variants
+        .iter()
+        .filter_map(|v| v.sku.as_deref())
+        .filter(|sku| !sku.is_empty())
+        .collect();
+    skus.into_iter()
+        .map(|sku| Listing {
+            product_id: sku.to_string(),
+            sku: sku.to_string(),
+            status: ListingStatus::Active,
+            parent_id: None,
+            updated_at: None,
+        })
+        .collect()
+}
+
 pub fn match_catalogs(variants: &[VariantRow], listings: &[Listing]) -> MatchResult {
     let mut by_sku: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut no_sku = 0;
@@ -210,5 +230,27 @@ mod tests {
         let r = match_catalogs(&[variant("1", Some("X"), true)], &listings);
         assert_eq!(verdict_of(&r, &listings, "a"), Verdict::DuplicateOnChannel);
         assert_eq!(verdict_of(&r, &listings, "b"), Verdict::DuplicateOnChannel);
+    }
+
+    #[test]
+    fn a_channel_without_listings_is_offered_each_shopify_sku_once() {
+        let variants = [
+            variant("1", Some("A"), true),
+            variant("2", Some("DUP"), true),
+            variant("3", Some("DUP"), true),
+            variant("4", Some("UNTRACKED"), false),
+            variant("5", None, true),
+            variant("6", Some(""), true),
+        ];
+        let listings = listings_of_skus(&variants);
+        let skus: Vec<&str> = listings.iter().map(|l| l.product_id.as_str()).collect();
+        assert_eq!(skus, ["A", "DUP", "UNTRACKED"]);
+        let r = match_catalogs(&variants, &listings);
+        assert_eq!(verdict_of(&r, &listings, "A"), Verdict::Matched(0));
+        assert_eq!(
+            verdict_of(&r, &listings, "DUP"),
+            Verdict::DuplicateInShopify(2)
+        );
+        assert_eq!(verdict_of(&r, &listings, "UNTRACKED"), Verdict::Untracked);
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::levels::PRODUCTS_OVERLAP;
 use super::report::{Count, Counts};
 use super::{matching, notices, unmatched, ChannelHandle, Engine};
-use crate::channel::Listing;
+use crate::channel::{Listing, ListingsRead};
 use crate::clock;
 use crate::db::{catalog, channels, meta, runs};
 use crate::notify;
@@ -60,20 +60,35 @@ impl Engine<'_> {
             .map(|t| t - PRODUCTS_OVERLAP);
         self.read_changed_variants().await?;
         let changed = self.read_listings(ch, since).await?;
+        let listed = ch.client.capabilities().listings == ListingsRead::Incremental;
         self.db.atomically(|| -> Result<Counts> {
-            catalog::upsert_listings(self.db, ch.name(), &changed)?;
+            if listed {
+                catalog::upsert_listings(self.db, ch.name(), &changed)?;
+            } else {
+                // Made from Shopify's SKUs: always the whole set.
+                catalog::replace_listings(self.db, ch.name(), &changed)?;
+            }
             let all = catalog::listings(self.db, ch.name())?;
             let mut counts = self.rematch(ch, all, &started)?;
-            counts.add(Count::ListingsChanged, changed.len() as i64);
+            if listed {
+                counts.add(Count::ListingsChanged, changed.len() as i64);
+            }
             Ok(counts)
         })
     }
 
+    /// The channel's listings (those changed since `since`), or, for a channel that
+    /// cannot list its catalogue, one listing per Shopify SKU, keyed by the SKU: stock
+    /// is offered for each, and the channel ignores the SKUs it does not sell.
     async fn read_listings(
         &self,
         ch: &ChannelHandle<'_>,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Listing>> {
+        if ch.client.capabilities().listings == ListingsRead::None {
+            let variants = catalog::variants(self.db)?;
+            return Ok(matching::listings_of_skus(&variants));
+        }
         let name = ch.name();
         let sink = self.reporter.progress(&format!("{name}: reading listings"));
         ch.client

@@ -1,14 +1,20 @@
 //! Stock to a channel (design §7): every matched listing's target, only what differs
 //! from what the channel holds, and every target again when reconcile is due. A listing
-//! that lost its match is set to 0 once: a stale quantity would oversell.
+//! that lost its match is set to 0 once: a stale quantity would oversell. Levels go in
+//! synchronous batches or, for a channel that takes imports, in one asynchronous import
+//! settled on this or a later pass.
+
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::report::{Count, Counts};
 use super::stock::{self, StockRules};
 use super::{lock, notices, ChannelHandle, Engine};
-use crate::channel::StockUpdate;
+use crate::channel::{ImportState, PushOutcome, StockUpdate, StockWrite};
+use crate::clock;
+use crate::db::stock::StockRow;
 use crate::db::{self, channels};
 
 impl Engine<'_> {
@@ -25,11 +31,29 @@ impl Engine<'_> {
         dry_run: bool,
     ) -> Result<Counts> {
         let name = ch.name();
-        let rows = db::stock::rows(self.db, name)?;
-        if rows.is_empty() {
+        let write = ch.client.capabilities().stock;
+        let mut counts = Counts::default();
+        if let (StockWrite::Import { .. }, false) = (write, dry_run) {
+            self.settle_imports(ch, &mut counts).await?;
+        }
+        // Levels in an unsettled import are in flight: not offered again meanwhile.
+        let in_flight: HashSet<String> = db::stock::open_imports(self.db, name)?
+            .into_iter()
+            .flat_map(|i| i.lines)
+            .map(|l| l.product_id)
+            .collect();
+        let settled = |r: &StockRow| !in_flight.contains(&r.product_id);
+        let rows: Vec<StockRow> = db::stock::rows(self.db, name)?
+            .into_iter()
+            .filter(settled)
+            .collect();
+        if rows.is_empty() && in_flight.is_empty() {
             warn!("{name}: no matched SKUs yet, so no stock to push; `skubridge sync` matches products on its first pass");
         }
-        let lost = db::stock::lost_matches(self.db, name)?;
+        let lost: Vec<StockRow> = db::stock::lost_matches(self.db, name)?
+            .into_iter()
+            .filter(settled)
+            .collect();
         // Reconcile only on fresh full data: pushing every target from a failed read
         // would cost N/100 calls and repair nothing.
         let full =
@@ -41,16 +65,13 @@ impl Engine<'_> {
         if full {
             db::stock::clear_refused(self.db, name)?;
         }
-        let matched = rows.len() as i64;
+        counts.add(Count::Matched, rows.len() as i64);
         // A lost match reads as a listing whose Shopify variant is gone: its target is 0.
-        let all: Vec<_> = rows.into_iter().chain(lost.iter().cloned()).collect();
-        let plan = stock::plan(&all, rules, full);
-        let mut counts = Counts::of([
-            (Count::Matched, matched),
-            (Count::Planned, plan.len() as i64),
-            (Count::Full, i64::from(full)),
-        ]);
         let unlisted = lost.len() as i64;
+        let all: Vec<StockRow> = rows.into_iter().chain(lost.iter().cloned()).collect();
+        let plan = stock::plan(&all, rules, full);
+        counts.add(Count::Planned, plan.len() as i64);
+        counts.add(Count::Full, i64::from(full));
         if unlisted > 0 {
             counts.add(Count::Unlisted, unlisted);
         }
@@ -72,7 +93,24 @@ impl Engine<'_> {
                 quantity: p.new,
             })
             .collect();
-        let outcome = ch.client.push_stock(updates).await;
+        match write {
+            StockWrite::Batches { .. } => {
+                let outcome = ch.client.push_stock(updates).await;
+                self.record_outcome(name, outcome, &mut counts)?;
+            }
+            StockWrite::Import { min_interval } => {
+                self.import_stock(ch, updates, min_interval, &mut counts)
+                    .await?;
+            }
+        }
+        if full {
+            channels::set_reconciled(self.db, name, Some(self.clock.now()))?;
+        }
+        Ok(counts)
+    }
+
+    /// Records what the channel did with levels it was sent, and reports refusals.
+    fn record_outcome(&self, name: &str, outcome: PushOutcome, counts: &mut Counts) -> Result<()> {
         let now = self.now();
         db::stock::record_accepted(self.db, name, &outcome.accepted, &now)?;
         db::stock::record_refused(self.db, name, &outcome.refused, &now)?;
@@ -96,12 +134,114 @@ impl Engine<'_> {
                 outcome.failed.len()
             );
         }
-        if full {
-            channels::set_reconciled(self.db, name, Some(self.clock.now()))?;
-        }
         counts.add(Count::Pushed, outcome.accepted.len() as i64);
         counts.add(Count::Refused, outcome.refused.len() as i64);
         counts.add(Count::Failed, outcome.failed.len() as i64);
-        Ok(counts)
+        Ok(())
+    }
+
+    /// One asynchronous import of every level to send, at most one per `min_interval`.
+    /// Its intent (the levels) is recorded before the upload, so a crash loses nothing:
+    /// an import whose upload never answered is settled as failed and its levels, being
+    /// absolute, are simply sent again.
+    async fn import_stock(
+        &self,
+        ch: &ChannelHandle<'_>,
+        updates: Vec<StockUpdate>,
+        min_interval: std::time::Duration,
+        counts: &mut Counts,
+    ) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let name = ch.name();
+        let now = self.clock.now();
+        let since_last = db::stock::last_import_at(self.db, name)?
+            .as_deref()
+            .and_then(clock::parse)
+            .map(|t| now - t);
+        let wait = chrono::Duration::from_std(min_interval).unwrap_or(chrono::Duration::MAX);
+        if since_last.is_some_and(|d| d < wait) {
+            info!(
+                "{name}: the last stock import is under {}s old; {} levels go with the next pass",
+                min_interval.as_secs(),
+                updates.len()
+            );
+            counts.add(Count::Waiting, updates.len() as i64);
+            return Ok(());
+        }
+        let id = db::stock::begin_import(self.db, name, &updates, &clock::rfc3339(now))?;
+        match ch.client.start_stock_import(&updates).await {
+            Ok(import_id) => {
+                db::stock::import_uploaded(self.db, id, &import_id)?;
+                // Often settled at once; otherwise on a later pass.
+                self.settle_imports(ch, counts).await
+            }
+            Err(e) => {
+                warn!("{name}: the stock import was not taken ({e}); its levels are sent again next pass");
+                db::stock::settle_import(self.db, id, false, Some(&e.to_string()), &self.now())?;
+                counts.add(Count::Failed, updates.len() as i64);
+                Ok(())
+            }
+        }
+    }
+
+    /// Asks the channel where each unsettled import stands and records the outcome.
+    async fn settle_imports(&self, ch: &ChannelHandle<'_>, counts: &mut Counts) -> Result<()> {
+        let name = ch.name();
+        for open in db::stock::open_imports(self.db, name)? {
+            let now = self.now();
+            let n = open.lines.len() as i64;
+            let Some(import_id) = &open.import_id else {
+                db::stock::settle_import(
+                    self.db,
+                    open.id,
+                    false,
+                    Some("the upload never answered; its levels are sent again"),
+                    &now,
+                )?;
+                continue;
+            };
+            match ch.client.stock_import(import_id).await {
+                Ok(ImportState::Pending) => counts.add(Count::Waiting, n),
+                Ok(ImportState::Done { refused }) => {
+                    let reasons: HashMap<&str, &str> = refused
+                        .iter()
+                        .map(|(id, why)| (id.as_str(), why.as_str()))
+                        .collect();
+                    let (refused, accepted): (Vec<StockUpdate>, Vec<StockUpdate>) = open
+                        .lines
+                        .into_iter()
+                        .partition(|l| reasons.contains_key(l.product_id.as_str()));
+                    let refused = refused
+                        .into_iter()
+                        .map(|l| {
+                            let why = reasons[l.product_id.as_str()].to_string();
+                            (l, why)
+                        })
+                        .collect();
+                    let outcome = PushOutcome {
+                        accepted,
+                        refused,
+                        failed: Vec::new(),
+                    };
+                    self.db.atomically(|| -> Result<()> {
+                        self.record_outcome(name, outcome, counts)?;
+                        db::stock::settle_import(self.db, open.id, true, None, &now)?;
+                        Ok(())
+                    })?;
+                }
+                Ok(ImportState::Failed { reason }) => {
+                    warn!("{name}: stock import {import_id} failed ({reason}); its levels are sent again");
+                    db::stock::settle_import(self.db, open.id, false, Some(&reason), &now)?;
+                    counts.add(Count::Failed, n);
+                }
+                Err(e) => {
+                    warn!("{name}: stock import {import_id} could not be checked ({e}); asked again next pass");
+                    counts.add(Count::Waiting, n);
+                }
+            }
+        }
+        Ok(())
     }
 }
