@@ -20,6 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The binaries `make bench` just built: cargo puts them under CARGO_TARGET_DIR when set.
 BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+# Two channels side by side are compared with each alone at this size.
+PAIR_SIZE = int(os.environ.get("BENCH_PAIR_SIZE", "10000"))
 LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "50"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 LEVELS_PAGE = 250  # Shopify connection page limit
@@ -49,32 +51,95 @@ def measured(config, env, *args):
     return code, wall, cpu, rss_mib, err
 
 
-def bench_size(n):
-    work = tempfile.mkdtemp(prefix=f"skubridge-bench-{n}-")
-    sandbox = subprocess.Popen(
+def sandbox(n):
+    """A generated sandbox of n SKUs; the process and its URL."""
+    proc = subprocess.Popen(
         [os.path.join(BIN, "skubridge-sandbox"), "--generate", str(n), "--addr", "127.0.0.1:0",
          "--latency-ms", str(LATENCY_MS)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = sandbox.stdout.readline().strip()
-    try:
-        config = os.path.join(work, "skubridge.toml")
-        with open(config, "w") as f:
-            f.write(f"""database = "skubridge.db"
+    return proc, proc.stdout.readline().strip()
+
+
+def write_config(work, shop_url, channels):
+    """A config in `work` for the sandbox's Shopify and these (name, endpoint) channels."""
+    config = os.path.join(work, "skubridge.toml")
+    text = f"""database = "skubridge.db"
 [shopify]
 shop = "bench.myshopify.com"
 access_token = "${{SHOPIFY_ACCESS_TOKEN}}"
-endpoint = "{url}"
-[[channel]]
-name = "iconic"
+endpoint = "{shop_url}"
+"""
+    for name, url in channels:
+        text += f"""[[channel]]
+name = "{name}"
 kind = "iconic"
 endpoint = "{url}"
 client_id = "iconic-bench"
 client_secret = "${{ICONIC_CLIENT_SECRET}}"
 reserve_stock = 0
 concurrency = {CONCURRENCY}
-""")
-        env = dict(os.environ, SHOPIFY_ACCESS_TOKEN="shpat_sandbox_bench",
-                   ICONIC_CLIENT_SECRET="iconic-bench-secret")
+"""
+    with open(config, "w") as f:
+        f.write(text)
+    return config
+
+
+def bench_env():
+    return dict(os.environ, SHOPIFY_ACCESS_TOKEN="shpat_sandbox_bench",
+                ICONIC_CLIENT_SECRET="iconic-bench-secret")
+
+
+def change_one_percent(url, n):
+    """Changes 1% of Shopify's stock, spread over the catalog; how many SKUs."""
+    changed = max(1, n // 100)
+    step = n // changed
+    updates = [{"sku": f"SKU-{i:06d}", "available": 1000 + i}
+               for i in range(1, n + 1, step)][:changed]
+    for i in range(0, len(updates), 5000):
+        call(url + "/_sandbox/shopify/inventory", "POST", updates[i:i + 5000])
+    time.sleep(1.1)  # the sandbox stamps changes in whole seconds
+    return changed
+
+
+def side_by_side(n):
+    """Steady-pass wall time of two channels in one pass against each alone. Channel
+    "iconic" is sandbox A's, "outlet" sandbox B's (the same generated catalogue); Shopify
+    is A's. Each configuration has its own database."""
+    (a, url_a), (b, url_b) = sandbox(n), sandbox(n)
+    try:
+        env = bench_env()
+        setups = {
+            "iconic alone": [("iconic", url_a)],
+            "outlet alone": [("outlet", url_b)],
+            "both": [("iconic", url_a), ("outlet", url_b)],
+        }
+        configs = {}
+        for name, channels in setups.items():
+            work = tempfile.mkdtemp(prefix=f"skubridge-bench-pair-{n}-")
+            configs[name] = write_config(work, url_a, channels)
+            code, *_, err = measured(configs[name], env)
+            if code != 0:
+                sys.exit(f"side by side, {name}: first pass failed ({code}):\n{err}")
+        change_one_percent(url_a, n)
+        walls = {}
+        for name, config in configs.items():
+            code, wall, *_, err = measured(config, env)
+            if code != 0:
+                sys.exit(f"side by side, {name}: steady pass failed ({code}):\n{err}")
+            walls[name] = wall
+        return walls
+    finally:
+        for p in (a, b):
+            p.terminate()
+            p.wait()
+
+
+def bench_size(n):
+    work = tempfile.mkdtemp(prefix=f"skubridge-bench-{n}-")
+    proc, url = sandbox(n)
+    try:
+        config = write_config(work, url, [("iconic", url)])
+        env = bench_env()
         results = []
 
         def run(name, minimum, *args):
@@ -101,14 +166,7 @@ concurrency = {CONCURRENCY}
             dict(full_read, **orders_read, **new_database,
                  **{"iconic stock writes": math.ceil(n / STOCK_BATCH)}))
 
-        # 1% of Shopify stock changes, spread over the catalog.
-        changed = max(1, n // 100)
-        step = n // changed
-        updates = [{"sku": f"SKU-{i:06d}", "available": 1000 + i}
-                   for i in range(1, n + 1, step)][:changed]
-        for i in range(0, len(updates), 5000):
-            call(url + "/_sandbox/shopify/inventory", "POST", updates[i:i + 5000])
-        time.sleep(1.1)  # the sandbox stamps changes in whole seconds
+        changed = change_one_percent(url, n)
         run(f"steady pass, {changed} SKUs changed (1%)", dict(orders_read, **{
             "shopify levels pages": math.ceil(changed / LEVELS_PAGE),
             "iconic stock writes": math.ceil(changed / STOCK_BATCH),
@@ -117,8 +175,8 @@ concurrency = {CONCURRENCY}
         run("reset-products", full_read, "reset-products", "--yes")
         return results
     finally:
-        sandbox.terminate()
-        sandbox.wait()
+        proc.terminate()
+        proc.wait()
 
 
 def machine():
@@ -146,6 +204,8 @@ def main():
     for n in SIZES:
         print(f"bench: {n} SKUs ...", file=sys.stderr)
         rows.extend(bench_size(n))
+    print(f"bench: two channels side by side, {PAIR_SIZE} SKUs ...", file=sys.stderr)
+    walls = side_by_side(PAIR_SIZE)
     lines = [
         "# skubridge benchmark",
         "",
@@ -190,7 +250,22 @@ def main():
         "- A first pass on a new database makes one Shopify order search: skubridge looks for",
         "  orders it imported before, to recover them if the database was lost.",
     ]
-    text = "\n".join(lines + notes + ["", "## Requests per endpoint"] + details) + "\n"
+    slower = max(walls["iconic alone"], walls["outlet alone"])
+    pair = [
+        "",
+        f"## Two channels side by side ({PAIR_SIZE:,} SKUs, steady pass, 1% changed)",
+        "",
+        "Each channel alone, then both in one pass (one Shopify read shared, each channel's",
+        "steps concurrent with the other's); each configuration with its own database.",
+        "",
+        "| configuration | wall s |",
+        "|---|---:|",
+    ] + [f"| {name} | {wall:.2f} |" for name, wall in walls.items()] + [
+        "",
+        f"Both channels take {walls['both'] / slower:.2f}x the slower channel's wall time alone"
+        " (the goal: at most 1.3x).",
+    ]
+    text = "\n".join(lines + notes + pair + ["", "## Requests per endpoint"] + details) + "\n"
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
         f.write(text)

@@ -783,7 +783,7 @@ fn minutes(n: u32) -> std::time::Duration {
 
 /// A kind's own keys of a `[[channel]]` table as its `T` (which denies unknown fields):
 /// errors name the key's path, and an unknown key lists the common keys too.
-pub(crate) fn kind_keys<T: serde::de::DeserializeOwned>(
+pub fn kind_keys<T: serde::de::DeserializeOwned>(
     keys: toml::Table,
     key: crate::channel::KeyPath<'_>,
 ) -> Result<T, String> {

@@ -21,7 +21,17 @@ pub struct Capabilities {
     /// New orders wait for the seller to accept them ([`Channel::accept`]) before
     /// they are paid and may be imported.
     pub acceptance: bool,
+    pub shipping: Shipping,
     pub carriers: CarrierList,
+}
+
+/// What one shipment ([`Channel::ship`]) can hand over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shipping {
+    /// Any whole lines of an order (a channel of one-unit items ships item ids).
+    Lines,
+    /// The whole order at once: every open line, one tracking number.
+    WholeOrder,
 }
 
 /// How the channel's listings can be read.
@@ -145,8 +155,8 @@ pub trait Channel: Send + Sync {
         Err(unsupported("stock imports"))
     }
 
-    /// Accepts an order awaiting acceptance, every line but `refused` (line ids).
-    async fn accept(&self, _order: &ChannelOrder, _refused: &[String]) -> Result<(), ChannelError> {
+    /// Accepts every line of an order awaiting acceptance ([`Capabilities::acceptance`]).
+    async fn accept(&self, _order: &ChannelOrder) -> Result<(), ChannelError> {
         Err(unsupported("order acceptance"))
     }
 

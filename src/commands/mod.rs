@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use tracing::warn;
 
+use crate::channel::{Kind, KINDS};
 use crate::cli::{Cli, Command};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -22,39 +23,45 @@ use crate::db::Db;
 use crate::exit::UsageError;
 use crate::lock::{self, RunLock};
 
+/// What skubridge runs with besides its command line: the channel kinds it knows and
+/// where `${VAR}` in the config comes from. The binary uses the build's kinds and its
+/// environment; a test running skubridge in-process brings its own kind.
+pub struct Host<'a> {
+    pub kinds: &'a [&'static Kind],
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
 pub fn run(cli: Cli) -> Result<u8> {
+    run_in(
+        cli,
+        &Host {
+            kinds: KINDS,
+            env: &|name| std::env::var(name).ok(),
+        },
+    )
+}
+
+pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
     for name in crate::hooks::ignored() {
         warn!("{name} is set but ignored: it is a test hook, honoured only by debug builds");
     }
     let config_path = config_path(cli.config.as_deref());
+    let db = cli.db.as_deref();
+    let open = |purpose| Ctx::build(&config_path, db, Some(purpose), host);
+    let open_readonly = || Ctx::build(&config_path, db, None, host);
     match cli.command {
         Command::Init(args) => init::run(&config_path, args),
-        Command::Sync(args) => {
-            let ctx = Ctx::open(&config_path, cli.db.as_deref(), "sync")?;
-            runtime()?.block_on(sync::run(&ctx, args))
-        }
+        Command::Sync(args) => runtime()?.block_on(sync::run(&open("sync")?, args)),
         Command::ResetProducts(args) => {
             reset_products::confirm(&args)?;
-            let ctx = Ctx::open(&config_path, cli.db.as_deref(), crate::lock::RESET_PURPOSE)?;
+            let ctx = open(crate::lock::RESET_PURPOSE)?;
             runtime()?.block_on(reset_products::run(&ctx, args))
         }
-        Command::Unmatched(args) => {
-            unmatched::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
-        }
-        Command::Doctor(args) => {
-            let ctx = Ctx::open_readonly(&config_path, cli.db.as_deref())?;
-            runtime()?.block_on(doctor::run(&ctx, args))
-        }
-        Command::Fulfil(args) => {
-            let ctx = Ctx::open(&config_path, cli.db.as_deref(), "fulfil")?;
-            runtime()?.block_on(fulfil::run(&ctx, args))
-        }
-        Command::Orders(args) => {
-            orders::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
-        }
-        Command::Status(args) => {
-            status::run(&Ctx::open_readonly(&config_path, cli.db.as_deref())?, args)
-        }
+        Command::Unmatched(args) => unmatched::run(&open_readonly()?, args),
+        Command::Doctor(args) => runtime()?.block_on(doctor::run(&open_readonly()?, args)),
+        Command::Fulfil(args) => runtime()?.block_on(fulfil::run(&open("fulfil")?, args)),
+        Command::Orders(args) => orders::run(&open_readonly()?, args),
+        Command::Status(args) => status::run(&open_readonly()?, args),
     }
 }
 
@@ -100,19 +107,16 @@ impl Ctx {
         }
     }
 
-    /// Loads the config, takes the run lock for `purpose`, opens (and migrates) the database.
-    pub fn open(config_path: &Path, db_override: Option<&Path>, purpose: &str) -> Result<Self> {
-        Self::build(config_path, db_override, Some(purpose))
-    }
-
-    /// Like [`Ctx::open`] without the run lock, for commands that only read.
-    pub fn open_readonly(config_path: &Path, db_override: Option<&Path>) -> Result<Self> {
-        Self::build(config_path, db_override, None)
-    }
-
-    fn build(config_path: &Path, db_override: Option<&Path>, lock: Option<&str>) -> Result<Self> {
+    /// Loads the config, takes the run lock for `purpose` (none: a command that only
+    /// reads, alongside a running pass), opens (and migrates) the database.
+    fn build(
+        config_path: &Path,
+        db_override: Option<&Path>,
+        lock: Option<&str>,
+        host: &Host<'_>,
+    ) -> Result<Self> {
         let clock = Clock::from_env().map_err(UsageError)?;
-        let mut cfg = Config::load(config_path, &|name| std::env::var(name).ok())?;
+        let mut cfg = Config::load_with(config_path, host.env, host.kinds)?;
         if let Some(db) = db_override {
             cfg.database = db.to_path_buf();
         }

@@ -294,7 +294,9 @@ fn months(rows: &[OrderRow]) -> Vec<Month> {
                 let v = r.shopify_total.as_deref().or(r.value.as_deref());
                 m.value = m.value + v.and_then(|v| v.parse().ok()).unwrap_or(Money::ZERO);
             }
-            State::Held | State::Failed | State::Pending | State::Creating => m.held += 1,
+            State::Held | State::Failed | State::Pending | State::Accepted | State::Creating => {
+                m.held += 1
+            }
             State::ItemsChanged | State::Cancelled => {}
         }
     }

@@ -70,6 +70,9 @@ fn order_plan(plan: &OrderPlan) -> String {
         } => format!(
             "{channel} order {number}: would create a Shopify order of {lines} lines, {currency} {value}"
         ),
+        OrderPlan::Accept { channel, number } => {
+            format!("{channel} order {number}: would be accepted (imported once paid)")
+        }
         OrderPlan::Hold { channel, number } => format!("{channel} order {number}: would be held"),
     }
 }

@@ -15,6 +15,8 @@ use crate::channel::{ChannelOrder, UnreadableOrder};
 pub enum State {
     Pending,
     Held,
+    /// Accepted on the channel (which asks for it); imported once paid.
+    Accepted,
     Creating,
     Imported,
     Failed,
@@ -27,6 +29,7 @@ impl State {
         match self {
             Self::Pending => "pending",
             Self::Held => "held",
+            Self::Accepted => "accepted",
             Self::Creating => "creating",
             Self::Imported => "imported",
             Self::Failed => "failed",
@@ -39,6 +42,7 @@ impl State {
         Ok(match s {
             "pending" => Self::Pending,
             "held" => Self::Held,
+            "accepted" => Self::Accepted,
             "creating" => Self::Creating,
             "imported" => Self::Imported,
             "failed" => Self::Failed,
@@ -58,7 +62,7 @@ impl State {
     pub fn awaits_import(self) -> bool {
         matches!(
             self,
-            Self::Pending | Self::Held | Self::Creating | Self::Failed
+            Self::Pending | Self::Held | Self::Accepted | Self::Creating | Self::Failed
         )
     }
 }
@@ -145,7 +149,7 @@ pub fn tracked(db: &Db, channel: &str) -> Result<Vec<OrderRow>, DbError> {
     db.read(|c| {
         let mut st = c.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM orders WHERE channel = ?1 AND watching = 1
-               AND state IN ('pending', 'held', 'creating', 'failed', 'imported')
+               AND state IN ('pending', 'held', 'accepted', 'creating', 'failed', 'imported')
              ORDER BY created_at, order_id"
         ))?;
         let rows = st.query_map([channel], row)?;

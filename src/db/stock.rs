@@ -178,6 +178,8 @@ pub fn import_uploaded(db: &Db, id: i64, import_id: &str) -> Result<(), DbError>
 }
 
 /// Done (its accepted levels recorded elsewhere) or failed (its levels offered again).
+/// Its lines go: what was applied lives on in the pushed levels, and a large catalogue
+/// would otherwise grow the ledger by every level of every import.
 pub fn settle_import(
     db: &Db,
     id: i64,
@@ -189,8 +191,9 @@ pub fn settle_import(
         c.execute(
             "UPDATE stock_imports SET state = ?2, reason = ?3, settled_at = ?4 WHERE id = ?1",
             params![id, if done { "done" } else { "failed" }, reason, now],
-        )
-        .map(drop)
+        )?;
+        c.execute("DELETE FROM stock_import_lines WHERE import = ?1", [id])
+            .map(drop)
     })
 }
 
@@ -303,5 +306,34 @@ mod tests {
         record_accepted(&db, "ch", &[u], "t").unwrap();
         let rows = super::rows(&db, "ch").unwrap();
         assert_eq!((rows[0].pushed, rows[0].refused), (Some(4), None));
+    }
+
+    #[test]
+    fn an_import_is_in_flight_from_before_its_upload_until_it_is_settled() {
+        let (_d, db) = test_db();
+        let level = |id: &str, q| StockUpdate {
+            product_id: id.into(),
+            sku: id.into(),
+            quantity: q,
+        };
+        assert_eq!(last_import_at(&db, "ch").unwrap(), None);
+        let id = begin_import(&db, "ch", &[level("B", 2), level("A", 1)], "t1").unwrap();
+        // A crash before the channel answered leaves an import without its id.
+        let open = open_imports(&db, "ch").unwrap();
+        assert_eq!((open.len(), open[0].import_id.as_deref()), (1, None));
+        assert_eq!(open[0].lines, [level("A", 1), level("B", 2)]);
+        assert!(open_imports(&db, "other").unwrap().is_empty());
+        import_uploaded(&db, id, "imp-7").unwrap();
+        assert_eq!(
+            open_imports(&db, "ch").unwrap()[0].import_id.as_deref(),
+            Some("imp-7")
+        );
+        settle_import(&db, id, true, None, "t2").unwrap();
+        assert!(open_imports(&db, "ch").unwrap().is_empty());
+        assert_eq!(last_import_at(&db, "ch").unwrap().as_deref(), Some("t1"));
+        let lines: i64 = db
+            .read(|c| c.query_row("SELECT COUNT(*) FROM stock_import_lines", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(lines, 0, "a settled import keeps no lines");
     }
 }

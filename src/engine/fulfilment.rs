@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::channel::{Carrier, CarrierList, LineState};
+use crate::channel::{Carrier, CarrierList, LineState, Shipping};
 use crate::db::fulfilments::{FulfilmentRow, LineRow, PushState};
 use crate::shopify::fulfilments::Fulfillment;
 
@@ -168,6 +168,8 @@ pub struct Input<'a> {
     pub known_carriers: Known<'a>,
     /// The channel's rule for tracking numbers: why it would refuse one.
     pub tracking_number_problem: &'a dyn Fn(&str) -> Option<String>,
+    /// Whether the channel ships any lines or only whole orders.
+    pub shipping: Shipping,
     pub retry_failed: bool,
 }
 
@@ -186,6 +188,23 @@ pub fn plan(input: &Input<'_>) -> Plan {
     let line_ids = lines_for(f, input.lines);
     if line_ids.is_empty() {
         return Plan::Skip(Skip::NoItems);
+    }
+    if input.shipping == Shipping::WholeOrder {
+        let open = input
+            .lines
+            .iter()
+            .filter(|l| l.state == LineState::Open)
+            .count();
+        if line_ids.len() < open {
+            return Plan::Reject {
+                reason: format!(
+                    "{} ships whole orders only, and this fulfilment covers {} of the order's {open} open lines: fulfil the rest in Shopify and mark the order shipped on {} by hand",
+                    input.channel,
+                    line_ids.len(),
+                    input.channel
+                ),
+            };
+        }
     }
     let raw = f.number.as_deref().unwrap_or_default();
     let number = raw.trim();
@@ -287,6 +306,15 @@ mod tests {
     }
 
     fn plan_of(f: &Fulfillment, lines: &[LineRow], previous: Option<&FulfilmentRow>) -> Plan {
+        plan_shipping(f, lines, previous, Shipping::Lines)
+    }
+
+    fn plan_shipping(
+        f: &Fulfillment,
+        lines: &[LineRow],
+        previous: Option<&FulfilmentRow>,
+        shipping: Shipping,
+    ) -> Plan {
         let carriers_map = BTreeMap::from([("Australia Post".to_string(), "AusPost".to_string())]);
         let list = carriers();
         plan(&Input {
@@ -297,6 +325,7 @@ mod tests {
             carriers: &carriers_map,
             known_carriers: Known::Listed(&list),
             tracking_number_problem: &no_spaces_or_slashes,
+            shipping,
             retry_failed: false,
         })
     }
@@ -352,6 +381,37 @@ mod tests {
             Plan::Push { line_ids, .. } => assert_eq!(line_ids, ["1", "2"]),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_channel_that_ships_whole_orders_takes_only_a_fulfilment_of_every_open_line() {
+        let lines = [
+            LineRow {
+                quantity: 2,
+                ..item("1", "A", LineState::Open, None)
+            },
+            item("2", "B", LineState::Open, None),
+            item("3", "C", LineState::Cancelled, None),
+        ];
+        let part = fulfilment("AusPost", "TRK-1", &[("A", 2)]);
+        let Plan::Reject { reason } = plan_shipping(&part, &lines, None, Shipping::WholeOrder)
+        else {
+            panic!("a part of a whole-order shipment is rejected");
+        };
+        assert!(
+            reason.contains("covers 1 of the order's 2 open lines"),
+            "{reason}"
+        );
+        assert!(matches!(
+            plan_shipping(&part, &lines, None, Shipping::Lines),
+            Plan::Push { .. }
+        ));
+        let whole = fulfilment("AusPost", "TRK-1", &[("A", 2), ("B", 1)]);
+        let Plan::Push { line_ids, .. } = plan_shipping(&whole, &lines, None, Shipping::WholeOrder)
+        else {
+            panic!("the whole order goes");
+        };
+        assert_eq!(line_ids, ["1", "2"]);
     }
 
     #[test]

@@ -6,17 +6,17 @@
 //! identifier before anything else, and every create is preceded by a lookup, so a
 //! second install or a restored database adopts the order instead of duplicating it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use tracing::{info, warn};
 
 use super::notices::{self, HeldOrder};
-use super::orders::{self, Change, Rules, Stock};
+use super::orders::{self, Change, Rules, Stock, Triage};
 use super::report::{Count, Counts, OrderPlan};
 use super::{lock, ChannelHandle, Engine};
-use crate::channel::{ChannelOrder, OrdersRead, UnreadableOrder};
+use crate::channel::{ChannelError, ChannelOrder, OrdersRead, UnreadableOrder};
 use crate::clock;
 use crate::db::orders::{self as ledger, Imported, OrderRow, State};
 use crate::db::{catalog, channels, meta};
@@ -110,8 +110,7 @@ impl Engine<'_> {
             // History is never imported: only orders created since `since` start a row.
             // Channel times are whole seconds: an order from the very second `since`
             // falls in. An order with no items at all is kept too, to be held and shown.
-            let wanted = orders::is_new(&order) || order.lines.is_empty();
-            if !known && (order.created_at < floor_second(since) || !wanted) {
+            if !known && (order.created_at < floor_second(since) || !orders::is_new(&order)) {
                 continue;
             }
             ledger::record_seen(self.db, &name, &order, &now)?;
@@ -396,44 +395,33 @@ impl Engine<'_> {
                 return Ok(Outcome::Waiting);
             }
         }
-        if orders::is_cancelled(order) {
-            let reason = "cancelled on the channel before import";
-            ledger::set_state(
-                self.db,
-                &name,
-                &order.id,
-                State::Cancelled,
-                Some(reason),
-                &now,
-            )?;
-            ledger::stop_watching(self.db, &name, &order.id, &now)?;
-            return Ok(Outcome::Cancelled);
-        }
-        if order.lines.is_empty() {
-            let reason = format!(
-                "{name} shows no items for this order: check it on {name} and process it by hand"
-            );
-            return self.hold(
-                &name,
-                order,
-                State::Held,
-                vec![("no_items".into(), reason)],
-                false,
-            );
-        }
-        if !orders::is_new(order) {
-            let states: BTreeSet<&str> = order.lines.iter().map(|l| l.state.as_str()).collect();
-            let reason = format!(
-                "left the pending state on {name} before import (lines now {}); not imported: process it by hand",
-                states.into_iter().collect::<Vec<_>>().join(", ")
-            );
-            return self.hold(
-                &name,
-                order,
-                State::Held,
-                vec![("not_pending".into(), reason)],
-                true,
-            );
+        let triage = orders::triage(order, ch.client.capabilities().acceptance);
+        match &triage {
+            Triage::Cancelled => {
+                let reason = "cancelled on the channel before import";
+                ledger::set_state(
+                    self.db,
+                    &name,
+                    &order.id,
+                    State::Cancelled,
+                    Some(reason),
+                    &now,
+                )?;
+                ledger::stop_watching(self.db, &name, &order.id, &now)?;
+                return Ok(Outcome::Cancelled);
+            }
+            Triage::AwaitingPayment => return Ok(Outcome::Waiting),
+            Triage::Hold(why) => {
+                let problem = (why.key().to_string(), why.reason(&name));
+                return self.hold(
+                    &name,
+                    order,
+                    State::Held,
+                    vec![problem],
+                    why.stops_watching(),
+                );
+            }
+            Triage::Accept | Triage::Create => {}
         }
         for line in orders::lines(order) {
             if !stock.skus.contains_key(&line.sku) {
@@ -450,7 +438,18 @@ impl Engine<'_> {
         let new = match orders::decide(order, &rules, stock) {
             Ok(new) => new,
             Err(problems) => {
-                let problems = problems.iter().map(|p| (p.key(), p.to_string())).collect();
+                let accepting = triage == Triage::Accept;
+                let problems = problems
+                    .iter()
+                    .map(|p| {
+                        let reason = if accepting {
+                            format!("{p}; not accepted: accept or refuse it on {name}")
+                        } else {
+                            p.to_string()
+                        };
+                        (p.key(), reason)
+                    })
+                    .collect();
                 if dry_run {
                     lock(&self.details).order_plans.push(OrderPlan::Hold {
                         channel: name.clone(),
@@ -460,6 +459,9 @@ impl Engine<'_> {
                 return self.hold(&name, order, State::Held, problems, false);
             }
         };
+        if triage == Triage::Accept {
+            return self.accept(ch, order, stock, dry_run).await;
+        }
         let value = orders::order_value(&new);
         let currency = new.currency.clone();
         if dry_run {
@@ -583,6 +585,49 @@ impl Engine<'_> {
                 )?;
                 *pause = Pause::Until(format!("waiting: an earlier orderCreate failed ({e})"));
                 Ok(Outcome::Unknown)
+            }
+        }
+    }
+
+    /// Accepts an order every line of which could be created now; its units count as
+    /// taken for the rest of the pass. It is imported once the channel says it is paid.
+    async fn accept(
+        &self,
+        ch: &ChannelHandle<'_>,
+        order: &ChannelOrder,
+        stock: &mut Stock,
+        dry_run: bool,
+    ) -> Result<Outcome> {
+        let name = ch.name();
+        stock.claim(&orders::lines(order));
+        if dry_run {
+            lock(&self.details).order_plans.push(OrderPlan::Accept {
+                channel: name.to_string(),
+                number: order.number.clone(),
+            });
+            return Ok(Outcome::WouldAccept);
+        }
+        match ch.client.accept(order).await {
+            Ok(()) => {
+                info!("{name} order {} accepted; imported once paid", order.number);
+                ledger::set_state(self.db, name, &order.id, State::Accepted, None, &self.now())?;
+                Ok(Outcome::Accepted)
+            }
+            Err(ChannelError::Refused { reason, .. }) => {
+                let problem = (
+                    format!("accept:{reason}"),
+                    format!(
+                        "{name} refused to accept it ({reason}): accept or refuse it on {name}"
+                    ),
+                );
+                self.hold(name, order, State::Held, vec![problem], false)
+            }
+            Err(e) => {
+                warn!(
+                    "{name} order {}: not accepted now ({e}); tried again next pass",
+                    order.number
+                );
+                Ok(Outcome::Waiting)
             }
         }
     }
@@ -744,6 +789,9 @@ enum Outcome {
     Held(Vec<(String, String)>),
     Failed(Vec<(String, String)>),
     Cancelled,
+    /// Accepted on the channel; imported once paid.
+    Accepted,
+    WouldAccept,
     /// Its create outcome is unknown and Shopify's search may not show it yet.
     Waiting,
     /// Creates paused for the rest of the pass.
@@ -761,6 +809,8 @@ impl Outcome {
             Self::Held(_) => Count::Held,
             Self::Failed(_) => Count::Failed,
             Self::Cancelled => Count::Cancelled,
+            Self::Accepted => Count::Accepted,
+            Self::WouldAccept => Count::WouldAccept,
             Self::Waiting | Self::Deferred | Self::Unknown => Count::Waiting,
             Self::WouldCreate => Count::WouldCreate,
         }

@@ -31,14 +31,101 @@ fn live(order: &ChannelOrder) -> impl Iterator<Item = &OrderLine> {
     order.lines.iter().filter(|l| l.state.is_live())
 }
 
-/// A new order the import may take: paid, with something sold, nothing handled yet.
+/// An order the channel shows for the first time starts a row when the import has
+/// something to do with it: it is new (awaiting acceptance, payment or import, with
+/// something sold), or it has no lines at all (held, to be shown).
 pub fn is_new(order: &ChannelOrder) -> bool {
-    order.stage == OrderStage::Ready && live(order).next().is_some()
+    let waiting = matches!(
+        order.stage,
+        OrderStage::AwaitingAcceptance | OrderStage::AwaitingPayment | OrderStage::Ready
+    );
+    (waiting && live(order).next().is_some()) || order.lines.is_empty()
 }
 
 /// Every line cancelled on the channel.
 pub fn is_cancelled(order: &ChannelOrder) -> bool {
     order.stage == OrderStage::Cancelled
+}
+
+/// What the import does with an order not in Shopify yet, from the order alone: only
+/// orders to accept or create go on to the stock decision ([`decide`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Triage {
+    /// Paid, and nothing handled yet: created when every SKU can be sold.
+    Create,
+    /// The seller must accept it first: accepted when it could be created now (every
+    /// SKU matched, in stock), else held for a person to accept or refuse.
+    Accept,
+    /// Accepted, not paid yet: the channel moves it on.
+    AwaitingPayment,
+    /// Cancelled on the channel before import: recorded, never imported.
+    Cancelled,
+    /// Cannot be imported as it is.
+    Hold(Unimportable),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unimportable {
+    /// The channel shows no lines for it.
+    NoLines,
+    /// It waits for an acceptance skubridge cannot give on this channel.
+    AcceptByHand,
+    /// The seller handled it on the channel before import (these line states): a
+    /// person processes it; it is no longer watched.
+    Handled(Vec<String>),
+}
+
+impl Unimportable {
+    /// Identifies the problem across passes (mailed once).
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::NoLines => "no_items",
+            Self::AcceptByHand => "accept_by_hand",
+            Self::Handled(_) => "not_pending",
+        }
+    }
+
+    /// Watched no more: the channel has moved on without the import.
+    pub fn stops_watching(&self) -> bool {
+        matches!(self, Self::Handled(_))
+    }
+
+    pub fn reason(&self, channel: &str) -> String {
+        match self {
+            Self::NoLines => format!(
+                "{channel} shows no items for this order: check it on {channel} and process it by hand"
+            ),
+            Self::AcceptByHand => format!(
+                "{channel} waits for the seller to accept it, which skubridge cannot do on {channel}: accept or refuse it there; once paid it is imported"
+            ),
+            Self::Handled(states) => format!(
+                "left the pending state on {channel} before import (lines now {}); not imported: process it by hand",
+                states.join(", ")
+            ),
+        }
+    }
+}
+
+/// `acceptance`: whether the channel lets skubridge accept orders.
+pub fn triage(order: &ChannelOrder, acceptance: bool) -> Triage {
+    if is_cancelled(order) {
+        return Triage::Cancelled;
+    }
+    if order.lines.is_empty() {
+        return Triage::Hold(Unimportable::NoLines);
+    }
+    match order.stage {
+        OrderStage::AwaitingAcceptance if acceptance => Triage::Accept,
+        OrderStage::AwaitingAcceptance => Triage::Hold(Unimportable::AcceptByHand),
+        OrderStage::AwaitingPayment => Triage::AwaitingPayment,
+        OrderStage::Ready => Triage::Create,
+        OrderStage::InProgress | OrderStage::Closed | OrderStage::Cancelled => {
+            let states: BTreeSet<&str> = order.lines.iter().map(|l| l.state.as_str()).collect();
+            Triage::Hold(Unimportable::Handled(
+                states.into_iter().map(String::from).collect(),
+            ))
+        }
+    }
 }
 
 /// One Shopify line: every unit of a SKU sold at the same price (units at different
@@ -684,8 +771,55 @@ mod tests {
         ])));
         assert!(!is_new(&order(vec![item("1", "A", "1", ReadyToShip)])));
         assert!(!is_new(&order(vec![item("1", "A", "1", Cancelled)])));
+        assert!(is_new(&order(vec![])));
         assert!(is_cancelled(&order(vec![item("1", "A", "1", Cancelled)])));
         assert!(!is_cancelled(&order(vec![])));
+    }
+
+    #[test]
+    fn triage_follows_the_orders_stage() {
+        use LineState::*;
+        let at = |stage: OrderStage| {
+            let mut o = order(vec![item("1", "A", "1", Open)]);
+            o.stage = stage;
+            o
+        };
+        assert_eq!(triage(&at(OrderStage::Ready), true), Triage::Create);
+        assert_eq!(
+            triage(&at(OrderStage::AwaitingAcceptance), true),
+            Triage::Accept
+        );
+        assert_eq!(
+            triage(&at(OrderStage::AwaitingAcceptance), false),
+            Triage::Hold(Unimportable::AcceptByHand)
+        );
+        assert!(is_new(&at(OrderStage::AwaitingAcceptance)));
+        assert_eq!(
+            triage(&at(OrderStage::AwaitingPayment), true),
+            Triage::AwaitingPayment
+        );
+        assert!(is_new(&at(OrderStage::AwaitingPayment)));
+        assert_eq!(
+            triage(&order(vec![item("1", "A", "1", Cancelled)]), true),
+            Triage::Cancelled
+        );
+        assert_eq!(
+            triage(&order(vec![]), true),
+            Triage::Hold(Unimportable::NoLines)
+        );
+        let handled = order(vec![
+            item("1", "A", "1", Open),
+            item("2", "B", "1", ReadyToShip),
+            item("3", "B", "1", ReadyToShip),
+        ]);
+        let Triage::Hold(why) = triage(&handled, true) else {
+            panic!("an order the seller began handling is held");
+        };
+        assert!(why.stops_watching());
+        assert_eq!(
+            why.reason("iconic"),
+            "left the pending state on iconic before import (lines now open, ready_to_ship); not imported: process it by hand"
+        );
     }
 
     #[test]

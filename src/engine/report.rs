@@ -70,8 +70,10 @@ pub enum Count {
     Held,
     Unreadable,
     Cancelled,
+    Accepted,
     Waiting,
     WouldCreate,
+    WouldAccept,
     Watched,
     Closed,
     ItemsChanged,
@@ -109,8 +111,10 @@ impl Count {
             Self::Held => "held",
             Self::Unreadable => "unreadable",
             Self::Cancelled => "cancelled",
+            Self::Accepted => "accepted",
             Self::Waiting => "waiting",
             Self::WouldCreate => "would_create",
+            Self::WouldAccept => "would_accept",
             Self::Watched => "watched",
             Self::Closed => "closed",
             Self::ItemsChanged => "items_changed",
@@ -184,6 +188,11 @@ pub enum OrderPlan {
         lines: usize,
         currency: String,
         value: Money,
+    },
+    /// Accepted on the channel (imported once paid).
+    Accept {
+        channel: String,
+        number: String,
     },
     Hold {
         channel: String,

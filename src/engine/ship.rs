@@ -281,6 +281,7 @@ impl Engine<'_> {
             carriers: &ch.cfg.carriers,
             known_carriers,
             tracking_number_problem: &|n| ch.client.tracking_number_problem(n),
+            shipping: ch.client.capabilities().shipping,
             retry_failed: opts.retry_failed,
         });
         let mut action = FulfilAction {

@@ -39,13 +39,13 @@ pub(crate) fn order(id: u64, items: &[(u64, &str)]) -> Value {
     })
 }
 
-/// The numeric id of the Shopify order imported for channel order `id`, and its
-/// line ids by SKU.
-fn shopify_order(env: &Env, id: u64) -> (String, Vec<(String, String)>) {
+/// The numeric id of the Shopify order imported as `source` (`channel:order id`), and
+/// its line ids by SKU.
+fn shopify_order(env: &Env, source: &str) -> (String, Vec<(String, String)>) {
     let orders = env.shopify_orders();
     let o = orders
         .iter()
-        .find(|o| o["source_identifier"] == format!("iconic:{id}"))
+        .find(|o| o["source_identifier"] == source)
         .expect("imported");
     let num = |gid: &Value| {
         gid.as_str()
@@ -69,7 +69,8 @@ fn shopify_order(env: &Env, id: u64) -> (String, Vec<(String, String)>) {
     (num(&o["id"]), lines)
 }
 
-/// Fulfils in Shopify: every unfulfilled line (`lines` None) or the given (SKU, quantity).
+/// Fulfils Iconic order `id` in Shopify: every unfulfilled line (`lines` None) or the
+/// given (SKU, quantity).
 pub(crate) fn fulfil(
     env: &Env,
     id: u64,
@@ -77,7 +78,18 @@ pub(crate) fn fulfil(
     number: &str,
     lines: Option<&[(&str, i64)]>,
 ) -> String {
-    let (order, line_ids) = shopify_order(env, id);
+    fulfil_source(env, &format!("iconic:{id}"), company, number, lines)
+}
+
+/// Like [`fulfil`], for the Shopify order imported as `source`.
+pub(crate) fn fulfil_source(
+    env: &Env,
+    source: &str,
+    company: &str,
+    number: &str,
+    lines: Option<&[(&str, i64)]>,
+) -> String {
+    let (order, line_ids) = shopify_order(env, source);
     let mut body = json!({"company": company, "number": number});
     if let Some(lines) = lines {
         body["lines"] = lines

@@ -1,5 +1,6 @@
 //! The one end-to-end test binary (one link step for every test): the sandbox served
-//! over HTTP, the real `skubridge` executable, real SQLite files.
+//! over HTTP, the real `skubridge` executable (in-process only for a kind the binary
+//! lacks, `kind.rs`), real SQLite files.
 
 mod channels;
 mod config;
@@ -8,6 +9,8 @@ mod email;
 mod errors;
 mod fulfil;
 mod harness;
+mod kind;
+mod market;
 mod migration;
 mod orders;
 mod products;

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::channel::{
     Capabilities, Carrier, CarrierList, Channel, ChannelError, Listing, ListingsRead, OrdersRead,
-    PushOutcome, ShipOutcome, Shipment, StockUpdate, StockWrite,
+    PushOutcome, ShipOutcome, Shipment, Shipping, StockUpdate, StockWrite,
 };
 use crate::secret::Secret;
 
@@ -94,6 +94,7 @@ impl Channel for IconicClient {
                 max: stock::MAX_BATCH,
             },
             acceptance: false,
+            shipping: Shipping::Lines,
             carriers: CarrierList::Listed {
                 max_age: CARRIERS_MAX_AGE,
             },

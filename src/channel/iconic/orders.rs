@@ -211,8 +211,7 @@ impl WireOrder {
             shipping_address: shipping.map(WireAddress::into_address).unwrap_or_default(),
             delivery_info: self.delivery_info,
             grand_total: self.grand_total,
-            // Seller Center orders have no state of their own: their items' say it.
-            stage: OrderStage::of_lines(&lines),
+            stage: stage(&lines),
             lines,
         })
     }
@@ -265,6 +264,20 @@ fn line_state(status: &str) -> LineState {
         other => LineState::Other(other.to_string()),
     }
 }
+
+/// Seller Center orders have no state of their own: their items' say it. An item whose
+/// payment is pending makes the order wait for payment.
+fn stage(lines: &[OrderLine]) -> OrderStage {
+    let unpaid = LineState::Other(PAYMENT_PENDING.to_string());
+    if lines.iter().any(|l| l.state == unpaid) {
+        OrderStage::AwaitingPayment
+    } else {
+        OrderStage::of_lines(lines)
+    }
+}
+
+/// The item status of an order not paid yet.
+const PAYMENT_PENDING: &str = "payment_pending";
 
 /// One page at `offset`, each order decoded on its own.
 async fn page(
@@ -610,6 +623,13 @@ mod tests {
         assert_eq!(bare.lines[0].shipping_fee, Money::ZERO);
         assert_eq!(bare.email, None);
         assert_eq!(bare.shipping_address, Address::default());
+    }
+
+    #[test]
+    fn an_item_awaiting_payment_makes_the_order_wait_for_payment() {
+        let unpaid = one_order_with(|o| o["items"][0]["status"] = json!("payment_pending"));
+        assert_eq!(unpaid.unwrap().stage, OrderStage::AwaitingPayment);
+        assert_eq!(one_order_with(|_| {}).unwrap().stage, OrderStage::Ready);
     }
 
     #[test]
