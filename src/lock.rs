@@ -2,10 +2,15 @@
 //! it. The kernel releases it when the process dies, so a `kill -9` never leaves a
 //! stale lock behind. The holder writes what it is doing into the file, so a run that
 //! finds it held can say why ("product reset in progress since …").
+//!
+//! A product reset of one channel holds that channel's own lock for its whole length
+//! and the run lock only while it writes: `sync` leaves that channel out meanwhile and
+//! syncs the others.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// What `reset-products` writes into the lock file; `sync` recognises it.
 pub const RESET_PURPOSE: &str = "reset-products";
@@ -52,9 +57,43 @@ pub fn lock_path(db: &Path) -> PathBuf {
     db.with_file_name(name)
 }
 
-/// Takes the lock for `purpose` (e.g. "sync"), recording `purpose since <since>`.
+/// The lock a product reset of `channel` holds (channel names are letters, digits,
+/// `-` and `_`, so safe in a file name).
+pub fn channel_reset_path(db: &Path, channel: &str) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".reset-{channel}.lock"));
+    db.with_file_name(name)
+}
+
+/// Takes the run lock for `purpose` (e.g. "sync"), recording `purpose since <since>`.
 pub fn acquire(db: &Path, purpose: &str, since: &str) -> Result<RunLock, LockError> {
-    let path = lock_path(db);
+    acquire_at(&lock_path(db), purpose, since)
+}
+
+/// Takes `channel`'s product-reset lock.
+pub fn acquire_channel_reset(db: &Path, channel: &str, since: &str) -> Result<RunLock, LockError> {
+    acquire_at(&channel_reset_path(db, channel), RESET_PURPOSE, since)
+}
+
+/// Takes the run lock, waiting up to `patience` for a run holding it to finish.
+pub fn acquire_waiting(
+    db: &Path,
+    purpose: &str,
+    since: &str,
+    patience: Duration,
+) -> Result<RunLock, LockError> {
+    let until = Instant::now() + patience;
+    loop {
+        match acquire(db, purpose, since) {
+            Err(LockError::Held { .. }) if Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn acquire_at(path: &Path, purpose: &str, since: &str) -> Result<RunLock, LockError> {
     let shown = path.display().to_string();
     let io = |source| LockError::Io {
         path: shown.clone(),
@@ -64,7 +103,7 @@ pub fn acquire(db: &Path, purpose: &str, since: &str) -> Result<RunLock, LockErr
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
+        .open(path)
         .map_err(io)?;
     match file.try_lock() {
         Ok(()) => {
@@ -73,7 +112,7 @@ pub fn acquire(db: &Path, purpose: &str, since: &str) -> Result<RunLock, LockErr
             Ok(RunLock { _file: file })
         }
         Err(TryLockError::WouldBlock) => Err(LockError::Held {
-            holder: std::fs::read_to_string(&path).ok(),
+            holder: std::fs::read_to_string(path).ok(),
             path: shown,
         }),
         Err(TryLockError::Error(source)) => Err(io(source)),
@@ -84,12 +123,20 @@ pub fn acquire(db: &Path, purpose: &str, since: &str) -> Result<RunLock, LockErr
 /// when no run holds it. It probes with a non-blocking lock released at once: a run
 /// starting in that instant finds the lock held and exits 75, which cron retries.
 pub fn holder(db: &Path) -> Option<String> {
-    let path = lock_path(db);
-    let file = File::open(&path).ok()?;
+    holder_at(&lock_path(db))
+}
+
+/// What a running product reset of `channel` wrote, or `None` when none runs.
+pub fn channel_reset_holder(db: &Path, channel: &str) -> Option<String> {
+    holder_at(&channel_reset_path(db, channel))
+}
+
+fn holder_at(path: &Path) -> Option<String> {
+    let file = File::open(path).ok()?;
     match file.try_lock() {
         Ok(()) => None,
         Err(TryLockError::WouldBlock) => Some(
-            std::fs::read_to_string(&path)
+            std::fs::read_to_string(path)
                 .unwrap_or_default()
                 .trim_end()
                 .to_string(),
@@ -148,5 +195,30 @@ mod tests {
         assert_eq!(holder(&db), None, "the file stays, the lock is gone");
         // The probe released what it took.
         acquire(&db, "sync", "now").unwrap();
+    }
+
+    #[test]
+    fn a_channel_reset_lock_is_its_own_and_the_run_lock_can_be_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let reset = acquire_channel_reset(&db, "outlet", "2026-11-27T01:02:03Z").unwrap();
+        assert!(channel_reset_holder(&db, "outlet").is_some());
+        assert_eq!(channel_reset_holder(&db, "iconic"), None);
+        assert_eq!(holder(&db), None, "the run lock is free meanwhile");
+        assert!(acquire_channel_reset(&db, "outlet", "now").is_err());
+        drop(reset);
+        assert_eq!(channel_reset_holder(&db, "outlet"), None);
+
+        let sync = acquire(&db, "sync", "now").unwrap();
+        let started = Instant::now();
+        let err = acquire_waiting(&db, RESET_PURPOSE, "now", Duration::from_millis(600));
+        assert!(matches!(err, Err(LockError::Held { .. })));
+        assert!(started.elapsed() >= Duration::from_millis(600));
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(sync);
+        });
+        acquire_waiting(&db, RESET_PURPOSE, "now", Duration::from_secs(10)).unwrap();
+        release.join().unwrap();
     }
 }

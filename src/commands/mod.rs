@@ -47,14 +47,19 @@ pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
     }
     let config_path = config_path(cli.config.as_deref());
     let db = cli.db.as_deref();
-    let open = |purpose| Ctx::build(&config_path, db, Some(purpose), host);
-    let open_readonly = || Ctx::build(&config_path, db, None, host);
+    let open = |purpose| Ctx::build(&config_path, db, Hold::Run(purpose), host);
+    let open_readonly = || Ctx::build(&config_path, db, Hold::Nothing, host);
     match cli.command {
         Command::Init(args) => init::run(&config_path, args),
         Command::Sync(args) => runtime()?.block_on(sync::run(&open("sync")?, args)),
         Command::ResetProducts(args) => {
             reset_products::confirm(&args)?;
-            let ctx = open(crate::lock::RESET_PURPOSE)?;
+            // One channel's reset holds the run lock only while it writes.
+            let hold = match args.channel.as_deref() {
+                Some(channel) => Hold::ChannelReset(channel),
+                None => Hold::Run(crate::lock::RESET_PURPOSE),
+            };
+            let ctx = Ctx::build(&config_path, db, hold, host)?;
             runtime()?.block_on(reset_products::run(&ctx, args))
         }
         Command::Unmatched(args) => unmatched::run(&open_readonly()?, args),
@@ -80,6 +85,31 @@ fn config_path(flag: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("skubridge.toml"))
 }
 
+/// The configured channel names, or only `wanted`, which must be one.
+fn configured<'a>(cfg: &'a Config, wanted: Option<&str>) -> Result<Vec<&'a str>, UsageError> {
+    let names: Vec<&str> = cfg.channels.iter().map(|c| c.name.as_str()).collect();
+    match wanted {
+        None => Ok(names),
+        Some(w) => match names.iter().find(|n| **n == w) {
+            Some(n) => Ok(vec![*n]),
+            None => Err(UsageError(format!(
+                "--channel {w}: no such channel in the config (configured: {})",
+                names.join(", ")
+            ))),
+        },
+    }
+}
+
+/// The lock a command holds for its whole length.
+enum Hold<'a> {
+    /// None: the command only reads, alongside a running pass (WAL).
+    Nothing,
+    /// The run lock, for this purpose.
+    Run(&'a str),
+    /// This channel's product-reset lock.
+    ChannelReset(&'a str),
+}
+
 /// What every command that touches the store needs, built once.
 pub struct Ctx {
     pub cfg: Config,
@@ -94,25 +124,26 @@ pub struct Ctx {
 impl Ctx {
     /// The configured channel names, or only `wanted` (`--channel`), which must be one.
     pub fn channels(&self, wanted: Option<&str>) -> Result<Vec<&str>, UsageError> {
-        let names: Vec<&str> = self.cfg.channels.iter().map(|c| c.name.as_str()).collect();
-        match wanted {
-            None => Ok(names),
-            Some(w) => match names.iter().find(|n| **n == w) {
-                Some(n) => Ok(vec![*n]),
-                None => Err(UsageError(format!(
-                    "--channel {w}: no such channel in the config (configured: {})",
-                    names.join(", ")
-                ))),
-            },
-        }
+        configured(&self.cfg, wanted)
     }
 
-    /// Loads the config, takes the run lock for `purpose` (none: a command that only
-    /// reads, alongside a running pass), opens (and migrates) the database.
+    /// Takes the run lock for `purpose` now, waiting up to `patience` for a run that
+    /// holds it (for a command that holds another lock, like one channel's reset).
+    pub fn run_lock(&self, purpose: &str, patience: std::time::Duration) -> Result<RunLock> {
+        let since = crate::clock::rfc3339(self.clock.now());
+        Ok(lock::acquire_waiting(
+            &self.cfg.database,
+            purpose,
+            &since,
+            patience,
+        )?)
+    }
+
+    /// Loads the config, takes the lock `hold` names, opens (and migrates) the database.
     fn build(
         config_path: &Path,
         db_override: Option<&Path>,
-        lock: Option<&str>,
+        hold: Hold<'_>,
         host: &Host<'_>,
     ) -> Result<Self> {
         let clock = Clock::from_env().map_err(UsageError)?;
@@ -135,13 +166,14 @@ impl Ctx {
         for w in &cfg.warnings {
             warn!("{w}");
         }
-        let lock = match lock {
-            Some(purpose) => Some(lock::acquire(
-                &cfg.database,
-                purpose,
-                &crate::clock::rfc3339(clock.now()),
-            )?),
-            None => None,
+        let since = crate::clock::rfc3339(clock.now());
+        let lock = match hold {
+            Hold::Nothing => None,
+            Hold::Run(purpose) => Some(lock::acquire(&cfg.database, purpose, &since)?),
+            Hold::ChannelReset(channel) => {
+                configured(&cfg, Some(channel))?;
+                Some(lock::acquire_channel_reset(&cfg.database, channel, &since)?)
+            }
         };
         let db = Db::open(&cfg.database)?;
         Ok(Self {

@@ -1,6 +1,9 @@
-//! `skubridge reset-products`: re-match every SKU from scratch. Holds the run lock for
-//! its whole length, so `sync` exits 75 ("product reset in progress since …") meanwhile.
+//! `skubridge reset-products`: re-match every SKU from scratch. A reset of every channel
+//! holds the run lock for its whole length, so `sync` exits 75 ("product reset in
+//! progress since …") meanwhile; a reset of one channel (`--channel`) pauses only that
+//! channel's sync until it writes its matches.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Result;
@@ -10,13 +13,14 @@ use comfy_table::Table;
 use super::Ctx;
 use crate::engine::Engine;
 use crate::exit::{UsageError, FAILED, OK};
+use crate::lock;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Reset only this channel (default: every channel)
     #[arg(long, value_name = "NAME")]
-    channel: Option<String>,
+    pub channel: Option<String>,
 
     /// Don't ask for confirmation (required when not run from a terminal)
     #[arg(long)]
@@ -48,16 +52,34 @@ pub fn confirm(args: &Args) -> Result<()> {
     }
 }
 
+/// A reset of every channel holds the run lock from the start. A reset of one channel
+/// holds that channel's lock (`sync` leaves the channel out and syncs the others),
+/// reads its listings, then takes the run lock to read Shopify and write the matches.
 pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let only = ctx.channels(args.channel.as_deref())?;
     let reporter = output::Progress::new(ctx.interactive);
     let engine = Engine::new(&ctx.cfg, &ctx.db, ctx.clock, &reporter);
-    let results = match engine.reset_products(&only).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("product reset failed: {e:#}; the previous matches are unchanged");
-            return Ok(FAILED);
+    let failed = |e: anyhow::Error| {
+        tracing::error!("product reset failed: {e:#}; the previous matches are unchanged");
+        Ok(FAILED)
+    };
+    let mut read = HashMap::new();
+    let mut _run_lock = None;
+    if let Some(channel) = args.channel.as_deref() {
+        match engine.reset_listings(channel).await {
+            Ok(Some(listings)) => {
+                read.insert(channel.to_string(), listings);
+            }
+            Ok(None) => {}
+            Err(e) => return failed(e),
         }
+        // A pass running now finishes within its budget.
+        let patience = ctx.cfg.schedule.pass_budget;
+        _run_lock = Some(ctx.run_lock(lock::RESET_PURPOSE, patience)?);
+    }
+    let results = match engine.reset_products(&only, read).await {
+        Ok(r) => r,
+        Err(e) => return failed(e),
     };
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![

@@ -149,6 +149,9 @@ struct ChannelStatus {
     channel: String,
     /// From the last product sync that matched; `None` before the first.
     unmatched_listings: Option<i64>,
+    /// As its lock file says, while a product reset of this channel alone runs: the
+    /// channel is left out of passes meanwhile.
+    reset_in_progress_since: Option<String>,
     orders_held: i64,
     orders_failed: i64,
     orders_creating: i64,
@@ -245,7 +248,7 @@ fn gather(ctx: &Ctx) -> Result<Report> {
             .filter(|(purpose, _)| *purpose == lock::RESET_PURPOSE)
             .map(|(_, since)| since.unwrap_or("an unknown time").to_string()),
         steps,
-        channels: channels(db, &configured)?,
+        channels: channels(db, &ctx.cfg.database, &configured)?,
         emails_pending: notify::pending(db)?,
         last_error,
     })
@@ -335,11 +338,13 @@ fn find<'a>(all: &'a mut [ChannelStatus], name: &str) -> Option<&'a mut ChannelS
     all.iter_mut().find(|c| c.channel == name)
 }
 
-fn channels(db: &Db, configured: &[&str]) -> Result<Vec<ChannelStatus>> {
+fn channels(db: &Db, path: &std::path::Path, configured: &[&str]) -> Result<Vec<ChannelStatus>> {
     let mut out: Vec<ChannelStatus> = configured
         .iter()
         .map(|c| ChannelStatus {
             channel: c.to_string(),
+            reset_in_progress_since: lock::channel_reset_holder(path, c)
+                .map(|h| parse_holder(&h).1.unwrap_or("an unknown time").to_string()),
             ..Default::default()
         })
         .collect();
@@ -507,10 +512,22 @@ fn table(r: &Report) -> String {
             ),
         },
     );
+    let resets: Vec<String> = r
+        .channels
+        .iter()
+        .filter_map(|c| {
+            let since = c.reset_in_progress_since.as_ref()?;
+            Some(format!(
+                "{}: product reset in progress since {since}",
+                c.channel
+            ))
+        })
+        .collect();
     line(
         "Paused:",
         match &r.reset_in_progress_since {
             Some(since) => format!("product reset in progress since {since}"),
+            None if !resets.is_empty() => resets.join("; "),
             None => "no".into(),
         },
     );

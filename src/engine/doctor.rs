@@ -8,6 +8,7 @@ use chrono::Duration;
 use serde::Serialize;
 
 use super::fulfilment::{carrier_for, Known};
+use super::pass::Pause;
 use super::unmatched;
 use super::{ChannelHandle, Engine};
 use crate::channel::ChannelError;
@@ -175,6 +176,7 @@ impl Engine<'_> {
 
     async fn channel_checks(&self, ch: &ChannelHandle<'_>, shopify_ok: bool, out: &mut Vec<Check>) {
         let name = ch.name();
+        out.push(self.pause_check(ch));
         match ch.client.check_credentials().await {
             Ok(what) => {
                 out.push(pass(format!("{name} credentials"), what));
@@ -204,6 +206,27 @@ impl Engine<'_> {
             out.push(self.history_check(ch).await);
         }
         out.extend(self.order_checks(name));
+    }
+
+    /// Whether passes include the channel.
+    fn pause_check(&self, ch: &ChannelHandle<'_>) -> Check {
+        let label = format!("{} in passes", ch.name());
+        match self.pause_of(ch) {
+            Ok(None) => pass(label, "yes"),
+            Ok(Some(pause @ Pause::Resetting(_))) => check(
+                Verdict::Warn,
+                label,
+                pause.reason(ch.name()),
+                "nothing: it rejoins when `reset-products` ends",
+            ),
+            Ok(Some(pause @ Pause::EnvironmentChanged)) => check(
+                Verdict::Fail,
+                label,
+                pause.reason(ch.name()),
+                "confirm the config points at the right account, then reset its products",
+            ),
+            Err(e) => check(Verdict::Fail, label, format!("{e:#}"), "check the database"),
+        }
     }
 
     /// Where order imports start, and whether the next pass recovers a lost history.

@@ -255,12 +255,9 @@ impl Engine<'_> {
 
     /// The oldest Shopify order skubridge made for this channel, if any.
     pub(super) async fn first_import(&self, channel: &str) -> Result<Option<ShopifyOrder>> {
-        let prefix = orders::source_identifier(channel, "");
         self.shopify
             .first_order(&term("tag", channel), |o| {
-                o.source_identifier
-                    .as_deref()
-                    .is_some_and(|s| s.starts_with(&prefix))
+                orders::order_id_in(o.source_identifier.as_deref(), channel).is_some()
             })
             .await
             .with_context(|| {
@@ -712,6 +709,20 @@ impl Engine<'_> {
         })
     }
 
+    /// The ledger row of the channel order a Shopify order was imported from (by its
+    /// source identifier), if the order is `channel`'s and in the imported state: frozen,
+    /// cancelled and foreign orders are left alone.
+    pub(super) fn imported_row(
+        &self,
+        channel: &str,
+        source: Option<&str>,
+    ) -> Result<Option<OrderRow>> {
+        let Some(order_id) = orders::order_id_in(source, channel) else {
+            return Ok(None);
+        };
+        Ok(ledger::get(self.db, channel, order_id)?.filter(|r| r.state == State::Imported))
+    }
+
     /// Shopify orders of this channel whose lines were edited after import: flagged
     /// in `orders` and mailed once each. One search per pass, and only while imported
     /// orders are watched.
@@ -740,21 +751,14 @@ impl Engine<'_> {
             .find_orders(&query)
             .await
             .context("reading Shopify orders updated since the last pass")?;
-        let prefix = format!("{channel}:");
         for o in &found {
-            let Some(order_id) = o
-                .source_identifier
-                .as_deref()
-                .and_then(|s| s.strip_prefix(&prefix))
-            else {
+            let Some(row) = self.imported_row(channel, o.source_identifier.as_deref())? else {
                 continue;
             };
-            let Some(row) = ledger::get(self.db, channel, order_id)? else {
-                continue;
-            };
-            if row.state != State::Imported || row.edited_at.is_some() || !o.lines_edited() {
+            if row.edited_at.is_some() || !o.lines_edited() {
                 continue;
             }
+            let order_id = row.order_id.as_str();
             let at = self.clock.now();
             warn!(
                 "Shopify order {} ({channel} order {}) was edited after import",

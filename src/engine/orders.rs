@@ -26,6 +26,11 @@ pub fn source_identifier(channel: &str, order_id: &str) -> String {
     format!("{channel}:{order_id}")
 }
 
+/// The channel order id in a Shopify order's source identifier, when it is `channel`'s.
+pub fn order_id_in<'a>(source: Option<&'a str>, channel: &str) -> Option<&'a str> {
+    source?.strip_prefix(channel)?.strip_prefix(':')
+}
+
 /// Lines that still count: a cancelled line is not sold.
 fn live(order: &ChannelOrder) -> impl Iterator<Item = &OrderLine> {
     order.lines.iter().filter(|l| l.state.is_live())
@@ -774,6 +779,15 @@ mod tests {
         assert!(is_new(&order(vec![])));
         assert!(is_cancelled(&order(vec![item("1", "A", "1", Cancelled)])));
         assert!(!is_cancelled(&order(vec![])));
+    }
+
+    #[test]
+    fn a_source_identifier_names_an_order_of_one_channel_only() {
+        let source = source_identifier("iconic", "42");
+        assert_eq!(order_id_in(Some(&source), "iconic"), Some("42"));
+        assert_eq!(order_id_in(Some(&source), "icon"), None);
+        assert_eq!(order_id_in(Some("iconic42"), "iconic"), None);
+        assert_eq!(order_id_in(None, "iconic"), None);
     }
 
     #[test]

@@ -22,6 +22,30 @@ pub enum Step {
     Stock,
 }
 
+/// Why a channel sits out a pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pause {
+    /// Its product reset runs (what the reset's lock file says): its matches are being
+    /// replaced. It rejoins when the reset ends.
+    Resetting(String),
+    /// Its endpoint, account or environment differ from when its products were matched:
+    /// its product ids belong to another catalogue until a person resets it.
+    EnvironmentChanged,
+}
+
+impl Pause {
+    pub fn reason(&self, channel: &str) -> String {
+        match self {
+            Self::Resetting(holder) => format!(
+                "{channel}: product reset in progress ({holder}); its orders and stock wait for it, the other channels sync"
+            ),
+            Self::EnvironmentChanged => format!(
+                "environment changed for channel {channel} (its endpoint, account or environment differ from when its products were matched): run `skubridge reset-products --channel {channel}`"
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PassOptions {
     /// Run only this step.
@@ -95,29 +119,40 @@ impl Engine<'_> {
         Ok((runs::start(self.db, command, dry_run, &self.now())?, t0))
     }
 
-    /// The channels this run may work on. A channel whose endpoint, account or
-    /// environment changed since its products were matched is left out (its product
-    /// ids belong to another catalogue) and reported; the others go on.
+    /// Why `ch` sits out passes now, if it does.
+    pub(super) fn pause_of(&self, ch: &ChannelHandle<'_>) -> Result<Option<Pause>> {
+        if let Some(holder) = crate::lock::channel_reset_holder(&self.cfg.database, ch.name()) {
+            return Ok(Some(Pause::Resetting(holder)));
+        }
+        let stored = channels::get(self.db, ch.name())?.fingerprint;
+        Ok(stored
+            .is_some_and(|s| s != ch.client.fingerprint())
+            .then_some(Pause::EnvironmentChanged))
+    }
+
+    /// The channels this run may work on; the others are reported, and go on.
     pub(super) fn unpaused(&self, report: &mut PassReport) -> Result<Vec<&ChannelHandle<'_>>> {
         let mut out = Vec::new();
         for ch in &self.channels {
-            let stored = channels::get(self.db, ch.name())?.fingerprint;
-            if stored.is_some_and(|s| s != ch.client.fingerprint()) {
-                let why = format!(
-                    "environment changed for channel {name} (its endpoint, account or environment differ from when its products were matched): run `skubridge reset-products --channel {name}`",
-                    name = ch.name()
-                );
-                let at = (self.clock.now(), Instant::now());
-                report.steps.push(step_report(
-                    StepName::Products,
-                    ch.name(),
-                    at.0,
-                    at.1,
-                    Err(anyhow::anyhow!("{why}")),
-                ));
-                report.paused.push((ch.name().to_string(), why));
-            } else {
-                out.push(ch);
+            let name = ch.name();
+            match self.pause_of(ch)? {
+                None => out.push(ch),
+                Some(pause @ Pause::Resetting(_)) => {
+                    tracing::warn!("{}", pause.reason(name));
+                    report.resetting.push(name.to_string());
+                }
+                Some(pause @ Pause::EnvironmentChanged) => {
+                    let why = pause.reason(name);
+                    let at = (self.clock.now(), Instant::now());
+                    report.steps.push(step_report(
+                        StepName::Products,
+                        name,
+                        at.0,
+                        at.1,
+                        Err(anyhow::anyhow!("{why}")),
+                    ));
+                    report.paused.push((name.to_string(), why));
+                }
             }
         }
         Ok(out)

@@ -1,6 +1,7 @@
 //! Matching a channel's listings with Shopify's variants (design §6): in full the first
 //! time and on `reset-products`, then incrementally when product sync is due.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -29,17 +30,24 @@ impl Engine<'_> {
         let every =
             chrono::Duration::minutes(i64::from(self.cfg.schedule.product_sync_every_minutes));
         match last {
-            None => self.full_match(ch).await,
+            None => self.full_match(ch, None).await,
             Some(t) if self.clock.now() - t >= every => self.incremental_match(ch).await,
             Some(_) => Ok(Counts::default()),
         }
     }
 
-    /// Every listing re-read and re-matched against a full Shopify read, written in one
-    /// transaction: a run killed midway leaves the previous matches.
-    async fn full_match(&self, ch: &ChannelHandle<'_>) -> Result<Counts> {
+    /// Every listing (`read`, or re-read now) re-matched against a full Shopify read,
+    /// written in one transaction: a run killed midway leaves the previous matches.
+    async fn full_match(
+        &self,
+        ch: &ChannelHandle<'_>,
+        read: Option<Vec<Listing>>,
+    ) -> Result<Counts> {
         self.ensure_full_read().await?;
-        let listings = self.read_listings(ch, None).await?;
+        let listings = match read {
+            Some(listings) => listings,
+            None => self.read_listings(ch, None).await?,
+        };
         let started = self.now();
         self.db.atomically(|| -> Result<Counts> {
             catalog::replace_listings(self.db, ch.name(), &listings)?;
@@ -126,11 +134,18 @@ impl Engine<'_> {
     /// `reset-products`: a fresh full read of Shopify and of each channel named in
     /// `only` (every channel when empty), re-matched from scratch. The next `sync`
     /// reconciles: every target is pushed again.
-    pub async fn reset_products(&self, only: &[&str]) -> Result<Vec<(String, Counts)>> {
+    ///
+    /// `read` holds listings already read in full for a channel (see
+    /// [`Engine::reset_listings`]); the other channels' are read now.
+    pub async fn reset_products(
+        &self,
+        only: &[&str],
+        read: HashMap<String, Vec<Listing>>,
+    ) -> Result<Vec<(String, Counts)>> {
         let started = self.now();
         let run_id = runs::start(self.db, "reset-products", false, &started)?;
         let t0 = Instant::now();
-        let result = self.reset_channels(only).await;
+        let result = self.reset_channels(only, read).await;
         if let Ok(results) = &result {
             notify::queue_message(
                 self.db,
@@ -161,14 +176,31 @@ impl Engine<'_> {
         result
     }
 
-    async fn reset_channels(&self, only: &[&str]) -> Result<Vec<(String, Counts)>> {
+    /// A channel's listings read in full, before a reset of that channel takes the run
+    /// lock (the long part of a reset runs while other channels sync); `None` for a
+    /// channel that cannot list (its listings come from Shopify's SKUs).
+    pub async fn reset_listings(&self, channel: &str) -> Result<Option<Vec<Listing>>> {
+        let Some(ch) = self.channels.iter().find(|c| c.name() == channel) else {
+            anyhow::bail!("no channel {channel} is configured");
+        };
+        if ch.client.capabilities().listings == ListingsRead::None {
+            return Ok(None);
+        }
+        self.read_listings(ch, None).await.map(Some)
+    }
+
+    async fn reset_channels(
+        &self,
+        only: &[&str],
+        mut read: HashMap<String, Vec<Listing>>,
+    ) -> Result<Vec<(String, Counts)>> {
         self.fresh_full_read().await?;
         let mut out = Vec::new();
         for ch in &self.channels {
             if !only.is_empty() && !only.contains(&ch.name()) {
                 continue;
             }
-            let counts = self.full_match(ch).await?;
+            let counts = self.full_match(ch, read.remove(ch.name())).await?;
             channels::set_reconciled(self.db, ch.name(), None)?;
             out.push((ch.name().to_string(), counts));
         }

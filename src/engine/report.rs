@@ -212,6 +212,8 @@ pub struct PassReport {
     /// Channels left out of this pass until a person acts (environment changed): the
     /// channel and why.
     pub paused: Vec<(String, String)>,
+    /// Channels left out of this pass while their product reset runs.
+    pub resetting: Vec<String>,
     pub requests: BTreeMap<String, u64>,
     pub duration: Duration,
     /// Emails sent at the end of the pass, and whether the outbox could be flushed.

@@ -19,7 +19,7 @@ use super::{lock, ChannelHandle, Engine};
 use crate::channel::{Carrier, CarrierList, LineState, ShipOutcome, Shipment};
 use crate::clock;
 use crate::db::fulfilments::{self as pushes, Attempt, PushState};
-use crate::db::orders::{self as ledger, OrderRow, State};
+use crate::db::orders::{self as ledger, OrderRow};
 use crate::db::{channels, meta};
 use crate::notify;
 use crate::shopify::fulfilments::{FulfilledOrder, Fulfillment};
@@ -131,22 +131,11 @@ impl Engine<'_> {
         }
         let (orders, newest) = self.fulfilled_orders(ch, opts, order).await?;
         let carriers = self.carriers(ch).await;
-        let prefix = format!("{name}:");
         for o in &orders {
-            let Some(order_id) = o
-                .source_identifier
-                .as_deref()
-                .and_then(|s| s.strip_prefix(&prefix))
-            else {
-                continue;
-            };
-            let Some(row) = ledger::get(self.db, &name, order_id)? else {
-                continue;
-            };
             // Frozen, cancelled or not ours: never pushed.
-            if row.state != State::Imported {
+            let Some(row) = self.imported_row(&name, o.source_identifier.as_deref())? else {
                 continue;
-            }
+            };
             for f in &o.fulfillments {
                 let known = Known::of(ch.client.capabilities().carriers, carriers.as_deref());
                 let action = self.push_one(ch, &row, o, f, known, opts).await?;
@@ -438,29 +427,26 @@ impl Engine<'_> {
                 .filter(|l| claimed.contains(&l.line_id) && l.state == LineState::Open)
                 .map(|l| l.line_id.clone())
                 .collect();
-            if pending.is_empty() {
-                pushes::mark_pushed(
-                    self.db,
-                    &channel,
-                    &r.order_id,
-                    &r.fulfilment_id,
-                    &self.now(),
-                )?;
-                counts.one(Count::Pushed);
-                continue;
-            }
-            let (Some(carrier), Some(tracking_number)) =
-                (r.provider.clone(), r.tracking_number.clone())
-            else {
-                continue;
+            let outcome = if pending.is_empty() {
+                // Every line it claimed has left the open state: the push landed.
+                ShipOutcome::Shipped {
+                    confirmed: Vec::new(),
+                }
+            } else {
+                let (Some(carrier), Some(tracking_number)) =
+                    (r.provider.clone(), r.tracking_number.clone())
+                else {
+                    continue;
+                };
+                let shipment = Shipment {
+                    order_id: r.order_id.clone(),
+                    line_ids: pending,
+                    carrier,
+                    tracking_number,
+                };
+                ch.client.ship(&shipment).await
             };
-            let shipment = Shipment {
-                order_id: r.order_id.clone(),
-                line_ids: pending,
-                carrier,
-                tracking_number,
-            };
-            match ch.client.ship(&shipment).await {
+            match outcome {
                 ShipOutcome::Shipped { .. } => {
                     pushes::mark_pushed(
                         self.db,

@@ -1,5 +1,10 @@
 //! Channels side by side: one channel's problem never stops another's sync.
 
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
 use crate::fulfil::{fulfil, order, ready, statuses};
 use crate::harness::{Env, ICONIC_ID};
 
@@ -77,7 +82,80 @@ fn an_environment_change_pauses_only_that_channel() {
     );
     // The other channel still synced.
     assert_eq!(env.channel_stock()["LS-M"], 6, "{}", out.stderr);
+    let doctor = env.run(&["doctor"]).expect(1).stdout;
+    assert!(doctor.contains("PASS  iconic in passes: yes"), "{doctor}");
+    assert!(
+        doctor.contains("FAIL  outlet in passes: environment changed for channel outlet"),
+        "{doctor}"
+    );
     env.run(&["reset-products", "--yes", "--channel", "outlet"])
         .expect(0);
     env.run(&["sync"]).expect(0);
+}
+
+#[test]
+fn a_product_reset_of_one_channel_pauses_only_that_channel() {
+    const STOCK_WRITE: &str = "PUT /v2/stock/product";
+    let env = Env::standard();
+    // "outlet" sells the same listings with a larger reserve: its pushes show.
+    env.write_config_with(
+        "",
+        &format!(
+            "[[channel]]\nname = \"outlet\"\nkind = \"iconic\"\nendpoint = \"{url}\"\nclient_id = \"{ICONIC_ID}\"\nclient_secret = \"${{ICONIC_SECRET}}\"\nreserve_stock = 2\n",
+            url = env.url
+        ),
+    );
+    env.run(&["sync"]).expect(0);
+    env.set_shopify_stock("LS-S", 6);
+    // The reset's listing read is held, so it is still running while a pass runs.
+    env.fault(json!({"path": "/v2/product-sets", "method": "GET",
+                     "kind": {"type": "delay", "ms": 4000}}));
+    let reset = env
+        .run(&["reset-products", "--yes", "--channel", "outlet"])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    let paused = loop {
+        let status = env.run(&["status"]).expect(0).stdout;
+        if status.contains("outlet: product reset in progress since") || Instant::now() > until {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        paused.contains("outlet: product reset in progress since"),
+        "{paused}"
+    );
+
+    let writes = env.count(STOCK_WRITE);
+    let out = env.run(&["sync"]).expect(0);
+    assert!(
+        out.stderr.contains("outlet: product reset in progress"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.count(STOCK_WRITE), writes + 1, "only iconic pushed");
+    let doctor = env.run(&["doctor"]).expect(0).stdout;
+    assert!(
+        doctor.contains("WARN  outlet in passes: outlet: product reset in progress"),
+        "{doctor}"
+    );
+    assert_eq!(env.channel_stock()["LS-S"], 5, "iconic's level (reserve 1)");
+
+    // The reset finishes once the pass has let go of the database.
+    let done = reset.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stdout).contains("Product reset complete"));
+    let status = env.run(&["status"]).expect(0).stdout;
+    assert!(status.contains("Paused:         no"), "{status}");
+    // Reset, the outlet pushes every level again on the next pass.
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.channel_stock()["LS-S"], 4, "outlet's level (reserve 2)");
 }
