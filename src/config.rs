@@ -69,7 +69,7 @@ pub struct ChannelConfig {
     pub concurrency: usize,
     /// Orders created before this are never imported. `None`: from the first run on.
     pub import_orders_since: Option<DateTime<Utc>>,
-    /// Shopify tracking company -> the channel's shipment provider name.
+    /// Shopify tracking company -> the channel's carrier (its code or name).
     pub carriers: BTreeMap<String, String>,
     pub orders: OrdersConfig,
 }
@@ -651,7 +651,7 @@ fn validate_channel(
     for (company, provider) in &c.carriers {
         if company.trim().is_empty() || provider.trim().is_empty() {
             return Err(format!(
-                "{}: \"{company}\" = \"{provider}\": both the Shopify carrier and the channel's provider name are needed",
+                "{}: \"{company}\" = \"{provider}\": both the Shopify carrier and the channel's carrier are needed",
                 key("carriers")
             ));
         }

@@ -39,6 +39,8 @@ pub enum Shipping {
 pub enum ListingsRead {
     /// Every listing, and those changed since a time.
     Incremental,
+    /// Every listing only: each product sync reads the whole catalogue.
+    Full,
     /// The channel cannot list its catalogue: stock is offered for every Shopify SKU
     /// (one listing per SKU, keyed by the SKU), and the channel ignores SKUs it lacks.
     None,

@@ -29,6 +29,7 @@ use crate::lock::{self, RunLock};
 pub struct Host<'a> {
     pub kinds: &'a [&'static Kind],
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub clock: Clock,
 }
 
 pub fn run(cli: Cli) -> Result<u8> {
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         &Host {
             kinds: KINDS,
             env: &|name| std::env::var(name).ok(),
+            clock: Clock::from_env().map_err(UsageError)?,
         },
     )
 }
@@ -146,7 +148,7 @@ impl Ctx {
         hold: Hold<'_>,
         host: &Host<'_>,
     ) -> Result<Self> {
-        let clock = Clock::from_env().map_err(UsageError)?;
+        let clock = host.clock;
         let mut cfg = Config::load_with(config_path, host.env, host.kinds)?;
         if let Some(db) = db_override {
             cfg.database = db.to_path_buf();

@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 f.fulfilment_id,
                 f.result.as_str(),
                 f.items,
-                f.provider.as_deref().unwrap_or("-"),
+                f.channel_carrier.as_deref().unwrap_or("-"),
                 f.tracking_number.as_deref().unwrap_or("-")
             );
         }

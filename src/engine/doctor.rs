@@ -322,7 +322,7 @@ impl Engine<'_> {
             pass(
                 format!("{name} carriers"),
                 format!(
-                    "every carrier of {count} fulfilments in the last 7 days maps to a provider"
+                    "every carrier of {count} fulfilments in the last 7 days maps to one {name} accepts"
                 ),
             )
         } else {
@@ -333,8 +333,8 @@ impl Engine<'_> {
             check(
                 Verdict::Warn,
                 format!("{name} carriers"),
-                format!("no provider for: {}", list.join(", ")),
-                "add each under [channel.carriers] as \"<Shopify carrier>\" = \"<provider name>\"",
+                format!("not known to {name}: {}", list.join(", ")),
+                "add each under [channel.carriers] as \"<Shopify carrier>\" = \"<the channel's carrier>\"",
             )
         };
         let tracking_check = if bad_tracking.is_empty() {

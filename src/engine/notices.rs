@@ -128,7 +128,7 @@ pub fn orders_held(channel: &str, held: &[HeldOrder]) -> (Digest, Vec<Item>) {
                  gone: match the SKU (`skubridge unmatched` says why it does not match), or add \
                  the missing stock in Shopify. An order the channel sent with a value skubridge \
                  cannot read, or with an impossible amount, waits until the channel corrects \
-                 it. An order that left the pending state on the channel before import is \
+                 it. An order the seller began handling on the channel before import is \
                  never imported: process it by hand. `skubridge orders --state held` lists them."
             .to_string(),
     };

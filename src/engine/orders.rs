@@ -104,7 +104,7 @@ impl Unimportable {
                 "{channel} waits for the seller to accept it, which skubridge cannot do on {channel}: accept or refuse it there; once paid it is imported"
             ),
             Self::Handled(states) => format!(
-                "left the pending state on {channel} before import (lines now {}); not imported: process it by hand",
+                "was handled on {channel} before import (lines now {}); not imported: process it by hand",
                 states.join(", ")
             ),
         }
@@ -832,7 +832,7 @@ mod tests {
         assert!(why.stops_watching());
         assert_eq!(
             why.reason("iconic"),
-            "left the pending state on iconic before import (lines now open, ready_to_ship); not imported: process it by hand"
+            "was handled on iconic before import (lines now open, ready_to_ship); not imported: process it by hand"
         );
     }
 

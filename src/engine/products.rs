@@ -58,28 +58,29 @@ impl Engine<'_> {
     }
 
     /// Only what changed since the last product sync is read (Shopify variants once per
-    /// pass, this channel's listings), then the whole local mirror is re-matched: a
-    /// duplicate can appear or disappear anywhere.
+    /// pass, this channel's listings, or all of them from a channel that cannot say
+    /// what changed), then the whole local mirror is re-matched: a duplicate can appear
+    /// or disappear anywhere.
     async fn incremental_match(&self, ch: &ChannelHandle<'_>) -> Result<Counts> {
         let started = self.now();
+        let incremental = ch.client.capabilities().listings == ListingsRead::Incremental;
         let since = meta::watermark(self.db, &products_watermark(ch.name()))?
             .as_deref()
             .and_then(clock::parse)
-            .map(|t| t - PRODUCTS_OVERLAP);
+            .map(|t| t - PRODUCTS_OVERLAP)
+            .filter(|_| incremental);
         self.read_changed_variants().await?;
-        let changed = self.read_listings(ch, since).await?;
-        let listed = ch.client.capabilities().listings == ListingsRead::Incremental;
+        let read = self.read_listings(ch, since).await?;
         self.db.atomically(|| -> Result<Counts> {
-            if listed {
-                catalog::upsert_listings(self.db, ch.name(), &changed)?;
+            if incremental {
+                catalog::upsert_listings(self.db, ch.name(), &read)?;
             } else {
-                // Made from Shopify's SKUs: always the whole set.
-                catalog::replace_listings(self.db, ch.name(), &changed)?;
+                catalog::replace_listings(self.db, ch.name(), &read)?;
             }
             let all = catalog::listings(self.db, ch.name())?;
             let mut counts = self.rematch(ch, all, &started)?;
-            if listed {
-                counts.add(Count::ListingsChanged, changed.len() as i64);
+            if incremental {
+                counts.add(Count::ListingsChanged, read.len() as i64);
             }
             Ok(counts)
         })

@@ -47,9 +47,10 @@ pub struct FulfilAction {
     pub shopify_order: String,
     pub fulfilment_id: String,
     pub items: usize,
+    /// As Shopify names it.
     pub carrier: Option<String>,
     /// The channel's code for the carrier.
-    pub provider: Option<String>,
+    pub channel_carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub result: FulfilResult,
     pub detail: String,
@@ -280,7 +281,7 @@ impl Engine<'_> {
             fulfilment_id: f.id.clone(),
             items: 0,
             carrier: f.company.clone(),
-            provider: None,
+            channel_carrier: None,
             tracking_number: f.number.clone(),
             result: FulfilResult::Skipped,
             detail: String::new(),
@@ -307,7 +308,7 @@ impl Engine<'_> {
                 note,
             } => {
                 action.items = line_ids.len();
-                action.provider = Some(carrier.clone());
+                action.channel_carrier = Some(carrier.clone());
                 action.tracking_number = Some(tracking_number.clone());
                 action.detail = note.unwrap_or_default();
                 if opts.dry_run {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use skubridge::channel::{iconic, Kind};
+use skubridge::clock::Clock;
 use skubridge::commands::{run_in, Host};
 
 use crate::fulfil::fulfil_source;
@@ -32,6 +33,11 @@ fn with_market(name: &str, offers: &[&str], extra: &str) -> (Env, Arc<Market>) {
 
 /// `skubridge sync` in-process; its exit code.
 fn sync(env: &Env) -> u8 {
+    sync_at(env, Clock::System)
+}
+
+/// `skubridge sync` in-process at the time `clock` gives.
+fn sync_at(env: &Env, clock: Clock) -> u8 {
     let config = env.config_path();
     let cli = skubridge::cli::Cli::try_parse_from([
         "skubridge",
@@ -48,6 +54,7 @@ fn sync(env: &Env) -> u8 {
     let host = Host {
         kinds: KINDS,
         env: &vars,
+        clock,
     };
     run_in(cli, &host).unwrap_or_else(|e| panic!("sync failed: {e:#}"))
 }
@@ -63,8 +70,9 @@ fn ledger(env: &Env, id: &str) -> (String, Option<String>) {
     .unwrap()
 }
 
-fn levels(lines: &[(String, i64)]) -> BTreeMap<&str, i64> {
-    lines.iter().map(|(s, q)| (s.as_str(), *q)).collect()
+/// An import's levels by SKU.
+fn levels(lines: &[(String, i64)]) -> BTreeMap<String, i64> {
+    lines.iter().cloned().collect()
 }
 
 #[test]
@@ -72,7 +80,7 @@ fn a_kind_built_on_the_interface_alone_syncs_stock_accepts_imports_and_ships() {
     let (env, market) = with_market(
         "flow",
         &["LS-S", "LS-M", "LS-L"],
-        "import_interval_seconds = 0\nimport_polls = 1",
+        "listings = \"none\"\nimport_interval_seconds = 0\nimport_polls = 1",
     );
     assert_eq!(sync(&env), 0);
     // No listings to read: one import offers every active Shopify SKU; it is pending.
@@ -140,7 +148,11 @@ fn a_kind_built_on_the_interface_alone_syncs_stock_accepts_imports_and_ships() {
 
 #[test]
 fn an_order_that_cannot_be_sold_is_not_accepted_and_waits_for_a_person() {
-    let (env, market) = with_market("short", &["LS-S", "LS-L"], "import_interval_seconds = 0");
+    let (env, market) = with_market(
+        "short",
+        &["LS-S", "LS-L"],
+        "listings = \"none\"\nimport_interval_seconds = 0",
+    );
     // LS-L: Shopify has none. NOPE-1: no such SKU in Shopify.
     market.place("o1", &[("LS-L", 1)]);
     market.place("o2", &[("NOPE-1", 1)]);
@@ -166,7 +178,11 @@ fn an_order_that_cannot_be_sold_is_not_accepted_and_waits_for_a_person() {
 
 #[test]
 fn one_stock_import_at_a_time_and_at_most_one_per_interval() {
-    let (env, market) = with_market("slow", &["LS-S"], "import_interval_seconds = 3600");
+    let (env, market) = with_market(
+        "slow",
+        &["LS-S"],
+        "listings = \"none\"\nimport_interval_seconds = 3600",
+    );
     assert_eq!(sync(&env), 0);
     assert_eq!(market.imports().len(), 1);
     assert_eq!(market.stock()["LS-S"], 9);
@@ -177,4 +193,34 @@ fn one_stock_import_at_a_time_and_at_most_one_per_interval() {
     assert_eq!(market.stock()["LS-S"], 9);
     // The Iconic is not held back by the market's interval.
     assert_eq!(env.channel_stock()["LS-S"], 4);
+}
+
+#[test]
+fn a_channel_that_lists_only_in_full_is_read_in_full_at_each_product_sync() {
+    let (env, market) = with_market(
+        "full",
+        &["LS-S", "LS-M"],
+        "listings = \"full\"\nimport_interval_seconds = 0",
+    );
+    assert_eq!(sync(&env), 0);
+    // Only what it lists is matched and offered.
+    let sent = levels(&market.imports()[0].lines);
+    assert_eq!(
+        sent,
+        BTreeMap::from([("LS-M".into(), 2), ("LS-S".into(), 9)])
+    );
+    assert_eq!(market.calls()["listings"], 1);
+
+    // The next product sync (an hour on) reads every listing again, never "since".
+    market.offer("LS-L");
+    let later = chrono::Utc::now() + chrono::Duration::hours(2);
+    assert_eq!(sync_at(&env, Clock::Fixed(later)), 0);
+    assert_eq!(market.calls()["listings"], 2);
+    assert!(!market.calls().contains_key("listings since"));
+    let sent = levels(&market.imports().last().unwrap().lines);
+    assert_eq!(
+        sent,
+        BTreeMap::from([("LS-L".into(), 0)]),
+        "the new listing's level"
+    );
 }

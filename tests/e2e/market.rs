@@ -2,7 +2,8 @@
 //! channel interface alone (`Channel`, `Kind`, the neutral model). It has what The
 //! Iconic lacks and the next marketplaces have: order lines with a quantity, an
 //! acceptance step before an order is paid, stock as an asynchronous import settled on
-//! a later call, no listing endpoint, whole-order shipping and config-only carriers.
+//! a later call, no listing endpoint (or, with `listings = "full"`, one that can only
+//! list everything), whole-order shipping and config-only carriers.
 //! If the engine needed a change for it, the interface would be wrong.
 //!
 //! The kind is the module; its "sandbox" is [`Market`], an in-memory marketplace a
@@ -16,8 +17,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use skubridge::channel::{
     Address, Capabilities, Carrier, CarrierList, Channel, ChannelError, ChannelOrder, Connect,
-    ImportState, KeyPath, Kind, LineState, Listing, ListingsRead, OrderLine, OrderStage,
-    OrdersRead, Settings, ShipOutcome, Shipment, Shipping, StockUpdate, StockWrite,
+    ImportState, KeyPath, Kind, LineState, Listing, ListingStatus, ListingsRead, OrderLine,
+    OrderStage, OrdersRead, Settings, ShipOutcome, Shipment, Shipping, StockUpdate, StockWrite,
 };
 
 pub const KIND: Kind = Kind {
@@ -94,6 +95,11 @@ impl Market {
         self.state.lock().unwrap()
     }
 
+    /// The market starts selling `sku`.
+    pub fn offer(&self, sku: &str) {
+        self.state().offers.insert(sku.to_string(), 0);
+    }
+
     pub fn stock(&self) -> BTreeMap<String, i64> {
         self.state().offers.clone()
     }
@@ -164,6 +170,8 @@ struct Raw {
     /// Status calls that still see a new import pending.
     #[serde(default)]
     import_polls: u32,
+    /// "none" (no listing endpoint) or "full" (it lists everything, never what changed).
+    listings: String,
 }
 
 #[derive(Debug)]
@@ -172,6 +180,7 @@ struct Keys {
     market: Arc<Market>,
     interval: Duration,
     polls: u32,
+    listings: ListingsRead,
 }
 
 fn parse(keys: toml::Table, key: KeyPath<'_>) -> Result<Settings, String> {
@@ -188,11 +197,22 @@ fn parse(keys: toml::Table, key: KeyPath<'_>) -> Result<Settings, String> {
                 raw.market
             )
         })?;
+    let listings = match raw.listings.as_str() {
+        "none" => ListingsRead::None,
+        "full" => ListingsRead::Full,
+        other => {
+            return Err(format!(
+                "{}: {other:?} is not \"none\" or \"full\"",
+                key("listings")
+            ))
+        }
+    };
     Ok(Arc::new(Keys {
         name: raw.market,
         market,
         interval: Duration::from_secs(raw.import_interval_seconds),
         polls: raw.import_polls,
+        listings,
     }))
 }
 
@@ -203,6 +223,7 @@ impl Connect for Keys {
             market: self.market.clone(),
             interval: self.interval,
             polls: self.polls,
+            listings: self.listings,
         })
     }
 }
@@ -212,6 +233,7 @@ struct Client {
     market: Arc<Market>,
     interval: Duration,
     polls: u32,
+    listings: ListingsRead,
 }
 
 fn placed() -> DateTime<Utc> {
@@ -269,7 +291,7 @@ fn neutral(o: &MarketOrder) -> ChannelOrder {
 impl Channel for Client {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            listings: ListingsRead::None,
+            listings: self.listings,
             stock: StockWrite::Import {
                 min_interval: self.interval,
             },
@@ -299,13 +321,30 @@ impl Channel for Client {
 
     async fn listings(
         &self,
-        _since: Option<DateTime<Utc>>,
+        since: Option<DateTime<Utc>>,
         _progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Vec<Listing>, ChannelError> {
-        Err(ChannelError::Unexpected {
-            endpoint: "listings",
-            reason: "the market has no listing endpoint, and said so".into(),
-        })
+        let s = self.market.call(if since.is_some() {
+            "listings since"
+        } else {
+            "listings"
+        });
+        if self.listings == ListingsRead::None {
+            return Err(ChannelError::Unexpected {
+                endpoint: "listings",
+                reason: "the market has no listing endpoint, and said so".into(),
+            });
+        }
+        Ok(s.offers
+            .keys()
+            .map(|sku| Listing {
+                product_id: sku.clone(),
+                sku: sku.clone(),
+                status: ListingStatus::Active,
+                parent_id: None,
+                updated_at: None,
+            })
+            .collect())
     }
 
     async fn start_stock_import(&self, updates: &[StockUpdate]) -> Result<String, ChannelError> {

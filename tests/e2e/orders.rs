@@ -646,7 +646,7 @@ fn a_held_order_processed_by_hand_on_the_channel_is_left_alone() {
     assert_eq!(json[0]["state"], "held");
     assert_eq!(
         json[0]["reason"],
-        "left the pending state on iconic before import (lines now ready_to_ship); not imported: process it by hand"
+        "was handled on iconic before import (lines now ready_to_ship); not imported: process it by hand"
     );
     // No longer re-read: the pass only asks for new orders.
     let reads = env.count("GET /v2/orders");
