@@ -93,17 +93,19 @@ impl Engine<'_> {
                 quantity: p.new,
             })
             .collect();
-        match write {
+        let sent = match write {
             StockWrite::Batches { .. } => {
                 let outcome = ch.client.push_stock(updates).await;
                 self.record_outcome(name, outcome, &mut counts)?;
+                true
             }
             StockWrite::Import { min_interval } => {
                 self.import_stock(ch, updates, min_interval, &mut counts)
-                    .await?;
+                    .await?
             }
-        }
-        if full {
+        };
+        // A reconcile whose import must wait is done by a later pass.
+        if full && sent {
             channels::set_reconciled(self.db, name, Some(self.clock.now()))?;
         }
         Ok(counts)
@@ -143,16 +145,16 @@ impl Engine<'_> {
     /// One asynchronous import of every level to send, at most one per `min_interval`.
     /// Its intent (the levels) is recorded before the upload, so a crash loses nothing:
     /// an import whose upload never answered is settled as failed and its levels, being
-    /// absolute, are simply sent again.
+    /// absolute, are simply sent again. False when the interval made the levels wait.
     async fn import_stock(
         &self,
         ch: &ChannelHandle<'_>,
         updates: Vec<StockUpdate>,
         min_interval: std::time::Duration,
         counts: &mut Counts,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         if updates.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let name = ch.name();
         let now = self.clock.now();
@@ -168,20 +170,21 @@ impl Engine<'_> {
                 updates.len()
             );
             counts.add(Count::Waiting, updates.len() as i64);
-            return Ok(());
+            return Ok(false);
         }
         let id = db::stock::begin_import(self.db, name, &updates, &clock::rfc3339(now))?;
         match ch.client.start_stock_import(&updates).await {
             Ok(import_id) => {
                 db::stock::import_uploaded(self.db, id, &import_id)?;
                 // Often settled at once; otherwise on a later pass.
-                self.settle_imports(ch, counts).await
+                self.settle_imports(ch, counts).await?;
+                Ok(true)
             }
             Err(e) => {
                 warn!("{name}: the stock import was not taken ({e}); its levels are sent again next pass");
-                db::stock::settle_import(self.db, id, false, Some(&e.to_string()), &self.now())?;
+                self.drop_import(name, id, &updates, &e.to_string())?;
                 counts.add(Count::Failed, updates.len() as i64);
-                Ok(())
+                Ok(true)
             }
         }
     }
@@ -193,13 +196,8 @@ impl Engine<'_> {
             let now = self.now();
             let n = open.lines.len() as i64;
             let Some(import_id) = &open.import_id else {
-                db::stock::settle_import(
-                    self.db,
-                    open.id,
-                    false,
-                    Some("the upload never answered; its levels are sent again"),
-                    &now,
-                )?;
+                let why = "the upload never answered; its levels are sent again";
+                self.drop_import(name, open.id, &open.lines, why)?;
                 continue;
             };
             match ch.client.stock_import(import_id).await {
@@ -233,7 +231,7 @@ impl Engine<'_> {
                 }
                 Ok(ImportState::Failed { reason }) => {
                     warn!("{name}: stock import {import_id} failed ({reason}); its levels are sent again");
-                    db::stock::settle_import(self.db, open.id, false, Some(&reason), &now)?;
+                    self.drop_import(name, open.id, &open.lines, &reason)?;
                     counts.add(Count::Failed, n);
                 }
                 Err(e) => {
@@ -243,5 +241,16 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Settles an import that was not applied: its levels may or may not be on the
+    /// channel, so each is offered again, whatever was pushed before.
+    fn drop_import(&self, name: &str, id: i64, lines: &[StockUpdate], reason: &str) -> Result<()> {
+        let ids: Vec<&str> = lines.iter().map(|l| l.product_id.as_str()).collect();
+        self.db.atomically(|| -> Result<()> {
+            db::stock::forget_pushed(self.db, name, &ids)?;
+            db::stock::settle_import(self.db, id, false, Some(reason), &self.now())?;
+            Ok(())
+        })
     }
 }

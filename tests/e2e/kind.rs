@@ -224,3 +224,18 @@ fn a_channel_that_lists_only_in_full_is_read_in_full_at_each_product_sync() {
         "the new listing's level"
     );
 }
+
+#[test]
+fn an_import_the_market_rejects_is_reported_and_sent_again() {
+    let (env, market) = with_market(
+        "failing",
+        &["LS-S"],
+        "listings = \"none\"\nimport_interval_seconds = 0",
+    );
+    market.fail_next_import("the file could not be parsed");
+    assert_eq!(sync(&env), 1, "a failed import fails the pass");
+    assert_eq!(market.stock()["LS-S"], 0);
+    assert_eq!(sync(&env), 0);
+    assert_eq!(market.imports().len(), 2);
+    assert_eq!(market.stock()["LS-S"], 9, "its levels went again");
+}

@@ -63,6 +63,8 @@ struct State {
     imports: Vec<Import>,
     orders: Vec<MarketOrder>,
     calls: BTreeMap<String, u64>,
+    /// Why the next import to be processed fails as a whole, if it does.
+    failing: Option<String>,
 }
 
 /// The in-memory marketplace.
@@ -93,6 +95,11 @@ impl Market {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
+    }
+
+    /// The next import processed fails as a whole with this reason.
+    pub fn fail_next_import(&self, reason: &str) {
+        self.state().failing = Some(reason.to_string());
     }
 
     /// The market starts selling `sku`.
@@ -368,6 +375,9 @@ impl Channel for Client {
             return Ok(ImportState::Pending);
         }
         let lines = import.lines.clone();
+        if let Some(reason) = s.failing.take() {
+            return Ok(ImportState::Failed { reason });
+        }
         let mut refused = Vec::new();
         for (sku, quantity) in lines {
             match s.offers.get_mut(&sku) {
