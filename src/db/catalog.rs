@@ -233,6 +233,15 @@ pub fn replace_matches(
     now: &str,
 ) -> Result<(), DbError> {
     db.write(|c| {
+        // The matches about to go, to tell which ones are lost.
+        c.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS old_matches (product_id TEXT PRIMARY KEY, sku TEXT NOT NULL);
+             DELETE FROM temp.old_matches;",
+        )?;
+        c.execute(
+            "INSERT INTO temp.old_matches SELECT product_id, sku FROM matches WHERE channel = ?1",
+            [channel],
+        )?;
         c.execute("DELETE FROM matches WHERE channel = ?1", [channel])?;
         let mut st = c.prepare(
             "INSERT INTO matches (channel, product_id, sku, variant_id, inventory_item_id, matched_at)
@@ -248,6 +257,22 @@ pub fn replace_matches(
                 now
             ])?;
         }
+        // Lost: matched before, not now, and holding stock skubridge pushed.
+        c.execute(
+            "INSERT OR IGNORE INTO lost_matches (channel, product_id, sku, lost_at)
+             SELECT ?1, o.product_id, o.sku, ?2 FROM temp.old_matches o
+               JOIN stock_pushed p ON p.channel = ?1 AND p.product_id = o.product_id
+              WHERE p.quantity != 0
+                AND NOT EXISTS (SELECT 1 FROM matches m
+                                 WHERE m.channel = ?1 AND m.product_id = o.product_id)",
+            params![channel, now],
+        )?;
+        c.execute(
+            "DELETE FROM lost_matches WHERE channel = ?1
+                AND product_id IN (SELECT product_id FROM matches WHERE channel = ?1)",
+            [channel],
+        )?;
+        c.execute_batch("DELETE FROM temp.old_matches")?;
         Ok(())
     })
 }

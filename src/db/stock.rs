@@ -51,19 +51,27 @@ pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
     })
 }
 
-/// Listings of `channel` that were told a quantity other than 0 and have no match any
-/// more (their SKU was renamed, deleted or became a duplicate in Shopify), still active
-/// on the channel: rows with no Shopify variant, so their target is 0.
+/// Listings of `channel` that lost their match (their SKU was renamed, deleted or became
+/// a duplicate in Shopify) while holding stock skubridge pushed, still active on the
+/// channel and not yet set to 0: rows with no Shopify variant, so their target is 0.
+/// Recorded when the matches change (`catalog::replace_matches`), so a pass reads only
+/// these, never the whole catalogue.
 pub fn lost_matches(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
-    db.read(|c| {
+    db.write(|c| {
+        // Those the channel has taken 0 for are done.
+        c.execute(
+            "DELETE FROM lost_matches WHERE channel = ?1 AND EXISTS
+               (SELECT 1 FROM stock_pushed p WHERE p.channel = ?1
+                   AND p.product_id = lost_matches.product_id AND p.quantity = 0)",
+            [channel],
+        )?;
         let mut st = c.prepare_cached(
-            "SELECT p.product_id, l.sku, p.quantity, r.quantity
-               FROM stock_pushed p
-               JOIN channel_listings l ON l.channel = p.channel AND l.product_id = p.product_id
-               LEFT JOIN matches m ON m.channel = p.channel AND m.product_id = p.product_id
-               LEFT JOIN stock_refused r ON r.channel = p.channel AND r.product_id = p.product_id
-              WHERE p.channel = ?1 AND m.product_id IS NULL AND p.quantity != 0
-                AND l.status = 'active'",
+            "SELECT lm.product_id, l.sku, p.quantity, r.quantity
+               FROM lost_matches lm
+               JOIN channel_listings l ON l.channel = lm.channel AND l.product_id = lm.product_id
+               LEFT JOIN stock_pushed p ON p.channel = lm.channel AND p.product_id = lm.product_id
+               LEFT JOIN stock_refused r ON r.channel = lm.channel AND r.product_id = lm.product_id
+              WHERE lm.channel = ?1 AND l.status = 'active'",
         )?;
         let rows = st.query_map([channel], |r| {
             Ok(StockRow {

@@ -62,7 +62,7 @@ impl Reporter for Silent {
 }
 
 /// One configured channel in a run: its config and its client.
-pub struct ChannelHandle<'a> {
+pub(crate) struct ChannelHandle<'a> {
     pub cfg: &'a ChannelConfig,
     pub client: Box<dyn Channel>,
 }
@@ -128,18 +128,6 @@ impl<'a> Engine<'a> {
                 client: c.settings.connect(c.concurrency, http.clone()),
             })
             .collect();
-        Self::with_channels(cfg, db, clock, reporter, shopify, channels)
-    }
-
-    /// An engine over clients made elsewhere (a test's own channel kind).
-    pub fn with_channels(
-        cfg: &'a Config,
-        db: &'a Db,
-        clock: Clock,
-        reporter: &'a dyn Reporter,
-        shopify: ShopifyClient,
-        channels: Vec<ChannelHandle<'a>>,
-    ) -> Self {
         Self {
             cfg,
             db,

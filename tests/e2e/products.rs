@@ -169,6 +169,15 @@ fn a_listing_that_loses_its_match_is_set_to_zero_once_and_reported() {
         "/_sandbox/shopify/variants/1001",
         json!({"sku": "LS-S-2026"}),
     );
+    // The first try of the 0 fails for good (every attempt a 503): the next pass
+    // sends it again.
+    env.fault(
+        json!({"path": "/v2/stock/product", "method": "PUT", "times": 10,
+                     "kind": {"type": "status", "status": 503}}),
+    );
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(61)).expect(1);
+    assert_eq!(env.channel_stock()["LS-S"], 9);
+    env.clear_faults();
     let puts = env.count("PUT /v2/stock/product");
     let out = env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(61)).expect(0);
     assert_eq!(env.channel_stock()["LS-S"], 0, "{}", out.stderr);

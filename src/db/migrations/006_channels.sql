@@ -55,3 +55,22 @@ CREATE TABLE stock_import_lines (
     quantity   INTEGER NOT NULL,
     PRIMARY KEY (import, product_id)
 ) WITHOUT ROWID;
+
+-- Listings whose match was lost (SKU renamed, deleted or now a duplicate) while they
+-- held stock skubridge pushed: each is set to 0, and leaves this table once the
+-- channel has taken the 0 (a failed push of it is tried again).
+CREATE TABLE lost_matches (
+    channel    TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    sku        TEXT NOT NULL,
+    lost_at    TEXT NOT NULL,
+    PRIMARY KEY (channel, product_id)
+) WITHOUT ROWID;
+
+INSERT INTO lost_matches (channel, product_id, sku, lost_at)
+SELECT p.channel, p.product_id, l.sku, p.pushed_at
+  FROM stock_pushed p
+  JOIN channel_listings l ON l.channel = p.channel AND l.product_id = p.product_id
+ WHERE p.quantity != 0
+   AND NOT EXISTS (SELECT 1 FROM matches m
+                    WHERE m.channel = p.channel AND m.product_id = p.product_id);
