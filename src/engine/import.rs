@@ -407,7 +407,14 @@ impl Engine<'_> {
                 ledger::stop_watching(self.db, &name, &order.id, &now)?;
                 return Ok(Outcome::Cancelled);
             }
-            Triage::AwaitingPayment => return Ok(Outcome::Waiting),
+            Triage::AwaitingPayment => {
+                // Held before (say, until accepted by hand): no longer held.
+                if row.state == State::Held {
+                    let why = format!("waiting for its payment on {name}");
+                    ledger::set_state(self.db, &name, &order.id, State::Pending, Some(&why), &now)?;
+                }
+                return Ok(Outcome::Waiting);
+            }
             Triage::Hold(why) => {
                 let problem = (why.key().to_string(), why.reason(&name));
                 return self.hold(

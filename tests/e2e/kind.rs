@@ -174,6 +174,17 @@ fn an_order_that_cannot_be_sold_is_not_accepted_and_waits_for_a_person() {
     assert_eq!(sync(&env), 0);
     assert_eq!(market.order("o1").state, OrderState::WaitingDebit);
     assert_eq!(market.order("o2").state, OrderState::WaitingAcceptance);
+
+    // Accepted by hand instead: no longer held, it waits for its payment.
+    market.accept_by_hand("o2");
+    assert_eq!(sync(&env), 0);
+    assert_eq!(
+        ledger(&env, "o2"),
+        (
+            "pending".into(),
+            Some("waiting for its payment on market".into())
+        )
+    );
 }
 
 #[test]

@@ -137,6 +137,14 @@ impl Market {
         });
     }
 
+    /// The seller accepts an order on the market's own site.
+    pub fn accept_by_hand(&self, id: &str) {
+        let mut s = self.state();
+        let o = s.orders.iter_mut().find(|o| o.id == id).unwrap();
+        assert_eq!(o.state, OrderState::WaitingAcceptance);
+        o.state = OrderState::WaitingDebit;
+    }
+
     /// The customer's payment is taken: an accepted order is ready to ship.
     pub fn debit(&self, id: &str) {
         let mut s = self.state();
