@@ -8,15 +8,21 @@ use serde_json::json;
 use crate::fulfil::{fulfil, order, ready, statuses};
 use crate::harness::{Env, ICONIC_ID};
 
+/// A second channel "outlet" on the same account as the standard one, with `secret`
+/// and `extra` keys.
+fn outlet(env: &Env, secret: &str, extra: &str) -> String {
+    format!(
+        "[[channel]]\nname = \"outlet\"\nkind = \"iconic\"\nendpoint = \"{url}\"\nclient_id = \"{ICONIC_ID}\"\nclient_secret = \"{secret}\"\n{extra}\n",
+        url = env.url
+    )
+}
+
 /// The standard channel, and "outlet", a second one whose secret is refused.
 fn with_a_refused_second_channel() -> Env {
     let env = Env::standard();
     env.write_config_with(
         "import_orders_since = \"2020-01-01T00:00:00Z\"\n[channel.carriers]\n\"Australia Post\" = \"AusPost\"",
-        &format!(
-            "[[channel]]\nname = \"outlet\"\nkind = \"iconic\"\nendpoint = \"{url}\"\nclient_id = \"{ICONIC_ID}\"\nclient_secret = \"not-the-secret\"\n",
-            url = env.url
-        ),
+        &outlet(&env, "not-the-secret", ""),
     );
     env
 }
@@ -60,15 +66,7 @@ fn a_channel_whose_credentials_are_refused_does_not_stop_the_others() {
 #[test]
 fn an_environment_change_pauses_only_that_channel() {
     let env = Env::standard();
-    let second = |extra: &str| {
-        env.write_config_with(
-            "",
-            &format!(
-                "[[channel]]\nname = \"outlet\"\nkind = \"iconic\"\nendpoint = \"{url}\"\nclient_id = \"{ICONIC_ID}\"\nclient_secret = \"${{ICONIC_SECRET}}\"\n{extra}\n",
-                url = env.url
-            ),
-        )
-    };
+    let second = |extra: &str| env.write_config_with("", &outlet(&env, "${ICONIC_SECRET}", extra));
     second("");
     env.run(&["sync"]).expect(0);
     second("environment = \"preprod\"");
@@ -98,13 +96,7 @@ fn a_product_reset_of_one_channel_pauses_only_that_channel() {
     const STOCK_WRITE: &str = "PUT /v2/stock/product";
     let env = Env::standard();
     // "outlet" sells the same listings with a larger reserve: its pushes show.
-    env.write_config_with(
-        "",
-        &format!(
-            "[[channel]]\nname = \"outlet\"\nkind = \"iconic\"\nendpoint = \"{url}\"\nclient_id = \"{ICONIC_ID}\"\nclient_secret = \"${{ICONIC_SECRET}}\"\nreserve_stock = 2\n",
-            url = env.url
-        ),
-    );
+    env.write_config_with("", &outlet(&env, "${ICONIC_SECRET}", "reserve_stock = 2"));
     env.run(&["sync"]).expect(0);
     env.set_shopify_stock("LS-S", 6);
     // The reset's listing read is held, so it is still running while a pass runs.
