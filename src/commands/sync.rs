@@ -104,6 +104,12 @@ fn summary(report: &PassReport, dry_run: bool) -> String {
         };
         parts.push(what);
     }
+    parts.extend(
+        report
+            .resetting
+            .iter()
+            .map(|c| format!("{c}: paused (product reset in progress)")),
+    );
     format!(
         "sync{} {} in {:.1}s, {} requests: {}",
         if dry_run { " --dry-run" } else { "" },

@@ -132,13 +132,13 @@ impl Engine<'_> {
         }
         let (orders, newest) = self.fulfilled_orders(ch, opts, order).await?;
         let carriers = self.carriers(ch).await;
+        let known = Known::of(ch.client.capabilities().carriers, carriers.as_deref());
         for o in &orders {
             // Frozen, cancelled or not ours: never pushed.
             let Some(row) = self.imported_row(&name, o.source_identifier.as_deref())? else {
                 continue;
             };
             for f in &o.fulfillments {
-                let known = Known::of(ch.client.capabilities().carriers, carriers.as_deref());
                 let action = self.push_one(ch, &row, o, f, known, opts).await?;
                 counts.one(action.result.count());
                 if action.result != FulfilResult::Skipped || order.is_some() {

@@ -129,6 +129,12 @@ fn a_product_reset_of_one_channel_pauses_only_that_channel() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains("outlet: paused (product reset in progress)"),
+        "the summary line names it: {}",
+        out.stderr
+    );
     assert_eq!(env.count(STOCK_WRITE), writes + 1, "only iconic pushed");
     let doctor = env.run(&["doctor"]).expect(0).stdout;
     assert!(

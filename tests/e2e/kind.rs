@@ -106,6 +106,20 @@ fn a_kind_built_on_the_interface_alone_syncs_stock_accepts_imports_and_ships() {
         market.stock(),
         BTreeMap::from([("LS-L".into(), 0), ("LS-M".into(), 2), ("LS-S".into(), 9)])
     );
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let mut st = db
+        .prepare("SELECT product_id, quantity, reason FROM stock_refused WHERE channel = 'market'")
+        .unwrap();
+    let refused: BTreeMap<String, (i64, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    // From the market's report: the SKUs it does not sell, none of those it does.
+    assert_eq!(refused["VEN-1"], (3, "offer not found".into()));
+    assert!(["LS-S", "LS-M", "LS-L"]
+        .iter()
+        .all(|s| !refused.contains_key(*s)));
     assert_eq!(market.imports().len(), 1);
 
     // An order of two units: accepted, imported only once paid.
