@@ -89,6 +89,45 @@ pub struct ChannelOrder {
     /// Where the order is in the channel's flow.
     pub stage: OrderStage,
     pub lines: Vec<OrderLine>,
+    /// What some channels add beyond lines and shipping; empty on the others.
+    pub extras: OrderExtras,
+}
+
+/// Order-level details beyond lines and shipping. A channel that has none leaves the
+/// default (nothing charged, nothing taken off, nothing to show).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderExtras {
+    /// Charges beyond goods and shipping (gift wrapping), each its own Shopify line.
+    pub charges: Vec<Charge>,
+    /// Taken off the order as a whole, not already in the line prices.
+    pub discount: Money,
+    /// For the person packing it (a gift message, delivery instructions).
+    pub note: Option<String>,
+    /// Shown on the Shopify order (a dispatch due date, a packing slip link).
+    pub attributes: Vec<Property>,
+}
+
+/// A name and a value shown with an order or a line ("Engraving": "For Sam").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub name: String,
+    pub value: String,
+}
+
+impl Property {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// An order-level charge with its own title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    pub title: String,
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,6 +159,9 @@ pub struct OrderLine {
     /// The shipping fee this line carries (often only the first line of an order).
     pub shipping_fee: Money,
     pub state: LineState,
+    /// The customer's choices on the line (options, engraving text), shown on the
+    /// Shopify line and its packing slip.
+    pub properties: Vec<Property>,
 }
 
 /// A line's state, in neutral words.
@@ -295,6 +337,7 @@ pub(crate) mod fixtures {
                 state: LineState::Open,
                 unit_price: "10".parse().unwrap(),
                 shipping_fee: Money::ZERO,
+                properties: Vec::new(),
             })
             .collect();
         ChannelOrder {
@@ -309,6 +352,7 @@ pub(crate) mod fixtures {
             grand_total: Some("20.00".parse().unwrap()),
             stage: OrderStage::of_lines(&lines),
             lines,
+            extras: OrderExtras::default(),
         }
     }
 }
@@ -325,6 +369,7 @@ mod tests {
             unit_price: Money::ZERO,
             shipping_fee: Money::ZERO,
             state,
+            properties: Vec::new(),
         }
     }
 

@@ -16,6 +16,8 @@ pub struct VariantRow {
     pub product_id: String,
     /// Shopify's enum value as sent (ACTIVE, DRAFT, ARCHIVED, or a newer one).
     pub product_status: String,
+    /// The product's tags; `None` when this row was stored before tags were read.
+    pub product_tags: Option<Vec<String>>,
     pub updated_at: Option<String>,
 }
 
@@ -61,10 +63,15 @@ pub fn replace_shopify(
 fn insert_variants(c: &Connection, variants: &[VariantRow]) -> rusqlite::Result<()> {
     let mut st = c.prepare_cached(
         "INSERT OR REPLACE INTO shopify_variants
-         (variant_id, sku, inventory_item_id, tracked, product_id, product_status, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         (variant_id, sku, inventory_item_id, tracked, product_id, product_status, updated_at,
+          product_tags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for v in variants {
+        let tags = v
+            .product_tags
+            .as_ref()
+            .map(|t| serde_json::to_string(t).expect("a list of strings serialises"));
         st.execute(params![
             v.variant_id,
             v.sku,
@@ -72,7 +79,8 @@ fn insert_variants(c: &Connection, variants: &[VariantRow]) -> rusqlite::Result<
             v.tracked,
             v.product_id,
             v.product_status,
-            v.updated_at
+            v.updated_at,
+            tags
         ])?;
     }
     Ok(())
@@ -108,11 +116,15 @@ fn upsert_levels_in(c: &Connection, levels: &[LevelRow]) -> rusqlite::Result<()>
 pub fn variants(db: &Db) -> Result<Vec<VariantRow>, DbError> {
     db.read(|c| {
         let mut st = c.prepare(
-            "SELECT variant_id, sku, inventory_item_id, tracked, product_id, product_status, updated_at
+            "SELECT variant_id, sku, inventory_item_id, tracked, product_id, product_status, updated_at,
+                    product_tags
              FROM shopify_variants ORDER BY variant_id",
         )?;
         let rows = st.query_map([], |r| {
+            let tags: Option<String> = r.get(7)?;
             Ok(VariantRow {
+                // Written by this module as a JSON list; anything else reads as unknown.
+                product_tags: tags.and_then(|t| serde_json::from_str(&t).ok()),
                 variant_id: r.get(0)?,
                 sku: r.get(1)?,
                 inventory_item_id: r.get(2)?,
@@ -335,6 +347,7 @@ mod tests {
 
     fn variant(id: &str, sku: &str) -> VariantRow {
         VariantRow {
+            product_tags: None,
             variant_id: id.into(),
             sku: Some(sku.into()),
             inventory_item_id: format!("item-{id}"),

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_fulfilments.sql"),
     include_str!("migrations/005_order_lines.sql"),
     include_str!("migrations/006_channels.sql"),
+    include_str!("migrations/007_product_tags.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

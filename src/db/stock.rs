@@ -279,6 +279,7 @@ mod tests {
         )
         .unwrap();
         let v = VariantRow {
+            product_tags: None,
             variant_id: "V1".into(),
             sku: Some("S1".into()),
             inventory_item_id: "I1".into(),

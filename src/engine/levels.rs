@@ -201,6 +201,7 @@ fn variant_row(v: shopify::Variant) -> VariantRow {
         tracked: v.tracked,
         product_id: v.product_id,
         product_status: v.product_status.as_str().to_string(),
+        product_tags: Some(v.product_tags),
         updated_at: v.updated_at.map(clock::rfc3339),
     }
 }

@@ -140,6 +140,7 @@ mod tests {
 
     fn variant(id: &str, sku: Option<&str>, tracked: bool) -> VariantRow {
         VariantRow {
+            product_tags: None,
             variant_id: id.into(),
             sku: sku.map(Into::into),
             inventory_item_id: format!("I{id}"),

@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use crate::channel::{ChannelOrder, OrderLine, OrderStage};
+use crate::channel::{ChannelOrder, OrderExtras, OrderLine, OrderStage, Property};
 use crate::config::OrdersConfig;
 use crate::db::catalog::SkuStock;
 use crate::money::Money;
 use crate::shopify::orders::{
-    Attribute, MoneyBag, NewAddress, NewLine, NewOrder, NewShippingLine, NewTransaction,
+    Attribute, DiscountCode, FixedDiscount, LineProperty, MoneyBag, NewAddress, NewLine, NewOrder, NewShippingLine, NewTransaction,
 };
 
 /// The largest amount (one price, a fee, a total) an order can plausibly carry: beyond it
@@ -140,22 +140,24 @@ pub struct PlannedLine {
     pub sku: String,
     pub quantity: i64,
     pub unit_price: Money,
+    /// Lines with other choices (another engraving) stay separate too.
+    pub properties: Vec<Property>,
 }
 
-/// The channel's live lines merged per SKU and price, in the order they first appear
-/// (The Iconic's one-unit items become one line with their count).
+/// The channel's live lines merged per SKU, price and properties, in the order they
+/// first appear (The Iconic's one-unit items become one line with their count).
 pub fn lines(order: &ChannelOrder) -> Vec<PlannedLine> {
     let mut out: Vec<PlannedLine> = Vec::new();
     for line in live(order) {
-        match out
-            .iter_mut()
-            .find(|l| l.sku == line.sku && l.unit_price == line.unit_price)
-        {
+        match out.iter_mut().find(|l| {
+            l.sku == line.sku && l.unit_price == line.unit_price && l.properties == line.properties
+        }) {
             Some(planned) => planned.quantity = planned.quantity.saturating_add(line.quantity),
             None => out.push(PlannedLine {
                 sku: line.sku.clone(),
                 quantity: line.quantity,
                 unit_price: line.unit_price,
+                properties: line.properties.clone(),
             }),
         }
     }
@@ -313,6 +315,26 @@ fn impossible_amounts(order: &ChannelOrder) -> Vec<Problem> {
             });
         }
     }
+    let extras = &order.extras;
+    let charges = extras.charges.iter().map(|c| (c.title.as_str(), c.amount));
+    for (name, amount) in charges.chain([("order discount", extras.discount)]) {
+        if !possible(amount) {
+            out.push(Problem::Amount {
+                what: format!("the {name}"),
+                amount,
+            });
+        }
+    }
+    let charged: Money = live(order)
+        .map(|l| l.unit_price.times(l.quantity) + l.shipping_fee)
+        .chain(extras.charges.iter().map(|c| c.amount))
+        .sum();
+    if extras.discount > charged && possible(extras.discount) {
+        out.push(Problem::Amount {
+            what: format!("the order discount (more than the {charged} charged)"),
+            amount: extras.discount,
+        });
+    }
     if let Some(total) = order.grand_total.filter(|t| !possible(*t)) {
         out.push(Problem::Amount {
             what: "the order's grand total".into(),
@@ -340,18 +362,23 @@ fn draft(
             price_set: MoneyBag::new(l.unit_price, currency),
             requires_shipping: true,
             taxable: true,
+            properties: l.properties.iter().map(line_property).collect(),
         })
         .collect();
+    let custom = |title: &str, price: Money| NewLine {
+        variant_id: None,
+        title: Some(title.to_string()),
+        sku: None,
+        quantity: 1,
+        price_set: MoneyBag::new(price, currency),
+        requires_shipping: false,
+        taxable: false,
+        properties: Vec::new(),
+    };
+    let extras = &order.extras;
+    line_items.extend(extras.charges.iter().map(|c| custom(&c.title, c.amount)));
     if let Some(extra) = &rules.orders.extra_line_item {
-        line_items.push(NewLine {
-            variant_id: None,
-            title: Some(extra.title.clone()),
-            sku: None,
-            quantity: 1,
-            price_set: MoneyBag::new(extra.price, currency),
-            requires_shipping: false,
-            taxable: false,
-        });
+        line_items.push(custom(&extra.title, extra.price));
     }
     let shipping_fee: Money = live(order).map(|l| l.shipping_fee).sum();
     let address = address(order);
@@ -362,7 +389,7 @@ fn draft(
         .cloned()
         .or_else(|| order.delivery_info.clone().filter(|d| !d.trim().is_empty()))
         .unwrap_or_else(|| DEFAULT_SHIPPING_TITLE.to_string());
-    let total = value(lines, shipping_fee, rules);
+    let total = value(lines, shipping_fee, extras, rules);
     let source = source_identifier(rules.channel, &order.id);
     let mut tags = rules.orders.tags.clone();
     tags.push(rules.channel.to_string());
@@ -384,12 +411,9 @@ fn draft(
             amount_set: MoneyBag::new(total, currency),
         }],
         tags,
-        note: format!(
-            "{} order {} (id {}), imported by skubridge",
-            rules.channel, order.number, order.id
-        ),
+        note: note(rules.channel, order),
         source_identifier: source,
-        custom_attributes: vec![
+        custom_attributes: [
             Attribute {
                 key: format!("{} order number", rules.channel),
                 value: order.number.clone(),
@@ -398,19 +422,53 @@ fn draft(
                 key: format!("{} order id", rules.channel),
                 value: order.id.clone(),
             },
-        ],
+        ]
+        .into_iter()
+        .chain(extras.attributes.iter().map(|p| Attribute {
+            key: p.name.clone(),
+            value: p.value.clone(),
+        }))
+        .collect(),
+        discount_code: (!extras.discount.is_zero()).then(|| DiscountCode {
+            item_fixed_discount_code: FixedDiscount {
+                code: format!("{} discount", rules.channel),
+                amount_set: MoneyBag::new(extras.discount, currency),
+            },
+        }),
     }
 }
 
-/// What the Shopify order charges: its lines, the extra line and shipping.
-fn value(lines: &[PlannedLine], shipping: Money, rules: &Rules<'_>) -> Money {
+/// Where the order came from, then the channel's own note (a gift message) when it
+/// has one: the packer reads it on the order.
+fn note(channel: &str, order: &ChannelOrder) -> String {
+    let origin = format!(
+        "{channel} order {} (id {}), imported by skubridge",
+        order.number, order.id
+    );
+    match order.extras.note.as_deref().map(str::trim) {
+        Some(note) if !note.is_empty() => format!("{origin}\n\n{note}"),
+        _ => origin,
+    }
+}
+
+fn line_property(p: &Property) -> LineProperty {
+    LineProperty {
+        name: p.name.clone(),
+        value: p.value.clone(),
+    }
+}
+
+/// What the Shopify order charges: its lines, the channel's charges, the extra line and
+/// shipping, less the channel's order discount.
+fn value(lines: &[PlannedLine], shipping: Money, extras: &OrderExtras, rules: &Rules<'_>) -> Money {
     let goods: Money = lines.iter().map(|l| l.unit_price.times(l.quantity)).sum();
+    let charges: Money = extras.charges.iter().map(|c| c.amount).sum();
     let extra = rules
         .orders
         .extra_line_item
         .as_ref()
         .map_or(Money::ZERO, |e| e.price);
-    goods + extra + shipping
+    goods + charges + extra + shipping - extras.discount
 }
 
 /// The total of an order input, as recorded before it is sent.
@@ -420,12 +478,17 @@ pub fn order_value(order: &NewOrder) -> Money {
         .iter()
         .map(|l| l.price_set.shop_money.amount.times(l.quantity))
         .sum();
+    let discount = order
+        .discount_code
+        .as_ref()
+        .map_or(Money::ZERO, |d| d.item_fixed_discount_code.amount_set.shop_money.amount);
     lines
         + order
             .shipping_lines
             .iter()
             .map(|s| s.price_set.shop_money.amount)
             .sum()
+        - discount
 }
 
 fn address(order: &ChannelOrder) -> NewAddress {
@@ -547,6 +610,7 @@ mod tests {
             state,
             unit_price: m(price),
             shipping_fee: Money::ZERO,
+            properties: Vec::new(),
         }
     }
 
@@ -573,6 +637,7 @@ mod tests {
             grand_total: Some(m("109.85")),
             stage: OrderStage::of_lines(&lines),
             lines,
+            extras: Default::default(),
         }
     }
 

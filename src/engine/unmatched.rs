@@ -548,6 +548,7 @@ mod tests {
 
     fn variant(id: &str, sku: Option<&str>, tracked: bool, status: &str) -> VariantRow {
         VariantRow {
+            product_tags: None,
             variant_id: id.into(),
             sku: sku.map(Into::into),
             inventory_item_id: format!("I{id}"),

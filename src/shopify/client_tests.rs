@@ -332,7 +332,7 @@ async fn variants_without_a_filter_send_a_null_query() {
         "pageInfo": { "hasNextPage": false, "endCursor": null },
         "nodes": [{
             "id": "V1", "sku": null, "updatedAt": "2026-03-01T09:00:00Z",
-            "product": { "id": "P1", "status": "DRAFT" },
+            "product": { "id": "P1", "status": "DRAFT", "tags": ["Gift", "hardtofind"] },
             "inventoryItem": { "id": "I1", "tracked": true }
         }]
     }}));
@@ -342,6 +342,7 @@ async fn variants_without_a_filter_send_a_null_query() {
         .await
         .unwrap();
     assert_eq!(variants[0].product_status, ProductStatus::Draft);
+    assert_eq!(variants[0].product_tags, ["Gift", "hardtofind"]);
     assert_eq!(variants[0].sku, None);
     let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["variables"]["query"], Value::Null);
@@ -385,7 +386,7 @@ fn current(status: &str, url: Option<String>) -> Reply {
 }
 
 const JSONL: &str = concat!(
-    r#"{"id":"V1","sku":"A","updatedAt":"2026-03-01T00:00:00Z","product":{"id":"P1","status":"ACTIVE"},"inventoryItem":{"id":"I1","tracked":true}}"#,
+    r#"{"id":"V1","sku":"A","updatedAt":"2026-03-01T00:00:00Z","product":{"id":"P1","status":"ACTIVE","tags":["gift"]},"inventoryItem":{"id":"I1","tracked":true}}"#,
     "\n",
     r#"{"updatedAt":"2026-03-01T00:00:00Z","location":{"id":"L1"},"quantities":[{"name":"available","quantity":4}],"__parentId":"V1"}"#,
     "\n"

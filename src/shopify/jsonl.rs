@@ -192,11 +192,11 @@ mod tests {
     use crate::shopify::ProductStatus;
 
     const FILE: &str = concat!(
-        r#"{"id":"gid://shopify/ProductVariant/1","sku":"A-1","updatedAt":"2026-03-01T00:00:00Z","product":{"id":"gid://shopify/Product/10","status":"ACTIVE"},"inventoryItem":{"id":"gid://shopify/InventoryItem/100","tracked":true}}"#,
+        r#"{"id":"gid://shopify/ProductVariant/1","sku":"A-1","updatedAt":"2026-03-01T00:00:00Z","product":{"id":"gid://shopify/Product/10","status":"ACTIVE","tags":[]},"inventoryItem":{"id":"gid://shopify/InventoryItem/100","tracked":true}}"#,
         "\n",
         r#"{"updatedAt":"2026-03-02T00:00:00Z","location":{"id":"gid://shopify/Location/7"},"quantities":[{"name":"available","quantity":5}],"__parentId":"gid://shopify/ProductVariant/1"}"#,
         "\n",
-        r#"{"id":"gid://shopify/ProductVariant/2","sku":null,"updatedAt":"2026-03-01T00:00:00Z","product":{"id":"gid://shopify/Product/10","status":"UNLISTED"},"inventoryItem":{"id":"gid://shopify/InventoryItem/200","tracked":false}}"#,
+        r#"{"id":"gid://shopify/ProductVariant/2","sku":null,"updatedAt":"2026-03-01T00:00:00Z","product":{"id":"gid://shopify/Product/10","status":"UNLISTED","tags":[]},"inventoryItem":{"id":"gid://shopify/InventoryItem/200","tracked":false}}"#,
         "\r\n",
         r#"{"updatedAt":null,"location":{"id":"gid://shopify/Location/8"},"quantities":[{"name":"available","quantity":-3}],"__parentId":"gid://shopify/ProductVariant/2"}"#,
         "\n",

@@ -70,6 +70,7 @@ pub struct Variant {
     pub tracked: bool,
     pub product_id: String,
     pub product_status: ProductStatus,
+    pub product_tags: Vec<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

@@ -26,6 +26,31 @@ pub struct NewOrder {
     pub note: String,
     pub source_identifier: String,
     pub custom_attributes: Vec<Attribute>,
+    /// A discount the channel took off the order as a whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_code: Option<DiscountCode>,
+}
+
+/// `OrderCreateDiscountCodeInput`: only the fixed amount taken off the items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscountCode {
+    pub item_fixed_discount_code: FixedDiscount,
+}
+
+/// `OrderCreateFixedDiscountCodeAttributesInput`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixedDiscount {
+    pub code: String,
+    pub amount_set: MoneyBag,
+}
+
+/// `OrderCreateLineItemPropertyInput`: shown on the order and its packing slip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineProperty {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +67,8 @@ pub struct NewLine {
     pub price_set: MoneyBag,
     pub requires_shipping: bool,
     pub taxable: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<LineProperty>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -373,6 +400,10 @@ pub(super) mod tests {
                 price_set: MoneyBag::new("49.95".parse().unwrap(), "AUD"),
                 requires_shipping: true,
                 taxable: true,
+                properties: vec![LineProperty {
+                    name: "Engraving".into(),
+                    value: "For Sam".into(),
+                }],
             }],
             shipping_lines: vec![],
             shipping_address: NewAddress::default(),
@@ -382,6 +413,12 @@ pub(super) mod tests {
             note: "n".into(),
             source_identifier: "iconic:7".into(),
             custom_attributes: vec![],
+            discount_code: Some(DiscountCode {
+                item_fixed_discount_code: FixedDiscount {
+                    code: "iconic discount".into(),
+                    amount_set: MoneyBag::new("5".parse().unwrap(), "AUD"),
+                },
+            }),
         }
     }
 
@@ -395,6 +432,12 @@ pub(super) mod tests {
         assert!(line.get("title").is_none(), "absent, not null: {line}");
         assert_eq!(v["sourceIdentifier"], "iconic:7");
         assert_eq!(v["financialStatus"], "PAID");
+        assert_eq!(
+            line["properties"],
+            serde_json::json!([{"name": "Engraving", "value": "For Sam"}])
+        );
+        let discount = &v["discountCode"]["itemFixedDiscountCode"];
+        assert_eq!(discount["amountSet"]["shopMoney"]["amount"], "5.00");
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub(super) struct ProductNode {
     pub id: String,
     #[serde(deserialize_with = "product_status")]
     pub status: ProductStatus,
+    pub tags: Vec<String>,
 }
 
 fn product_status<'de, D: Deserializer<'de>>(d: D) -> Result<ProductStatus, D::Error> {
@@ -120,6 +121,7 @@ impl From<VariantNode> for Variant {
             tracked: n.inventory_item.tracked,
             product_id: n.product.id,
             product_status: n.product.status,
+            product_tags: n.product.tags,
             updated_at: n.updated_at,
         }
     }

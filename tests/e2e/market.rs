@@ -270,6 +270,7 @@ fn neutral(o: &MarketOrder) -> ChannelOrder {
             unit_price: price.parse().unwrap(),
             shipping_fee: skubridge::money::Money::ZERO,
             state: line_state.clone(),
+            properties: Vec::new(),
         })
         .collect();
     let stage = match o.state {
@@ -299,6 +300,7 @@ fn neutral(o: &MarketOrder) -> ChannelOrder {
         grand_total: None,
         stage,
         lines,
+        extras: Default::default(),
     }
 }
 

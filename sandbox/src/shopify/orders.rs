@@ -6,7 +6,8 @@
 //! - stock is claimed at the first location (lowest id) that stocks the item, one
 //!   location per variant, as a shop with a single fulfilling location would;
 //! - every variant has inventory policy DENY (the sandbox's `inventoryPolicy`);
-//! - no taxes or discounts: totals are lines plus shipping;
+//! - no taxes, and of discounts only a fixed amount off the items (`itemFixedDiscountCode`):
+//!   totals are lines plus shipping less that amount;
 //! - every order is visible to `orders` (real Shopify hides orders older than 60 days
 //!   without `read_all_orders`), and cancelled orders are listed unless `status:` says
 //!   otherwise;
@@ -99,6 +100,13 @@ impl std::ops::Add for Amount {
     }
 }
 
+impl std::ops::Sub for Amount {
+    type Output = Amount;
+    fn sub(self, other: Amount) -> Amount {
+        Amount(self.0.saturating_sub(other.0))
+    }
+}
+
 impl std::iter::Sum for Amount {
     fn sum<I: Iterator<Item = Amount>>(iter: I) -> Amount {
         iter.fold(Amount::default(), |a, b| a + b)
@@ -129,6 +137,8 @@ pub struct LineItem {
     pub unit_price: Amount,
     pub requires_shipping: bool,
     pub taxable: bool,
+    /// `properties` as given: (name, value).
+    pub properties: Vec<(String, String)>,
 }
 
 pub struct ShippingLine {
@@ -167,6 +177,8 @@ pub struct Order {
     pub line_items: BTreeMap<u64, LineItem>,
     pub shipping_lines: BTreeMap<u64, ShippingLine>,
     pub transactions: Vec<Transaction>,
+    /// The fixed amount `discountCode.itemFixedDiscountCode` took off, and its code.
+    pub discount: Option<(String, Amount)>,
     /// Keyed by fulfilment id (shop-wide), cancelled ones included.
     pub fulfillments: BTreeMap<u64, Fulfillment>,
 }
@@ -178,7 +190,8 @@ impl Order {
             .values()
             .map(|l| l.unit_price.times(quantity(l)))
             .sum();
-        lines + self.shipping_lines.values().map(|s| s.price).sum()
+        let discount = self.discount.as_ref().map_or(Amount::default(), |d| d.1);
+        lines + self.shipping_lines.values().map(|s| s.price).sum() - discount
     }
 
     pub fn total_price(&self) -> Amount {
@@ -203,6 +216,9 @@ impl Order {
                     "unfulfilled_quantity": self.unfulfilled_quantity(l.id),
                     "price": l.unit_price.to_string(),
                     "requires_shipping": l.requires_shipping, "taxable": l.taxable,
+                    "properties": l.properties.iter()
+                        .map(|(name, value)| json!({"name": name, "value": value}))
+                        .collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -234,6 +250,8 @@ impl Order {
             "financial_status": self.financial_status,
             "shipping_address": self.shipping_address,
             "line_items": lines, "shipping_lines": shipping, "transactions": transactions,
+            "discount": self.discount.as_ref()
+                .map(|(code, amount)| json!({"code": code, "amount": amount.to_string()})),
             "total_price": self.total_price().to_string(),
             "current_total_price": self.current_total_price().to_string(),
             "display_fulfillment_status": self.display_fulfillment_status().as_str(),
@@ -499,6 +517,9 @@ impl OrderBook {
                 unit_price,
                 requires_shipping: flag("requiresShipping", false),
                 taxable: flag("taxable", true),
+                properties: objects(line, "properties")
+                    .filter_map(|p| Some((str_arg(p, "name")?, str_arg(p, "value")?)))
+                    .collect(),
             };
             line_items.insert(i as u64, item);
         }
@@ -521,6 +542,15 @@ impl OrderBook {
             };
             shipping_lines.insert(i as u64, line);
         }
+        let discount = input
+            .get("discountCode")
+            .and_then(|d| d.get("itemFixedDiscountCode"))
+            .and_then(JsonValue::as_object)
+            .map(|d| {
+                let at = ["discountCode", "itemFixedDiscountCode", "amountSet"];
+                let amount = money(d.get("amountSet"), &at, &mut errors);
+                (str_arg(d, "code").unwrap_or_default(), amount)
+            });
         let mut transactions = Vec::new();
         for (i, t) in objects(input, "transactions").enumerate() {
             let n = i.to_string();
@@ -573,6 +603,7 @@ impl OrderBook {
             line_items,
             shipping_lines,
             transactions,
+            discount,
             fulfillments: BTreeMap::new(),
         };
         order.financial_status = str_arg(input, "financialStatus")

@@ -330,6 +330,7 @@ impl<'s> Obj<'s> {
             Obj::Product(p) => Some(match field {
                 "id" => leaf(gid("Product", p.id)),
                 "status" => leaf(p.status.as_str()),
+                "tags" => leaf(p.tags.iter().map(String::as_str).collect::<Vec<_>>()),
                 "title" => leaf(p.title.as_str()),
                 "updatedAt" => leaf(time(p.updated_at)),
                 _ => return None,
@@ -408,6 +409,12 @@ impl<'s> Obj<'s> {
                         .map(|v| Obj::Variant(*ctx, v)),
                 ),
                 "originalUnitPriceSet" => Out::Object(Obj::MoneyBag(l.unit_price, &o.currency)),
+                "customAttributes" => Out::List(
+                    l.properties
+                        .iter()
+                        .map(|(k, v)| Obj::Attribute(k, v))
+                        .collect(),
+                ),
                 _ => return None,
             }),
             Obj::Fulfillment(ctx, o, f) => fulfillment_field(*ctx, o, f, field, args),

@@ -57,6 +57,9 @@ pub struct FixtureProduct {
     pub title: String,
     #[serde(default)]
     pub status: ProductStatus,
+    /// The product's tags, as the merchant typed them.
+    #[serde(default)]
+    pub tags: Vec<String>,
     #[serde(default)]
     pub variants: Vec<FixtureVariant>,
 }
@@ -164,6 +167,7 @@ pub struct Product {
     pub id: u64,
     pub title: String,
     pub status: ProductStatus,
+    pub tags: Vec<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -303,6 +307,7 @@ impl Catalog {
             id: p.id,
             title: p.title,
             status: p.status,
+            tags: p.tags,
             updated_at: at,
         };
         self.products.insert(p.id, product);
@@ -467,6 +472,7 @@ impl ShopifyFixture {
                     id: 10_000_000 + (i - 1) / 5 + 1,
                     title: format!("Product {:06}", (i - 1) / 5 + 1),
                     status: ProductStatus::Active,
+                    tags: Vec::new(),
                     variants: Vec::with_capacity(5),
                 });
             }

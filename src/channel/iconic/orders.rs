@@ -18,7 +18,7 @@ use super::transport::Transport;
 use super::WireId;
 use crate::channel::ChannelError;
 use crate::channel::{
-    Address, ChannelOrder, LineState, OrderLine, OrderStage, OrdersRead, UnreadableOrder,
+    Address, ChannelOrder, LineState, OrderExtras, OrderLine, OrderStage, OrdersRead, UnreadableOrder,
 };
 use crate::money::Money;
 
@@ -213,6 +213,7 @@ impl WireOrder {
             grand_total: self.grand_total,
             stage: stage(&lines),
             lines,
+            extras: OrderExtras::default(),
         })
     }
 }
@@ -246,6 +247,7 @@ impl WireItem {
             unit_price: present(self.paid_price, || what("paidPrice"))?,
             // Only the item carrying the order's shipping has a fee.
             shipping_fee: self.shipping_fee.unwrap_or(Money::ZERO),
+            properties: Vec::new(),
             id,
         })
     }
@@ -542,6 +544,7 @@ mod tests {
             delivery_info: Some("Standard".into()),
             grand_total: Some(m("10.25")),
             stage: OrderStage::Ready,
+            extras: OrderExtras::default(),
             lines: vec![
                 OrderLine {
                     id: "901".into(),
@@ -550,6 +553,7 @@ mod tests {
                     state: LineState::Open,
                     unit_price: m("0.1"),
                     shipping_fee: m("9.95"),
+                    properties: vec![],
                 },
                 OrderLine {
                     id: "902".into(),
@@ -558,6 +562,7 @@ mod tests {
                     state: LineState::Cancelled,
                     unit_price: m("0.2"),
                     shipping_fee: Money::ZERO,
+                    properties: vec![],
                 },
             ],
         };
