@@ -1,11 +1,12 @@
-//! skubridge-sandbox: local, stateful stand-ins for Shopify's Admin GraphQL API and
-//! The Iconic's Seller Center v2 REST API, faithful to the contracts skubridge relies
-//! on (auth, pagination, limits, error shapes), plus a control API under `/_sandbox/`
-//! for tests, the demo and the benchmark. An SMTP sink on a second port keeps the mail
-//! it is sent (see [`smtp`]).
+//! skubridge-sandbox: local, stateful stand-ins for Shopify's Admin GraphQL API, The
+//! Iconic's Seller Center v2 REST API and Hard To Find's seller API, faithful to the
+//! contracts skubridge relies on (auth, pagination, limits, error shapes), plus a
+//! control API under `/_sandbox/` for tests, the demo and the benchmark. An SMTP sink on
+//! a second port keeps the mail it is sent (see [`smtp`]).
 
 mod base64;
 pub mod faults;
+pub mod hardtofind;
 pub mod iconic;
 mod raw_json;
 pub mod shopify;
@@ -32,23 +33,27 @@ pub use smtp::MailMode;
 pub struct Fixture {
     pub shopify: shopify::ShopifyFixture,
     pub iconic: iconic::IconicFixture,
+    pub hardtofind: hardtofind::HardToFindFixture,
 }
 
 impl Fixture {
-    /// Reads `shopify.json` and `iconic.json` from `dir`.
+    /// Reads `shopify.json` and `iconic.json` from `dir`, and `hardtofind.json` if it is
+    /// there (a fixture directory predating Hard To Find serves its default seller).
     pub fn load(dir: &Path) -> Result<Self> {
         Ok(Self {
             shopify: read_json(&dir.join("shopify.json"))?,
             iconic: read_json(&dir.join("iconic.json"))?,
+            hardtofind: read_optional_json(&dir.join("hardtofind.json"))?,
         })
     }
 
     /// A generated store of `skus` matched SKUs (benchmarks): one location, products
-    /// of five variants, the same SKUs listed on The Iconic.
+    /// of five variants, the same SKUs listed on The Iconic and on Hard To Find.
     pub fn generate(skus: usize) -> Self {
         Self {
             shopify: shopify::ShopifyFixture::generate(skus),
             iconic: iconic::IconicFixture::generate(skus),
+            hardtofind: hardtofind::HardToFindFixture::generate(skus),
         }
     }
 }
@@ -59,12 +64,21 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
+/// Like [`read_json`], but an absent file is `T::default()`.
+fn read_optional_json<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        _ => read_json(path),
+    }
+}
+
 /// State shared by every handler.
 pub struct App {
     /// Base URL clients reach this sandbox at (bulk download URLs point here).
     pub base_url: String,
     pub shopify: Mutex<shopify::ShopifyState>,
     pub iconic: Mutex<iconic::IconicState>,
+    pub hardtofind: Mutex<hardtofind::HardToFindState>,
     pub faults: faults::Faults,
     pub counts: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Added to every API request (not to control calls), in milliseconds.
@@ -138,6 +152,7 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
         shopify: Mutex::new(shopify::ShopifyState::new(fixture.shopify)),
         initial_channel: iconic.dump(),
         iconic: Mutex::new(iconic),
+        hardtofind: Mutex::new(hardtofind::HardToFindState::new(fixture.hardtofind)),
         faults: faults::Faults::default(),
         counts: Mutex::default(),
         latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
@@ -166,13 +181,13 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
 }
 
 fn router(app: Arc<App>) -> Router {
-    let apis =
-        shopify::router()
-            .merge(iconic::router())
-            .layer(axum::middleware::from_fn_with_state(
-                app.clone(),
-                faults::middleware,
-            ));
+    let apis = shopify::router()
+        .merge(iconic::router())
+        .merge(hardtofind::router())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            faults::middleware,
+        ));
     let control = Router::new()
         .route("/_sandbox/state", get(dump_state))
         .route("/_sandbox/report", get(channel_report))
@@ -181,6 +196,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/_sandbox/latency", put(set_latency))
         .merge(shopify::control_router())
         .merge(iconic::control_router())
+        .merge(hardtofind::control_router())
         .merge(smtp::control_router());
     apis.merge(control).with_state(app)
 }
@@ -188,7 +204,8 @@ fn router(app: Arc<App>) -> Router {
 async fn dump_state(State(app): State<Arc<App>>) -> Json<Value> {
     let shopify = app.shopify.lock().unwrap().dump();
     let iconic = app.iconic.lock().unwrap().dump();
-    Json(json!({ "shopify": shopify, "iconic": iconic }))
+    let hardtofind = app.hardtofind.lock().unwrap().dump(&app.base_url);
+    Json(json!({ "shopify": shopify, "iconic": iconic, "hardtofind": hardtofind }))
 }
 
 /// The channel's listings as a plain-text table, marking quantities that changed since

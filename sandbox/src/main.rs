@@ -11,7 +11,7 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     version,
-    about = "Local Shopify + The Iconic v2 APIs for rehearsing skubridge"
+    about = "Local Shopify + The Iconic v2 + Hard To Find APIs for rehearsing skubridge"
 )]
 struct Args {
     /// Directory holding shopify.json and iconic.json.

@@ -133,7 +133,8 @@ pub enum Plan {
     },
     /// Cannot be pushed as it is: a person must fix it in Shopify or the config.
     Reject { reason: String },
-    /// Nothing to do: already pushed, cancelled, failed and unchanged, or no item left.
+    /// Nothing to do: already pushed, cancelled, failed and unchanged, no item left, or
+    /// (whole-order channels) waiting for the rest or shipped under another fulfilment.
     Skip(Skip),
 }
 
@@ -143,6 +144,10 @@ pub enum Skip {
     NotLive,
     FailedUnchanged,
     NoItems,
+    /// A whole-order channel: some open lines are not fulfilled in Shopify yet.
+    AwaitingRest,
+    /// A whole-order channel: the order goes under another fulfilment's number.
+    ShipsWithAnother,
 }
 
 impl fmt::Display for Skip {
@@ -152,6 +157,12 @@ impl fmt::Display for Skip {
             Skip::NotLive => "fulfilment cancelled in Shopify",
             Skip::FailedUnchanged => "failed before and unchanged since (fulfil --retry-failed)",
             Skip::NoItems => "no open channel line left for its lines",
+            Skip::AwaitingRest => {
+                "the channel ships whole orders: waiting until every line is fulfilled in Shopify"
+            }
+            Skip::ShipsWithAnother => {
+                "the channel ships whole orders: sent under another fulfilment's tracking number"
+            }
         })
     }
 }
@@ -160,6 +171,8 @@ impl fmt::Display for Skip {
 pub struct Input<'a> {
     pub channel: &'a str,
     pub fulfilment: &'a Fulfillment,
+    /// Every fulfilment of the order in Shopify, this one included.
+    pub order_fulfilments: &'a [Fulfillment],
     /// This fulfilment's row, if it was handled before.
     pub previous: Option<&'a FulfilmentRow>,
     /// The order's imported channel lines.
@@ -173,6 +186,10 @@ pub struct Input<'a> {
     pub retry_failed: bool,
 }
 
+/// Lines-shipping channels get the open lines this fulfilment covers. Whole-order
+/// channels get every open line once all of them are fulfilled in Shopify, under the
+/// tracking number of the order's latest fulfilment (they take one per order); the
+/// order's other fulfilments are covered by it.
 pub fn plan(input: &Input<'_>) -> Plan {
     let f = input.fulfilment;
     if f.status != "SUCCESS" {
@@ -185,26 +202,15 @@ pub fn plan(input: &Input<'_>) -> Plan {
         }
         _ => {}
     }
-    let line_ids = lines_for(f, input.lines);
+    let (line_ids, whole_note) = match input.shipping {
+        Shipping::Lines => (lines_for(f, input.lines), None),
+        Shipping::WholeOrder => match whole_order(input) {
+            Ok(planned) => planned,
+            Err(skip) => return Plan::Skip(skip),
+        },
+    };
     if line_ids.is_empty() {
         return Plan::Skip(Skip::NoItems);
-    }
-    if input.shipping == Shipping::WholeOrder {
-        let open = input
-            .lines
-            .iter()
-            .filter(|l| l.state == LineState::Open)
-            .count();
-        if line_ids.len() < open {
-            return Plan::Reject {
-                reason: format!(
-                    "{} ships whole orders only, and this fulfilment covers {} of the order's {open} open lines: fulfil the rest in Shopify and mark the order shipped on {} by hand",
-                    input.channel,
-                    line_ids.len(),
-                    input.channel
-                ),
-            };
-        }
     }
     let raw = f.number.as_deref().unwrap_or_default();
     let number = raw.trim();
@@ -226,14 +232,86 @@ pub fn plan(input: &Input<'_>) -> Plan {
         };
     }
     match carrier_for(company, input.carriers, input.known_carriers, input.channel) {
-        Ok(carrier) => Plan::Push {
-            line_ids,
-            carrier,
-            tracking_number: number.to_string(),
-            note: (number != raw).then(|| format!("tracking number {raw:?} trimmed to {number:?}")),
-        },
+        Ok(carrier) => {
+            let trimmed =
+                (number != raw).then(|| format!("tracking number {raw:?} trimmed to {number:?}"));
+            let note = [trimmed, whole_note].into_iter().flatten().collect::<Vec<_>>();
+            Plan::Push {
+                line_ids,
+                carrier,
+                tracking_number: number.to_string(),
+                note: (!note.is_empty()).then(|| note.join("; ")),
+            }
+        }
         Err(reason) => Plan::Reject { reason },
     }
+}
+
+/// A whole-order channel's shipment: every open line, once the order's live fulfilments
+/// cover them all, sent by the latest of those fulfilments (with a note naming the
+/// numbers not sent); otherwise why this fulfilment sends nothing.
+fn whole_order(input: &Input<'_>) -> Result<(Vec<String>, Option<String>), Skip> {
+    let f = input.fulfilment;
+    let open: Vec<&LineRow> = input
+        .lines
+        .iter()
+        .filter(|l| l.state == LineState::Open)
+        .collect();
+    // Claimed by another fulfilment: the order went (or is going) under that one.
+    if open
+        .iter()
+        .any(|l| l.fulfilment_id.as_deref().is_some_and(|id| id != f.id))
+    {
+        return Err(Skip::ShipsWithAnother);
+    }
+    let live: Vec<&Fulfillment> = input
+        .order_fulfilments
+        .iter()
+        .filter(|o| o.status == "SUCCESS")
+        .collect();
+    let mut fulfilled: HashMap<&str, i64> = HashMap::new();
+    for line in live.iter().flat_map(|o| &o.lines) {
+        if let Some(sku) = line.sku.as_deref() {
+            *fulfilled.entry(sku).or_default() += line.quantity;
+        }
+    }
+    let mut wanted: HashMap<&str, i64> = HashMap::new();
+    for line in &open {
+        *wanted.entry(line.sku.as_str()).or_default() += line.quantity;
+    }
+    if wanted
+        .iter()
+        .any(|(sku, n)| fulfilled.get(sku).copied().unwrap_or(0) < *n)
+    {
+        return Err(Skip::AwaitingRest);
+    }
+    let latest = live
+        .iter()
+        .max_by_key(|o| (o.updated_at, numeric_id(&o.id)))
+        .map_or(f.id.as_str(), |o| o.id.as_str());
+    if latest != f.id {
+        return Err(Skip::ShipsWithAnother);
+    }
+    let others: Vec<&str> = live
+        .iter()
+        .filter(|o| o.id != f.id)
+        .map(|o| o.number.as_deref().unwrap_or("(no number)"))
+        .collect();
+    let note = (!others.is_empty()).then(|| {
+        format!(
+            "{} takes one tracking number per order: sent {}, the latest of the order's {} fulfilments; not sent: {}",
+            input.channel,
+            f.number.as_deref().unwrap_or_default().trim(),
+            live.len(),
+            others.join(", ")
+        )
+    });
+    Ok((open.iter().map(|l| l.line_id.clone()).collect(), note))
+}
+
+/// The number ending a Shopify gid, so `Fulfillment/10` sorts after `Fulfillment/9`.
+fn numeric_id(gid: &str) -> u64 {
+    gid.rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 /// The channel lines a fulfilment covers: per fulfilled SKU, whole open lines of that
@@ -320,6 +398,7 @@ mod tests {
         plan(&Input {
             channel: "iconic",
             fulfilment: f,
+            order_fulfilments: std::slice::from_ref(f),
             previous,
             lines,
             carriers: &carriers_map,
@@ -384,7 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn a_channel_that_ships_whole_orders_takes_only_a_fulfilment_of_every_open_line() {
+    fn a_channel_that_ships_whole_orders_waits_for_every_open_line() {
         let lines = [
             LineRow {
                 quantity: 2,
@@ -394,24 +473,89 @@ mod tests {
             item("3", "C", LineState::Cancelled, None),
         ];
         let part = fulfilment("AusPost", "TRK-1", &[("A", 2)]);
-        let Plan::Reject { reason } = plan_shipping(&part, &lines, None, Shipping::WholeOrder)
-        else {
-            panic!("a part of a whole-order shipment is rejected");
-        };
-        assert!(
-            reason.contains("covers 1 of the order's 2 open lines"),
-            "{reason}"
+        assert_eq!(
+            plan_shipping(&part, &lines, None, Shipping::WholeOrder),
+            Plan::Skip(Skip::AwaitingRest)
         );
         assert!(matches!(
             plan_shipping(&part, &lines, None, Shipping::Lines),
             Plan::Push { .. }
         ));
         let whole = fulfilment("AusPost", "TRK-1", &[("A", 2), ("B", 1)]);
-        let Plan::Push { line_ids, .. } = plan_shipping(&whole, &lines, None, Shipping::WholeOrder)
+        let Plan::Push { line_ids, note, .. } =
+            plan_shipping(&whole, &lines, None, Shipping::WholeOrder)
         else {
             panic!("the whole order goes");
         };
         assert_eq!(line_ids, ["1", "2"]);
+        assert_eq!(note, None);
+    }
+
+    #[test]
+    fn a_whole_order_in_several_fulfilments_goes_once_under_the_latest_number() {
+        let lines = [
+            item("1", "A", LineState::Open, None),
+            item("2", "B", LineState::Open, None),
+        ];
+        let first = Fulfillment {
+            id: "gid://shopify/Fulfillment/9".into(),
+            ..fulfilment("AusPost", "TRK-1", &[("A", 1)])
+        };
+        let second = Fulfillment {
+            id: "gid://shopify/Fulfillment/10".into(),
+            ..fulfilment("AusPost", "TRK-2", &[("B", 1)])
+        };
+        let both = [first.clone(), second.clone()];
+        let plan_for = |f: &Fulfillment, all: &[Fulfillment], lines: &[LineRow]| {
+            let list = carriers();
+            plan(&Input {
+                channel: "htf",
+                fulfilment: f,
+                order_fulfilments: all,
+                previous: None,
+                lines,
+                carriers: &BTreeMap::new(),
+                known_carriers: Known::Listed(&list),
+                tracking_number_problem: &no_spaces_or_slashes,
+                shipping: Shipping::WholeOrder,
+                retry_failed: false,
+            })
+        };
+        assert_eq!(
+            plan_for(&first, std::slice::from_ref(&first), &lines),
+            Plan::Skip(Skip::AwaitingRest)
+        );
+        assert_eq!(
+            plan_for(&first, &both, &lines),
+            Plan::Skip(Skip::ShipsWithAnother)
+        );
+        let Plan::Push {
+            line_ids,
+            tracking_number,
+            note,
+            ..
+        } = plan_for(&second, &both, &lines)
+        else {
+            panic!("the latest fulfilment sends the order");
+        };
+        assert_eq!(line_ids, ["1", "2"]);
+        assert_eq!(tracking_number, "TRK-2");
+        let note = note.unwrap();
+        assert!(note.contains("sent TRK-2") && note.contains("not sent: TRK-1"), "{note}");
+        // Once claimed by the push, a later fulfilment does not send it again.
+        let claimed = [
+            item("1", "A", LineState::Open, Some(&second.id)),
+            item("2", "B", LineState::Open, Some(&second.id)),
+        ];
+        let third = Fulfillment {
+            id: "gid://shopify/Fulfillment/11".into(),
+            ..fulfilment("AusPost", "TRK-3", &[("A", 1)])
+        };
+        let all = [first, second, third.clone()];
+        assert_eq!(
+            plan_for(&third, &all, &claimed),
+            Plan::Skip(Skip::ShipsWithAnother)
+        );
     }
 
     #[test]

@@ -266,6 +266,7 @@ impl Engine<'_> {
         let plan = fulfilment::plan(&Input {
             channel: &channel,
             fulfilment: f,
+            order_fulfilments: &order.fulfillments,
             previous: previous.as_ref(),
             lines: &lines,
             carriers: &ch.cfg.carriers,

@@ -806,6 +806,7 @@ async fn fulfilled_orders_read_the_sandboxs_fulfilments() {
         }))
         .unwrap(),
         iconic: Default::default(),
+        hardtofind: Default::default(),
     };
     let addr = "127.0.0.1:0".parse().unwrap();
     let sb = skubridge_sandbox::start(fixture, addr, Default::default())

@@ -32,6 +32,7 @@ impl Env {
         let fixture = skubridge_sandbox::Fixture {
             shopify: serde_json::from_value(shopify).expect("shopify fixture"),
             iconic: serde_json::from_value(iconic).expect("iconic fixture"),
+            hardtofind: Default::default(),
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
