@@ -4,6 +4,7 @@
 
 pub mod iconic;
 pub mod model;
+pub mod transport;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -127,6 +128,12 @@ pub trait Channel: Send + Sync {
     /// A cheap authenticated read (`doctor`'s check); says what was reached.
     async fn check_credentials(&self) -> Result<String, ChannelError>;
 
+    /// For a channel that cannot list its catalogue ([`ListingsRead::None`]): only the
+    /// variants of Shopify products carrying this tag are offered (`None`: every one).
+    fn offered_tag(&self) -> Option<&str> {
+        None
+    }
+
     /// Every listing, or those changed since `updated_since`; `on_progress` gets the
     /// running count.
     async fn listings(
@@ -160,6 +167,14 @@ pub trait Channel: Send + Sync {
     /// Accepts every line of an order awaiting acceptance ([`Capabilities::acceptance`]).
     async fn accept(&self, _order: &ChannelOrder) -> Result<(), ChannelError> {
         Err(unsupported("order acceptance"))
+    }
+
+    /// Tells the channel an order now exists in Shopify, for a channel that shows it
+    /// (Hard To Find's "process"). Called after the import, and again on later passes
+    /// while the channel still has the order as [`OrderStage::Ready`], so a lost answer
+    /// is caught up; a channel without the notion does nothing.
+    async fn acknowledge(&self, _order: &ChannelOrder) -> Result<(), ChannelError> {
+        Ok(())
     }
 
     /// Orders in the channel's "new" states created at or after `created_since` and

@@ -235,7 +235,10 @@ pub fn plan(input: &Input<'_>) -> Plan {
         Ok(carrier) => {
             let trimmed =
                 (number != raw).then(|| format!("tracking number {raw:?} trimmed to {number:?}"));
-            let note = [trimmed, whole_note].into_iter().flatten().collect::<Vec<_>>();
+            let note = [trimmed, whole_note]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
             Plan::Push {
                 line_ids,
                 carrier,
@@ -311,7 +314,10 @@ fn whole_order(input: &Input<'_>) -> Result<(Vec<String>, Option<String>), Skip>
 
 /// The number ending a Shopify gid, so `Fulfillment/10` sorts after `Fulfillment/9`.
 fn numeric_id(gid: &str) -> u64 {
-    gid.rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    gid.rsplit('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The channel lines a fulfilment covers: per fulfilled SKU, whole open lines of that
@@ -541,7 +547,10 @@ mod tests {
         assert_eq!(line_ids, ["1", "2"]);
         assert_eq!(tracking_number, "TRK-2");
         let note = note.unwrap();
-        assert!(note.contains("sent TRK-2") && note.contains("not sent: TRK-1"), "{note}");
+        assert!(
+            note.contains("sent TRK-2") && note.contains("not sent: TRK-1"),
+            "{note}"
+        );
         // Once claimed by the push, a later fulfilment does not send it again.
         let claimed = [
             item("1", "A", LineState::Open, Some(&second.id)),

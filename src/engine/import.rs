@@ -16,7 +16,7 @@ use super::notices::{self, HeldOrder};
 use super::orders::{self, Change, Rules, Stock, Triage};
 use super::report::{Count, Counts, OrderPlan};
 use super::{lock, ChannelHandle, Engine};
-use crate::channel::{ChannelError, ChannelOrder, OrdersRead, UnreadableOrder};
+use crate::channel::{ChannelError, ChannelOrder, OrderStage, OrdersRead, UnreadableOrder};
 use crate::clock;
 use crate::db::orders::{self as ledger, Imported, OrderRow, State};
 use crate::db::{catalog, channels, meta};
@@ -103,6 +103,7 @@ impl Engine<'_> {
         let now = self.now();
         let mut counts = Counts::default();
         let mut to_import = Vec::new();
+        let mut unacknowledged = Vec::new();
         let mut sorted: Vec<ChannelOrder> = current.into_values().collect();
         sorted.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         for order in sorted {
@@ -120,6 +121,9 @@ impl Engine<'_> {
             if row.state == State::Imported {
                 let change = self.watch(&name, &row, &order)?;
                 counts.one(change);
+                if change == Count::Watched && order.stage == OrderStage::Ready {
+                    unacknowledged.push(order);
+                }
             } else if row.state.awaits_import() {
                 to_import.push((row, order));
             }
@@ -127,6 +131,9 @@ impl Engine<'_> {
         let (mut held, unidentified) =
             self.hold_unreadable(&name, &tracked, unreadable, since, &mut counts)?;
         held.extend(self.import(ch, to_import, dry_run, &mut counts).await?);
+        if !dry_run {
+            self.acknowledge(ch, &unacknowledged).await;
+        }
         // One email for every order held in this pass, each problem once.
         self.notice_once(notices::orders_held(&name, &held));
         // An order without an id can only be found again by reading the same window.
@@ -346,6 +353,11 @@ impl Engine<'_> {
             let outcome = self
                 .import_one(ch, &row, &order, &mut stock, &mut pause, dry_run)
                 .await?;
+            if matches!(outcome, Outcome::Imported | Outcome::Adopted(_))
+                && order.stage == OrderStage::Ready
+            {
+                self.acknowledge(ch, std::slice::from_ref(&order)).await;
+            }
             match &outcome {
                 Outcome::Held(problems) | Outcome::Failed(problems) => {
                     held.extend(problems.iter().map(|(key, reason)| HeldOrder {
@@ -364,6 +376,21 @@ impl Engine<'_> {
         }
         self.notice_once(notices::orders_adopted(&name, &adopted));
         Ok(held)
+    }
+
+    /// Tells the channel these orders are in Shopify. A failure only waits: the channel
+    /// still has the order as ready, so the next pass tells it again.
+    async fn acknowledge(&self, ch: &ChannelHandle<'_>, orders: &[ChannelOrder]) {
+        for order in orders {
+            if let Err(e) = ch.client.acknowledge(order).await {
+                warn!(
+                    "{} order {}: could not mark it as taken on {} ({e}); tried again on the next pass",
+                    ch.name(),
+                    order.number,
+                    ch.name()
+                );
+            }
+        }
     }
 
     async fn import_one(

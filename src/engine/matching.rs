@@ -63,11 +63,21 @@ impl MatchResult {
 }
 
 /// For a channel that cannot list its catalogue: one active listing per distinct
-/// non-empty Shopify SKU, keyed by the SKU itself. Matching then applies its usual
-/// rules (a SKU on two variants is a duplicate, an untracked variant does not sync).
-pub fn listings_of_skus(variants: &[VariantRow]) -> Vec<Listing> {
+/// non-empty Shopify SKU (of the products tagged `tag`, when given; Shopify's tags
+/// ignore case), keyed by the SKU itself. Matching then applies its usual rules (a
+/// SKU on two variants is a duplicate, an untracked variant does not sync).
+pub fn listings_of_skus(variants: &[VariantRow], tag: Option<&str>) -> Vec<Listing> {
+    let tagged = |v: &VariantRow| {
+        tag.is_none_or(|tag| {
+            v.product_tags
+                .iter()
+                .flatten()
+                .any(|t| t.trim().eq_ignore_ascii_case(tag.trim()))
+        })
+    };
     let skus: std::collections::BTreeSet<&str> = variants
         .iter()
+        .filter(|v| tagged(v))
         .filter_map(|v| v.sku.as_deref())
         .filter(|sku| !sku.is_empty())
         .collect();
@@ -243,7 +253,7 @@ mod tests {
             variant("5", None, true),
             variant("6", Some(""), true),
         ];
-        let listings = listings_of_skus(&variants);
+        let listings = listings_of_skus(&variants, None);
         let skus: Vec<&str> = listings.iter().map(|l| l.product_id.as_str()).collect();
         assert_eq!(skus, ["A", "DUP", "UNTRACKED"]);
         let r = match_catalogs(&variants, &listings);
@@ -253,5 +263,28 @@ mod tests {
             Verdict::DuplicateInShopify(2)
         );
         assert_eq!(verdict_of(&r, &listings, "UNTRACKED"), Verdict::Untracked);
+    }
+
+    #[test]
+    fn a_tag_limits_the_offer_to_its_products_whatever_the_case() {
+        let tagged = |id: &str, sku: &str, tags: Option<&[&str]>| VariantRow {
+            product_tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
+            ..variant(id, Some(sku), true)
+        };
+        let variants = [
+            tagged("1", "GIFT-1", Some(&["Gifts", "HardToFind"])),
+            tagged("2", "PLAIN-1", Some(&["Gifts"])),
+            tagged("3", "GIFT-2", Some(&[" hardtofind "])),
+            // Stored before tags were read: not known to carry it.
+            tagged("4", "OLD-1", None),
+        ];
+        let skus = |tag| {
+            listings_of_skus(&variants, tag)
+                .into_iter()
+                .map(|l| l.sku)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(skus(Some("hardtofind")), ["GIFT-1", "GIFT-2"]);
+        assert_eq!(skus(None), ["GIFT-1", "GIFT-2", "OLD-1", "PLAIN-1"]);
     }
 }

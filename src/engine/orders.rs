@@ -10,7 +10,8 @@ use crate::config::OrdersConfig;
 use crate::db::catalog::SkuStock;
 use crate::money::Money;
 use crate::shopify::orders::{
-    Attribute, DiscountCode, FixedDiscount, LineProperty, MoneyBag, NewAddress, NewLine, NewOrder, NewShippingLine, NewTransaction,
+    Attribute, DiscountCode, FixedDiscount, LineProperty, MoneyBag, NewAddress, NewLine, NewOrder,
+    NewShippingLine, NewTransaction,
 };
 
 /// The largest amount (one price, a fee, a total) an order can plausibly carry: beyond it
@@ -478,10 +479,9 @@ pub fn order_value(order: &NewOrder) -> Money {
         .iter()
         .map(|l| l.price_set.shop_money.amount.times(l.quantity))
         .sum();
-    let discount = order
-        .discount_code
-        .as_ref()
-        .map_or(Money::ZERO, |d| d.item_fixed_discount_code.amount_set.shop_money.amount);
+    let discount = order.discount_code.as_ref().map_or(Money::ZERO, |d| {
+        d.item_fixed_discount_code.amount_set.shop_money.amount
+    });
     lines
         + order
             .shipping_lines

@@ -96,7 +96,10 @@ impl Engine<'_> {
     ) -> Result<Vec<Listing>> {
         if ch.client.capabilities().listings == ListingsRead::None {
             let variants = catalog::variants(self.db)?;
-            return Ok(matching::listings_of_skus(&variants));
+            return Ok(matching::listings_of_skus(
+                &variants,
+                ch.client.offered_tag(),
+            ));
         }
         let name = ch.name();
         let sink = self.reporter.progress(&format!("{name}: reading listings"));

@@ -304,7 +304,7 @@ mod tests {
     mod over_http {
         use std::sync::Mutex;
 
-        use super::super::super::transport::token_reply;
+        use super::super::super::transport::{test_transport, token_reply};
         use super::*;
         use crate::test_server::{Reply, TestServer};
 
@@ -350,7 +350,7 @@ mod tests {
         #[tokio::test]
         async fn lists_every_set_and_its_products_in_order() {
             let server = catalog().await;
-            let t = Transport::to_test_server(&server.url, 3);
+            let t = test_transport(&server.url, 3);
             let progress = Mutex::new(Vec::new());
             let listings = fetch(&t, None, &|n| progress.lock().unwrap().push(n))
                 .await
@@ -398,7 +398,7 @@ mod tests {
         #[tokio::test]
         async fn incremental_asks_for_sets_updated_since() {
             let server = catalog().await;
-            let t = Transport::to_test_server(&server.url, 1);
+            let t = test_transport(&server.url, 1);
             let since = DateTime::parse_from_rfc3339("2026-05-06T07:08:09Z")
                 .unwrap()
                 .with_timezone(&Utc);
@@ -430,7 +430,7 @@ mod tests {
                 ),
             })
             .await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             let error = fetch(&t, None, &|_| {}).await.unwrap_err();
             assert!(
                 matches!(error, ChannelError::Refused { status: 403, .. }),

@@ -79,7 +79,7 @@ impl IconicClient {
             settings.endpoint, settings.client_id, settings.environment
         );
         Self {
-            transport: Transport::new(settings, http),
+            transport: transport::transport(settings, http),
             fingerprint,
         }
     }

@@ -18,7 +18,8 @@ use super::transport::Transport;
 use super::WireId;
 use crate::channel::ChannelError;
 use crate::channel::{
-    Address, ChannelOrder, LineState, OrderExtras, OrderLine, OrderStage, OrdersRead, UnreadableOrder,
+    Address, ChannelOrder, LineState, OrderExtras, OrderLine, OrderStage, OrdersRead,
+    UnreadableOrder,
 };
 use crate::money::Money;
 
@@ -438,7 +439,7 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    use super::super::transport::{json as parse, token_reply};
+    use super::super::transport::{json as parse, test_transport, token_reply};
     use crate::test_server::{Reply, Request, TestServer};
 
     fn m(text: &str) -> Money {
@@ -735,7 +736,7 @@ mod tests {
                 _ => Reply::new(404, "{}"),
             })
             .await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             let orders = new_orders(
                 &t,
                 at("2026-11-01T00:00:00.750Z"),
@@ -784,7 +785,7 @@ mod tests {
                 _ => Reply::new(404, "{}"),
             })
             .await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             let orders = new_orders(&t, at("2026-11-01T00:00:00Z"), None)
                 .await
                 .unwrap()
@@ -814,7 +815,7 @@ mod tests {
                 _ => Reply::new(200, &full),
             })
             .await;
-            let t = Transport::to_test_server(&server.url, 1);
+            let t = test_transport(&server.url, 1);
             let orders = new_orders(&t, at("2026-11-01T00:00:00Z"), None)
                 .await
                 .unwrap()
@@ -849,7 +850,7 @@ mod tests {
         #[tokio::test]
         async fn by_id_asks_in_chunks_of_100() {
             let server = order_book().await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             // Reversed, with a repeat: asked once each, answered by id ascending.
             let mut wanted: Vec<String> = (1..=250).rev().map(|id| id.to_string()).collect();
             wanted.push("3".into());
@@ -883,7 +884,7 @@ mod tests {
         #[tokio::test]
         async fn no_ids_no_request() {
             let server = order_book().await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             assert_eq!(by_id(&t, &[]).await.unwrap(), OrdersRead::default());
             assert!(server.seen().is_empty());
         }
@@ -898,7 +899,7 @@ mod tests {
                 ),
             })
             .await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             let error = by_id(&t, &["1".to_string()]).await.unwrap_err();
             assert!(
                 matches!(&error, ChannelError::Unexpected { endpoint: ORDERS, reason }
@@ -911,7 +912,7 @@ mod tests {
         #[test]
         fn futures_are_send() {
             fn assert_send<T: Send>(_: &T) {}
-            let t = Transport::to_test_server("http://127.0.0.1:9", 1);
+            let t = test_transport("http://127.0.0.1:9", 1);
             let ids = vec!["1".to_string()];
             assert_send(&by_id(&t, &ids));
             assert_send(&new_orders(&t, Utc::now(), None));

@@ -168,7 +168,7 @@ mod tests {
 
     use serde_json::{json, Value};
 
-    use super::super::transport::token_reply;
+    use super::super::transport::{test_transport, token_reply};
     use super::super::{IconicClient, IconicSettings};
     use super::*;
     use crate::channel::Channel;
@@ -209,7 +209,7 @@ mod tests {
     /// Ships `shipment(["11", "12"])` against `script`; the outcome and the POSTs sent.
     async fn ship(script: Vec<Reply>) -> (ShipOutcome, usize) {
         let server = server(script).await;
-        let t = Transport::to_test_server(&server.url, 2);
+        let t = test_transport(&server.url, 2);
         let outcome = ready_to_ship(&t, &shipment(&["11", "12"])).await;
         assert_eq!(posts(&server).len() as u64, t.requests()[READY_TO_SHIP]);
         (outcome, posts(&server).len())
@@ -228,7 +228,7 @@ mod tests {
             {"id": 4, "name": "StarTrack", "apiIntegrationAvailable": true, "isActive": true}
         ]);
         let server = server(vec![Reply::json(&answer)]).await;
-        let t = Transport::to_test_server(&server.url, 2);
+        let t = test_transport(&server.url, 2);
         let providers = providers(&t).await.unwrap();
         let carrier = |name: &str| Carrier {
             code: name.into(),
@@ -254,7 +254,7 @@ mod tests {
     #[tokio::test]
     async fn the_request_body_is_exactly_the_contracts() {
         let server = server(vec![Reply::json(&json!({"orderItemIds": [11, 12]}))]).await;
-        let t = Transport::to_test_server(&server.url, 2);
+        let t = test_transport(&server.url, 2);
         let outcome = ready_to_ship(&t, &shipment(&["11", "12"])).await;
         assert_eq!(
             outcome,
@@ -399,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn ids_that_are_not_integers_are_refused_without_a_request() {
         let server = server(Vec::new()).await;
-        let t = Transport::to_test_server(&server.url, 2);
+        let t = test_transport(&server.url, 2);
         for (ids, why) in [
             (
                 &["11", "A-12"][..],

@@ -271,7 +271,7 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::time::Duration;
 
-        use super::super::super::transport::token_reply;
+        use super::super::super::transport::{test_transport, token_reply};
         use super::*;
         use crate::test_server::{Reply, TestServer};
 
@@ -289,7 +289,7 @@ mod tests {
                 ),
             })
             .await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             let mut updates: Vec<StockUpdate> =
                 (1..=150).map(|i| update(&i.to_string(), i)).collect();
             updates.push(update("not-a-number", 1));
@@ -349,7 +349,7 @@ mod tests {
                 Reply::new(200, "[]")
             })
             .await;
-            let t = Transport::to_test_server(&server.url, 2);
+            let t = test_transport(&server.url, 2);
             let updates = (1..=600).map(|i| update(&i.to_string(), 1)).collect();
             let outcome = push(&t, updates).await;
             assert_eq!(outcome.accepted.len(), 600);
