@@ -2,6 +2,7 @@
 //! says it can do ([`Capabilities`]), the neutral model every kind maps onto (`model`),
 //! and one folder per kind.
 
+pub mod hardtofind;
 pub mod iconic;
 pub mod model;
 pub mod transport;
@@ -239,4 +240,4 @@ pub trait Connect: std::fmt::Debug + Send + Sync {
 }
 
 /// The kinds this build supports.
-pub const KINDS: &[&Kind] = &[&iconic::KIND];
+pub const KINDS: &[&Kind] = &[&iconic::KIND, &hardtofind::KIND];

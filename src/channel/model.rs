@@ -134,6 +134,7 @@ pub struct Charge {
 pub struct Address {
     pub first_name: String,
     pub last_name: String,
+    pub company: Option<String>,
     pub phone: Option<String>,
     /// Street lines, first to last.
     pub lines: Vec<String>,
@@ -301,6 +302,8 @@ pub struct Carrier {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shipment {
     pub order_id: String,
+    /// When it was handed over (the Shopify fulfilment's time).
+    pub shipped_at: DateTime<Utc>,
     /// The lines shipped, whole (a channel that ships whole orders gets every line).
     pub line_ids: Vec<String>,
     /// The carrier's code on the channel.

@@ -498,6 +498,7 @@ fn address(order: &ChannelOrder) -> NewAddress {
     NewAddress {
         first_name: a.first_name.clone(),
         last_name: a.last_name.clone(),
+        company: a.company.clone().filter(|c| !c.trim().is_empty()),
         address1: a.lines.first().cloned(),
         address2: (a.lines.len() > 1).then(|| a.lines[1..].join(", ")),
         city: a.city.clone(),
@@ -626,6 +627,7 @@ mod tests {
             shipping_address: Address {
                 first_name: "Jo".into(),
                 last_name: "Citizen".into(),
+                company: None,
                 phone: Some("0400000000".into()),
                 lines: vec!["1 George St".into(), "Level 2".into()],
                 city: "Sydney".into(),

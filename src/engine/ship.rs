@@ -321,6 +321,7 @@ impl Engine<'_> {
                 pushes::begin_push(self.db, &attempt, &now)?;
                 let shipment = Shipment {
                     order_id: row.order_id.clone(),
+                    shipped_at: f.updated_at.unwrap_or_else(|| self.clock.now()),
                     line_ids: line_ids.clone(),
                     carrier: carrier.clone(),
                     tracking_number: tracking_number.clone(),
@@ -442,6 +443,7 @@ impl Engine<'_> {
                 };
                 let shipment = Shipment {
                     order_id: r.order_id.clone(),
+                    shipped_at: clock::parse(&r.attempted_at).unwrap_or_else(|| self.clock.now()),
                     line_ids: pending,
                     carrier,
                     tracking_number,

@@ -84,6 +84,8 @@ pub struct NewShippingLine {
 pub struct NewAddress {
     pub first_name: String,
     pub last_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
     pub address1: Option<String>,
     pub address2: Option<String>,
     pub city: String,

@@ -224,6 +224,7 @@ impl WireAddress {
         Address {
             first_name: self.first_name.unwrap_or_default(),
             last_name: self.last_name.unwrap_or_default(),
+            company: None,
             phone: filled(self.phone).next(),
             lines: filled(self.address).collect(),
             city: self.city.unwrap_or_default(),
@@ -535,6 +536,7 @@ mod tests {
             shipping_address: Address {
                 first_name: "Jo".into(),
                 last_name: "Citizen".into(),
+                company: None,
                 phone: Some("0400 000 002".into()),
                 lines: vec!["Unit 2".into(), "10 George St".into()],
                 city: "Sydney".into(),

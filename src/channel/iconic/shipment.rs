@@ -178,6 +178,7 @@ mod tests {
     fn shipment(item_ids: &[&str]) -> Shipment {
         Shipment {
             order_id: "9001".into(),
+            shipped_at: crate::clock::parse("2026-11-30T01:00:00Z").unwrap(),
             line_ids: item_ids.iter().map(|id| id.to_string()).collect(),
             carrier: "AusPost".into(),
             tracking_number: "33ABC012345-01".into(),
