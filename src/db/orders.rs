@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{Db, DbError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::channel::{ChannelOrder, UnreadableOrder};
 
@@ -166,6 +166,27 @@ pub struct Filter<'a> {
     pub since: Option<&'a str>,
 }
 
+/// Each SKU the channel's orders hold, with the number of the newest order holding it.
+pub fn ordered_skus(db: &Db, channel: &str) -> Result<Vec<(String, String)>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare(
+            "SELECT l.sku, o.number FROM order_lines l
+               JOIN orders o ON o.channel = l.channel AND o.order_id = l.order_id
+              WHERE l.channel = ?1
+              ORDER BY l.sku, o.created_at DESC",
+        )?;
+        let rows = st.query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut out: Vec<(String, String)> = Vec::new();
+        for row in rows {
+            let (sku, number): (String, String) = row?;
+            if out.last().is_none_or(|(last, _)| *last != sku) {
+                out.push((sku, number));
+            }
+        }
+        Ok(out)
+    })
+}
+
 pub fn list(db: &Db, f: &Filter<'_>) -> Result<Vec<OrderRow>, DbError> {
     db.read(|c| {
         let mut st = c.prepare(&format!(
@@ -181,7 +202,9 @@ pub fn list(db: &Db, f: &Filter<'_>) -> Result<Vec<OrderRow>, DbError> {
 
 /// Records the order as just read from the channel: a new row is `pending`; an
 /// existing row keeps its state. Its lines are replaced by what the channel shows now,
-/// keeping which of them were imported and which fulfilment claimed them.
+/// keeping which of them were imported and which fulfilment claimed them. An imported
+/// line keeps the quantity Shopify got, and stays (as last seen) when the channel no
+/// longer shows it: the watch compares what was imported with the channel's order.
 pub fn record_seen(db: &Db, channel: &str, o: &ChannelOrder, now: &str) -> Result<(), DbError> {
     db.write(|c| {
         c.execute(
@@ -201,12 +224,23 @@ pub fn record_seen(db: &Db, channel: &str, o: &ChannelOrder, now: &str) -> Resul
             ],
         )?;
         let mut kept = c.prepare_cached(
-            "SELECT line_id, imported, fulfilment_id FROM order_lines
+            "SELECT line_id, imported, fulfilment_id, sku, quantity, state, unit_price
+               FROM order_lines
               WHERE channel = ?1 AND order_id = ?2 AND (imported = 1 OR fulfilment_id IS NOT NULL)",
         )?;
-        let kept: BTreeMap<String, (bool, Option<String>)> = kept
+        let kept: BTreeMap<String, KeptLine> = kept
             .query_map(params![channel, o.id], |r| {
-                Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+                Ok((
+                    r.get(0)?,
+                    KeptLine {
+                        imported: r.get(1)?,
+                        claimed: r.get(2)?,
+                        sku: r.get(3)?,
+                        quantity: r.get(4)?,
+                        state: r.get(5)?,
+                        unit_price: r.get(6)?,
+                    },
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
         c.execute(
@@ -219,21 +253,53 @@ pub fn record_seen(db: &Db, channel: &str, o: &ChannelOrder, now: &str) -> Resul
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for line in &o.lines {
-            let (imported, claimed) = kept.get(&line.id).cloned().unwrap_or_default();
+            let was = kept.get(&line.id);
+            let imported = was.is_some_and(|k| k.imported);
+            let quantity = match was {
+                Some(k) if k.imported => k.quantity,
+                _ => line.quantity,
+            };
             ins.execute(params![
                 channel,
                 o.id,
                 line.id,
                 line.sku,
-                line.quantity,
+                quantity,
                 line.state.as_str(),
                 line.unit_price.to_string(),
                 imported,
-                claimed,
+                was.and_then(|k| k.claimed.clone()),
+            ])?;
+        }
+        let shown: BTreeSet<&str> = o.lines.iter().map(|l| l.id.as_str()).collect();
+        for (id, k) in kept
+            .iter()
+            .filter(|(id, k)| k.imported && !shown.contains(id.as_str()))
+        {
+            ins.execute(params![
+                channel,
+                o.id,
+                id,
+                k.sku,
+                k.quantity,
+                k.state,
+                k.unit_price,
+                true,
+                k.claimed,
             ])?;
         }
         Ok(())
     })
+}
+
+/// An order line as stored, kept across a re-read when it was imported or claimed.
+struct KeptLine {
+    imported: bool,
+    claimed: Option<String>,
+    sku: String,
+    quantity: i64,
+    state: String,
+    unit_price: String,
 }
 
 /// Records an order the channel answered with but that could not be read, as `held`
