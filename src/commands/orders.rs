@@ -11,6 +11,7 @@ use comfy_table::{CellAlignment, Table};
 use serde::Serialize;
 
 use super::Ctx;
+use crate::db::fulfilments;
 use crate::db::orders::{self, Filter, OrderRow, State};
 use crate::engine::orders::difference;
 use crate::exit::{UsageError, OK};
@@ -61,14 +62,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             since: since.as_deref(),
         },
     )?;
+    let sent = fulfilments::tracking_sent(&ctx.db)?;
+    let tracking = |r: &OrderRow| {
+        sent.get(&(r.channel.clone(), r.order_id.clone()))
+            .map(|numbers| numbers.join(" "))
+            .unwrap_or_default()
+    };
     let text = match (args.summary, args.format) {
         (Some(Summary::Month), format) => render_months(&months(&rows), format)?,
-        (None, Format::Table) => table(&rows),
+        (None, Format::Table) => table(&rows, &tracking),
         (None, Format::Json) => {
-            let list: Vec<JsonOrder<'_>> = rows.iter().map(JsonOrder::from).collect();
+            let list: Vec<JsonOrder<'_>> = rows
+                .iter()
+                .map(|r| JsonOrder::new(r, tracking(r)))
+                .collect();
             serde_json::to_string_pretty(&list)? + "\n"
         }
-        (None, Format::Csv) => csv(&rows)?,
+        (None, Format::Csv) => csv(&rows, &tracking)?,
     };
     io::stdout()
         .lock()
@@ -117,7 +127,8 @@ fn minute(t: &str) -> String {
     t.get(..16).unwrap_or(t).replacen('T', " ", 1)
 }
 
-fn table(rows: &[OrderRow]) -> String {
+/// `tracking`: the tracking numbers the order's channel confirmed, space-separated.
+fn table(rows: &[OrderRow], tracking: &dyn Fn(&OrderRow) -> String) -> String {
     if rows.is_empty() {
         return "No orders.\n".into();
     }
@@ -131,6 +142,7 @@ fn table(rows: &[OrderRow]) -> String {
         "Imported (UTC)",
         "Value",
         "Difference",
+        "Tracking sent",
         "Reason / notes",
     ]);
     for r in rows {
@@ -150,6 +162,7 @@ fn table(rows: &[OrderRow]) -> String {
             value_difference(r)
                 .map(|d| format!("{d:+}"))
                 .unwrap_or_default(),
+            tracking(r),
             notes,
         ]);
     }
@@ -195,11 +208,14 @@ struct JsonOrder<'a> {
     difference: Option<String>,
     adopted: bool,
     edited_in_shopify_at: Option<&'a str>,
+    /// The tracking numbers the channel confirmed, space-separated.
+    tracking_sent: String,
 }
 
-impl<'a> From<&'a OrderRow> for JsonOrder<'a> {
-    fn from(r: &'a OrderRow) -> Self {
+impl<'a> JsonOrder<'a> {
+    fn new(r: &'a OrderRow, tracking_sent: String) -> Self {
         JsonOrder {
+            tracking_sent,
             channel: &r.channel,
             order_id: &r.order_id,
             order_number: &r.number,
@@ -220,7 +236,7 @@ impl<'a> From<&'a OrderRow> for JsonOrder<'a> {
     }
 }
 
-fn csv(rows: &[OrderRow]) -> Result<String> {
+fn csv(rows: &[OrderRow], tracking: &dyn Fn(&OrderRow) -> String) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "channel",
@@ -234,6 +250,7 @@ fn csv(rows: &[OrderRow]) -> Result<String> {
         "value",
         "channel_total",
         "difference",
+        "tracking_sent",
         "reason",
         "notes",
     ])?;
@@ -255,6 +272,7 @@ fn csv(rows: &[OrderRow]) -> Result<String> {
             &value_difference(r)
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
+            &tracking(r),
             r.reason.as_deref().unwrap_or(""),
             &flags(r),
         ])?;

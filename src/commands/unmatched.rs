@@ -1,6 +1,10 @@
 //! `skubridge unmatched`: every active channel listing that does not sync, why, and
 //! near-miss hints; then the Shopify variants no listing can match. It reads only what
 //! the last product sync stored, so it runs alongside a pass and costs no API calls.
+//!
+//! A channel that cannot list its catalogue is offered Shopify's SKUs: for it, the
+//! report shows the Shopify side's problems and the SKUs its orders held that no
+//! variant has, and says that nothing more can be known.
 
 use std::io::{self, Write};
 
@@ -11,8 +15,8 @@ use serde::Serialize;
 use tracing::warn;
 
 use super::Ctx;
-use crate::channel::Listing;
-use crate::db::catalog;
+use crate::channel::{Listing, ListingsRead};
+use crate::db::{catalog, orders};
 use crate::engine::unmatched::{self, Report, VariantProblem};
 use crate::exit::{UsageError, OK};
 use crate::output::Format;
@@ -55,9 +59,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let variants = catalog::variants(&ctx.db)?;
     let channels: Vec<(&str, &[Listing])> =
         stored.iter().map(|(n, l)| (*n, l.as_slice())).collect();
-    let report = unmatched::report(&variants, &channels);
+    let mut report = unmatched::report(&variants, &channels);
+    let mut unlisted = Vec::new();
+    for (name, _) in &stored {
+        if let Some(offer) = unlisted_offer(ctx, name) {
+            let ordered = orders::ordered_skus(&ctx.db, name)?;
+            report
+                .listings
+                .extend(unmatched::ordered_problems(&variants, name, &ordered));
+            unlisted.push(offer);
+        }
+    }
     let text = match args.format {
-        Format::Table => table(&report),
+        Format::Table => table(&report) + &unlisted.join(""),
         Format::Json => json(&report)?,
         Format::Csv => csv(&report)?,
     };
@@ -66,6 +80,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         .write_all(text.as_bytes())
         .context("writing the report to stdout")?;
     Ok(OK)
+}
+
+/// For a channel that cannot list its catalogue, the sentence saying so and what it is
+/// offered; `None` for the others.
+fn unlisted_offer(ctx: &Ctx, name: &str) -> Option<String> {
+    let cfg = ctx.cfg.channels.iter().find(|c| c.name == name)?;
+    // Only asked what it can do: no request is made.
+    let client = cfg.settings.connect(1, reqwest::Client::new());
+    if client.capabilities().listings != ListingsRead::None {
+        return None;
+    }
+    let offered = match client.offered_tag() {
+        Some(tag) => format!("the variants of products tagged {tag:?}"),
+        None => "every variant".to_string(),
+    };
+    Some(format!(
+        "{name} cannot list its catalogue: it is offered {offered} that is tracked and has a unique SKU, and ignores the SKUs it does not sell. The rows above are what can be known: Shopify's side, and SKUs its orders held that no variant has.\n"
+    ))
 }
 
 fn variant_sku(v: &VariantProblem) -> &str {

@@ -2,6 +2,8 @@
 //! with its items claimed) before the channel is called, so a crash or an unknown
 //! outcome is settled from the channel's item statuses on the next pass.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -103,6 +105,25 @@ pub fn in_state(db: &Db, channel: &str, state: PushState) -> Result<Vec<Fulfilme
         ))?;
         let rows = st.query_map(params![channel, state.as_str()], row)?;
         rows.collect()
+    })
+}
+
+/// The tracking numbers each order's channel confirmed, by (channel, order id), in the
+/// order they were pushed.
+pub fn tracking_sent(db: &Db) -> Result<BTreeMap<(String, String), Vec<String>>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare(
+            "SELECT channel, order_id, tracking_number FROM fulfilments
+              WHERE state = 'pushed' AND tracking_number IS NOT NULL
+              ORDER BY pushed_at, fulfilment_id",
+        )?;
+        let rows = st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        let mut out: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for row in rows {
+            let (key, number) = row?;
+            out.entry(key).or_default().push(number);
+        }
+        Ok(out)
     })
 }
 

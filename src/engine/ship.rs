@@ -340,9 +340,13 @@ impl Engine<'_> {
                             );
                         }
                         info!(
-                            "{channel} order {}: {} lines shipped with {carrier} {tracking_number}",
+                            "{channel} order {}: {} lines shipped with {carrier} {tracking_number}{}",
                             row.number,
-                            confirmed.len()
+                            confirmed.len(),
+                            Some(action.detail.as_str())
+                                .filter(|d| !d.is_empty())
+                                .map(|d| format!(" ({d})"))
+                                .unwrap_or_default()
                         );
                         action.result = FulfilResult::Pushed;
                     }

@@ -24,6 +24,9 @@ pub enum Reason {
     ProductDraft,
     /// Matched, but its product is archived: pushed 0.
     ProductArchived,
+    /// A channel that cannot list its catalogue sold this SKU, and no Shopify variant
+    /// has it.
+    OrderedNoVariant,
 }
 
 impl Reason {
@@ -36,6 +39,7 @@ impl Reason {
             Self::Untracked => "untracked",
             Self::ProductDraft => "product_draft",
             Self::ProductArchived => "product_archived",
+            Self::OrderedNoVariant => "ordered_no_variant",
         }
     }
 }
@@ -49,6 +53,7 @@ impl fmt::Display for Reason {
             Self::Untracked => f.write_str("variant untracked"),
             Self::ProductDraft => f.write_str("product draft"),
             Self::ProductArchived => f.write_str("product archived"),
+            Self::OrderedNoVariant => f.write_str("in a channel order; no Shopify variant"),
         }
     }
 }
@@ -191,6 +196,32 @@ pub fn listing_problems(
         });
     }
     problems
+}
+
+/// For a channel that cannot list its catalogue: the SKUs its orders hold that no
+/// Shopify variant has (`ordered`: SKU, and an order number holding it), with hints.
+/// The product id shown is the order.
+pub fn ordered_problems(
+    variants: &[VariantRow],
+    channel: &str,
+    ordered: &[(String, String)],
+) -> Vec<ListingProblem> {
+    let known: HashSet<&str> = variants.iter().filter_map(real_sku).collect();
+    let mut hints: Option<NearMissIndex<'_>> = None;
+    ordered
+        .iter()
+        .filter(|(sku, _)| !known.contains(sku.as_str()))
+        .map(|(sku, number)| {
+            let hints = hints.get_or_insert_with(|| NearMissIndex::new(variants));
+            ListingProblem {
+                channel: channel.to_string(),
+                product_id: format!("order {number}"),
+                sku: sku.clone(),
+                reason: Reason::OrderedNoVariant,
+                near_misses: hints.near_misses(sku),
+            }
+        })
+        .collect()
 }
 
 fn variant_problems(variants: &[VariantRow]) -> Vec<VariantProblem> {
@@ -582,6 +613,30 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn skus_ordered_on_a_channel_without_listings_are_shown_when_shopify_lacks_them() {
+        let variants = [variant("1", Some("MUG-1"), true, "ACTIVE")];
+        let ordered = [
+            ("MUG-1".to_string(), "7001".to_string()),
+            ("mug_1".to_string(), "7002".to_string()),
+            ("NOPE-9".to_string(), "7003".to_string()),
+        ];
+        let problems = ordered_problems(&variants, "htf", &ordered);
+        let shown: Vec<(&str, &str, Reason)> = problems
+            .iter()
+            .map(|p| (p.product_id.as_str(), p.sku.as_str(), p.reason))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("order 7002", "mug_1", Reason::OrderedNoVariant),
+                ("order 7003", "NOPE-9", Reason::OrderedNoVariant)
+            ]
+        );
+        let hint = problems[0].hint().unwrap();
+        assert!(hint.starts_with("\"mug_1\" ≈ Shopify \"MUG-1\""), "{hint}");
     }
 
     #[test]
