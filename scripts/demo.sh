@@ -22,14 +22,17 @@ if [ -z "$SANDBOX_URL" ] || [ -z "$SANDBOX_SMTP_URL" ]; then
 fi
 export SHOPIFY_ACCESS_TOKEN=shpat_sandbox_demo
 export ICONIC_CLIENT_SECRET=iconic-sandbox-demo-secret
+export HARDTOFIND_PASSWORD=htf-sandbox-demo-password
 cp fixtures/demo/skubridge.toml "$work/"
 chmod 600 "$work/skubridge.toml"
 skubridge() { "$bin/skubridge" --config "$work/skubridge.toml" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "Harbour & Pine: a Shopify store (30 variants, 2 locations) and The Iconic, served by skubridge-sandbox at $SANDBOX_URL"
+say "Harbour & Pine: a Shopify store (30 variants, 2 locations), The Iconic and Hard To Find, served by skubridge-sandbox at $SANDBOX_URL"
 say "The Iconic before skubridge"
 curl -s "$SANDBOX_URL/_sandbox/report"
+say "Hard To Find before skubridge (it sells the gifts: totes and beanies, tagged \"hardtofind\" in Shopify)"
+curl -s "$SANDBOX_URL/_sandbox/report/hardtofind"
 
 say "skubridge sync --dry-run   (reads everything, changes nothing)"
 skubridge sync --dry-run
@@ -56,7 +59,16 @@ curl -s -X POST "$SANDBOX_URL/_sandbox/iconic/orders" -H 'content-type: applicat
     {"id": 70012, "seller_sku": "HP-MERINO-NVY-L", "paid_price": "129.00", "unit_price": "129.00"},
     {"id": 70013, "seller_sku": "HP-LINEN-WHT-M", "paid_price": "89.95", "unit_price": "89.95"}]}' >/dev/null
 
-say "skubridge sync   (the order becomes one Shopify order, its stock is claimed, the channel follows)"
+say "A customer orders a Canvas Tote on Hard To Find, monogrammed and gift wrapped"
+curl -s -X POST "$SANDBOX_URL/_sandbox/hardtofind/orders" -H 'content-type: application/json' -d '{
+  "id": 52001, "shipping": "8.50",
+  "lines": [{"sku": "HP-TOTE-NAT", "description": "Canvas Tote, natural", "price": "49.00", "quantity": 1,
+             "personalisations": [{"name": "Monogram", "value": "S.L."}]}],
+  "gift_wrapping": {"description": "Recycled kraft", "message": "Happy birthday, Sam!", "price": "5.00"},
+  "address": {"first_name": "Alex", "last_name": "Ng", "line_one": "3 Bay Rd", "suburb": "Hobart",
+              "state": "TAS", "postcode": "7000", "country": "AU"}}' >/dev/null
+
+say "skubridge sync   (each order becomes one Shopify order, its stock is claimed, both channels follow)"
 skubridge sync || true
 
 say "skubridge orders"
@@ -66,11 +78,17 @@ say "The warehouse ships it: fulfilled in Shopify with Australia Post, tracking 
 curl -s -X POST "$SANDBOX_URL/_sandbox/shopify/orders/1/fulfillments" -H 'content-type: application/json' \
     -d '{"company": "Australia Post", "number": "AP123456789AU"}' >/dev/null
 
+say "... and the monogrammed tote (the engraving is on its Shopify line, the gift message in the note)"
+curl -s -X POST "$SANDBOX_URL/_sandbox/shopify/orders/2/fulfillments" -H 'content-type: application/json' \
+    -d '{"company": "Australia Post", "number": "AP987654321AU"}' >/dev/null
+
 say "skubridge fulfil   (the next sync would do the same: carrier mapped, tracking pushed once)"
 skubridge fulfil || true
 
 say "The Iconic after (quantities skubridge changed are marked)"
 curl -s "$SANDBOX_URL/_sandbox/report"
+say "Hard To Find after"
+curl -s "$SANDBOX_URL/_sandbox/report/hardtofind"
 say "skubridge unmatched   (what does not sync, and why; exact SKUs only, never guessed)"
 skubridge unmatched
 
@@ -85,4 +103,6 @@ curl -s "$SANDBOX_URL/_sandbox/mail.txt"
 
 echo
 echo "The Leather Belt is a draft in Shopify, so its listings are set to 0. Every other quantity is"
-echo "the warehouse's available stock minus 1 reserved, capped at 15 (max_stock)."
+echo "the warehouse's available stock minus 1 reserved, capped at 15 (max_stock). Hard To Find gets the"
+echo "warehouse's stock of the tagged gifts as it is; HP-BEANIE-GRY is on two Shopify variants, so it"
+echo "is reported instead of synced."

@@ -87,6 +87,8 @@ pub struct App {
     pub mail: smtp::MailStore,
     /// The channel as loaded, so the report can show what changed since.
     initial_channel: Value,
+    /// Hard To Find as loaded, likewise.
+    initial_hardtofind: Value,
 }
 
 impl App {
@@ -152,6 +154,8 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
         shopify: Mutex::new(shopify::ShopifyState::new(fixture.shopify)),
         initial_channel: iconic.dump(),
         iconic: Mutex::new(iconic),
+        initial_hardtofind: hardtofind::HardToFindState::new(fixture.hardtofind.clone())
+            .dump(&format!("http://{addr}")),
         hardtofind: Mutex::new(hardtofind::HardToFindState::new(fixture.hardtofind)),
         faults: faults::Faults::default(),
         counts: Mutex::default(),
@@ -191,6 +195,7 @@ fn router(app: Arc<App>) -> Router {
     let control = Router::new()
         .route("/_sandbox/state", get(dump_state))
         .route("/_sandbox/report", get(channel_report))
+        .route("/_sandbox/report/hardtofind", get(hardtofind_report))
         .route("/_sandbox/requests", get(get_counts).delete(reset_counts))
         .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/_sandbox/latency", put(set_latency))
@@ -208,29 +213,62 @@ async fn dump_state(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({ "shopify": shopify, "iconic": iconic, "hardtofind": hardtofind }))
 }
 
-/// The channel's listings as a plain-text table, marking quantities that changed since
+/// The Iconic's listings as a plain-text table, marking quantities that changed since
 /// the sandbox started (what `make demo` prints).
 async fn channel_report(State(app): State<Arc<App>>) -> String {
     let now = app.iconic.lock().unwrap().dump();
-    let was: std::collections::HashMap<&str, &Value> = app.initial_channel["products"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| Some((p["seller_sku"].as_str()?, &p["quantity"])))
-        .collect();
+    let rows = |v: &Value| -> Vec<(String, String, Value)> {
+        v["products"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let sku = p["seller_sku"].as_str().unwrap_or("?");
+                let status = p["status"].as_str().unwrap_or("?");
+                (sku.to_string(), status.to_string(), p["quantity"].clone())
+            })
+            .collect()
+    };
+    report(&rows(&app.initial_channel), &rows(&now))
+}
+
+/// Hard To Find's variants, as [`channel_report`] shows The Iconic's.
+async fn hardtofind_report(State(app): State<Arc<App>>) -> String {
+    let now = app.hardtofind.lock().unwrap().dump(&app.base_url);
+    let rows = |v: &Value| -> Vec<(String, String, Value)> {
+        v["variants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let sku = p["sku"].as_str().unwrap_or("?");
+                (
+                    sku.to_string(),
+                    "listed".to_string(),
+                    p["inventory"].clone(),
+                )
+            })
+            .collect()
+    };
+    report(&rows(&app.initial_hardtofind), &rows(&now))
+}
+
+/// (SKU, status, quantity) rows now, with "(was N)" where `was` differs.
+fn report(was: &[(String, String, Value)], now: &[(String, String, Value)]) -> String {
+    let before: std::collections::HashMap<&str, &Value> =
+        was.iter().map(|(sku, _, q)| (sku.as_str(), q)).collect();
     let mut out = format!("{:<24} {:<9} {:>8}\n", "SELLER SKU", "STATUS", "QUANTITY");
-    for p in now["products"].as_array().into_iter().flatten() {
-        let sku = p["seller_sku"].as_str().unwrap_or("?");
-        let change = match was.get(sku) {
-            Some(before) if *before != &p["quantity"] => format!("  (was {before})"),
+    for (sku, status, quantity) in now {
+        let change = match before.get(sku.as_str()) {
+            Some(b) if *b != quantity => format!("  (was {b})"),
             Some(_) => String::new(),
             None => "  (new)".to_string(),
         };
         out.push_str(&format!(
             "{:<24} {:<9} {:>8}{change}\n",
             format!("{sku:?}").trim_matches('"'),
-            p["status"].as_str().unwrap_or("?"),
-            p["quantity"]
+            status,
+            quantity
         ));
     }
     out

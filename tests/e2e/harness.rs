@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 pub const SHOPIFY_TOKEN: &str = "shpat_e2e_secret_token";
 pub const ICONIC_ID: &str = "iconic-e2e";
 pub const ICONIC_SECRET: &str = "iconic-e2e-very-secret";
+pub const HTF_USER: &str = "owner@e2e-store.example";
+pub const HTF_PASSWORD: &str = "htf-e2e-very-secret";
 
 /// No run of the tests' small stores takes anywhere near this: one that does is hung.
 const HANG: Duration = Duration::from_secs(120);
@@ -29,10 +31,16 @@ pub struct Env {
 impl Env {
     /// A sandbox serving these fixtures, and a config pointing at it.
     pub fn new(shopify: Value, iconic: Value) -> Self {
+        Self::with_hardtofind(shopify, iconic, json!({}))
+    }
+
+    /// Like [`Env::new`], with a Hard To Find account too (the config names only The
+    /// Iconic until a test adds the channel).
+    pub fn with_hardtofind(shopify: Value, iconic: Value, hardtofind: Value) -> Self {
         let fixture = skubridge_sandbox::Fixture {
             shopify: serde_json::from_value(shopify).expect("shopify fixture"),
             iconic: serde_json::from_value(iconic).expect("iconic fixture"),
-            hardtofind: Default::default(),
+            hardtofind: serde_json::from_value(hardtofind).expect("hardtofind fixture"),
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -376,6 +384,7 @@ impl Run<'_> {
             .env_remove("RUST_LOG")
             .env("SHOPIFY_TOKEN", SHOPIFY_TOKEN)
             .env("ICONIC_SECRET", ICONIC_SECRET)
+            .env("HARDTOFIND_PASSWORD", HTF_PASSWORD)
             // Keep fault tests fast: backoff waits shrink, attempts stay the same.
             .env("SKUBRIDGE_BACKOFF_MS", "20");
         for (k, v) in &self.vars {

@@ -8,6 +8,7 @@ mod doctor;
 mod email;
 mod errors;
 mod fulfil;
+mod hardtofind;
 mod harness;
 mod kind;
 mod market;

@@ -289,6 +289,7 @@ fn neutral(o: &MarketOrder) -> ChannelOrder {
         shipping_address: Address {
             first_name: "Sam".into(),
             last_name: "Buyer".into(),
+            company: None,
             phone: None,
             lines: vec!["2 Pitt St".into()],
             city: "Sydney".into(),

@@ -535,7 +535,7 @@ fn wait_for(done: impl Fn() -> bool) -> bool {
     false
 }
 
-fn rows_in_state(env: &Env, state: &str) -> i64 {
+pub(crate) fn rows_in_state(env: &Env, state: &str) -> i64 {
     let Ok(db) = rusqlite::Connection::open(env.db_path()) else {
         return 0;
     };
@@ -551,21 +551,34 @@ fn rows_in_state(env: &Env, state: &str) -> i64 {
 fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
     const ROUNDS: u64 = 54;
     let env = env();
-    let t0 = chrono::Utc::now();
-    // Two minutes of fixed clock per pass: longer than Shopify's search settle time, so
-    // an unresolved create is decided (adopted or re-sent) on the very next pass.
-    let at = |round: u64| (t0 + chrono::Duration::minutes(2 * round as i64)).to_rfc3339();
-    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(0)).expect(0);
     env.set_shopify_stock("LS-S", 10_000);
-    let mut expected = Vec::new();
-    let mut landed = [0; 3];
-    for round in 1..=ROUNDS {
+    kill_during_imports(&env, ROUNDS, |round| {
         let id = 20_000 + round;
         env.add_channel_order(order(
             id,
             &[(id * 10, "LS-S", "1.10"), (id * 10 + 1, "LS-S", "1.10")],
         ));
-        expected.push(format!("iconic:{id}"));
+        format!("iconic:{id}")
+    });
+    assert_eq!(rows_in_state(&env, "imported"), ROUNDS as i64);
+    // Every order claimed its two units once.
+    assert_eq!(env.shopify_available("LS-S"), 10_000 - 2 * ROUNDS as i64);
+}
+
+/// `rounds` times: `place` puts a new order on the channel (and names its source
+/// identifier), a pass starts and is SIGKILLed while its create is in flight, after
+/// Shopify committed it but before the answer, or anywhere. Then two clean passes:
+/// every order placed is in Shopify exactly once.
+pub(crate) fn kill_during_imports(env: &Env, rounds: u64, place: impl Fn(u64) -> String) {
+    let t0 = chrono::Utc::now();
+    // Two minutes of fixed clock per pass: longer than Shopify's search settle time, so
+    // an unresolved create is decided (adopted or re-sent) on the very next pass.
+    let at = |round: u64| (t0 + chrono::Duration::minutes(2 * round as i64)).to_rfc3339();
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(0)).expect(0);
+    let mut expected = Vec::new();
+    let mut landed = [0; 3];
+    for round in 1..=rounds {
+        expected.push(place(round));
         let mode = (round % 3) as usize;
         let creates = env.count("graphql OrderCreate");
         match mode {
@@ -588,7 +601,7 @@ fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
             .unwrap();
         let jitter = std::time::Duration::from_millis(fastrand::u64(0..30));
         let hit = match mode {
-            0 => wait_for(|| rows_in_state(&env, "creating") > 0),
+            0 => wait_for(|| rows_in_state(env, "creating") > 0),
             1 => wait_for(|| env.count("graphql OrderCreate") > creates),
             // Anywhere: before the read, between intent and create, after.
             _ => {
@@ -604,20 +617,22 @@ fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
         }
         env.clear_faults();
     }
+    // Most kills hit their window (a few may find the pass not there yet).
+    let per_mode = rounds / 3;
     assert!(
-        landed[0] >= 15 && landed[1] >= 15,
-        "kills landed in flight {} and after commit {} times",
+        landed[0] >= per_mode * 5 / 6 && landed[1] >= per_mode * 5 / 6,
+        "kills landed in flight {} and after commit {} times of {per_mode}",
         landed[0],
         landed[1]
     );
     // Passes without kills catch up.
     env.run(&["sync"])
-        .env("SKUBRIDGE_NOW", &at(ROUNDS + 1))
+        .env("SKUBRIDGE_NOW", &at(rounds + 1))
         .expect(0);
     env.run(&["sync"])
-        .env("SKUBRIDGE_NOW", &at(ROUNDS + 2))
+        .env("SKUBRIDGE_NOW", &at(rounds + 2))
         .expect(0);
-    let found = per_source(&env);
+    let found = per_source(env);
     let duplicates: Vec<_> = found.iter().filter(|(_, n)| **n > 1).collect();
     assert!(duplicates.is_empty(), "duplicated: {duplicates:?}");
     let missing: Vec<_> = expected
@@ -625,10 +640,7 @@ fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
         .filter(|s| !found.contains_key(*s))
         .collect();
     assert!(missing.is_empty(), "missing: {missing:?}");
-    assert_eq!(found.len() as u64, ROUNDS);
-    assert_eq!(rows_in_state(&env, "imported"), ROUNDS as i64);
-    // Every order claimed its two units once.
-    assert_eq!(env.shopify_available("LS-S"), 10_000 - 2 * ROUNDS as i64);
+    assert_eq!(found.len() as u64, rounds);
 }
 
 #[test]
