@@ -92,6 +92,23 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// The variants of products tagged `tag`, read again whole: a tag put on or taken
+    /// off a product need not change its variants' `updated_at`, so the read of changed
+    /// variants may never see it.
+    pub(super) async fn read_tagged_variants(&self, tag: &str) -> Result<()> {
+        let variants = self
+            .shopify
+            .variants_tagged(tag)
+            .await
+            .with_context(|| format!("reading the Shopify variants tagged {tag:?}"))?;
+        let rows: Vec<VariantRow> = variants.into_iter().map(variant_row).collect();
+        let tagged: std::collections::HashSet<String> =
+            rows.iter().map(|r| r.variant_id.clone()).collect();
+        catalog::upsert_variants(self.db, &rows)?;
+        catalog::untag_others(self.db, tag, &tagged)?;
+        Ok(())
+    }
+
     async fn full_shopify_read(&self, state: &mut ShopifyRead) -> Result<Counts> {
         let locations = self
             .shopify
@@ -116,6 +133,7 @@ impl Engine<'_> {
             .map(|l| (l.id.clone(), l.name.clone(), l.is_active))
             .collect();
         catalog::replace_locations(self.db, &locs, &self.cfg.shopify.locations)?;
+        let started = self.now();
         let cat = {
             let sink = self.reporter.progress("Shopify: reading catalog");
             self.shopify
@@ -127,6 +145,10 @@ impl Engine<'_> {
         let levels: Vec<LevelRow> = cat.levels.into_iter().map(level_row).collect();
         catalog::replace_shopify(self.db, &variants, &levels)?;
         meta::set_watermark(self.db, LEVELS_WATERMARK, &clock::rfc3339(cat.read_at))?;
+        // Every variant was just read: the next product sync reads only what changed
+        // since, not the whole catalogue again.
+        meta::set_watermark(self.db, SHOPIFY_PRODUCTS_WATERMARK, &started)?;
+        state.variants_read = true;
         state.full_read_done = true;
         state.levels_fresh = true;
         Ok(Counts::of([
