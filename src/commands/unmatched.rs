@@ -91,12 +91,12 @@ fn unlisted_offer(ctx: &Ctx, name: &str) -> Option<String> {
     if client.capabilities().listings != ListingsRead::None {
         return None;
     }
-    let offered = match client.offered_tag() {
-        Some(tag) => format!("the variants of products tagged {tag:?}"),
-        None => "every variant".to_string(),
+    let of_products = match client.offered_tag() {
+        Some(tag) => format!(" of a product tagged {tag:?}"),
+        None => String::new(),
     };
     Some(format!(
-        "{name} cannot list its catalogue: it is offered {offered} that is tracked and has a unique SKU, and ignores the SKUs it does not sell. The rows above are what can be known: Shopify's side, and SKUs its orders held that no variant has.\n"
+        "{name} cannot list its catalogue: it is offered every Shopify variant{of_products} that is tracked and has a unique SKU, and ignores the SKUs it does not sell. The rows above are what can be known: Shopify's side, and SKUs its orders held that no variant has.\n"
     ))
 }
 

@@ -86,6 +86,27 @@ fn insert_variants(c: &Connection, variants: &[VariantRow]) -> rusqlite::Result<
     Ok(())
 }
 
+/// Takes `tag` off the stored tags of every variant not in `tagged` (the variants
+/// Shopify says carry it now). Tags compare as Shopify's do, ignoring case.
+pub fn untag_others(
+    db: &Db,
+    tag: &str,
+    tagged: &std::collections::HashSet<String>,
+) -> Result<usize, DbError> {
+    let stale: Vec<VariantRow> = variants(db)?
+        .into_iter()
+        .filter(|v| !tagged.contains(&v.variant_id))
+        .filter_map(|mut v| {
+            let tags = v.product_tags.as_mut()?;
+            let before = tags.len();
+            tags.retain(|t| !t.trim().eq_ignore_ascii_case(tag.trim()));
+            (tags.len() < before).then_some(v)
+        })
+        .collect();
+    db.write(|c| insert_variants(c, &stale))?;
+    Ok(stale.len())
+}
+
 /// Adds or updates variants (an incremental product read); nothing is removed.
 pub fn upsert_variants(db: &Db, variants: &[VariantRow]) -> Result<(), DbError> {
     db.write(|c| insert_variants(c, variants))

@@ -56,7 +56,11 @@ pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
 /// channel and not yet set to 0: rows with no Shopify variant, so their target is 0.
 /// Recorded when the matches change (`catalog::replace_matches`), so a pass reads only
 /// these, never the whole catalogue.
-pub fn lost_matches(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
+///
+/// `unlisted_too`: the channel cannot list its catalogue, so a SKU it is no longer
+/// offered (untagged, renamed in Shopify) has no listing row, yet the channel still
+/// sells it: it is set to 0 as well.
+pub fn lost_matches(db: &Db, channel: &str, unlisted_too: bool) -> Result<Vec<StockRow>, DbError> {
     db.write(|c| {
         // Those the channel has taken 0 for are done.
         c.execute(
@@ -66,14 +70,16 @@ pub fn lost_matches(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
             [channel],
         )?;
         let mut st = c.prepare_cached(
-            "SELECT lm.product_id, l.sku, p.quantity, r.quantity
+            "SELECT lm.product_id, COALESCE(l.sku, lm.sku), p.quantity, r.quantity
                FROM lost_matches lm
-               JOIN channel_listings l ON l.channel = lm.channel AND l.product_id = lm.product_id
+               LEFT JOIN channel_listings l
+                      ON l.channel = lm.channel AND l.product_id = lm.product_id
                LEFT JOIN stock_pushed p ON p.channel = lm.channel AND p.product_id = lm.product_id
                LEFT JOIN stock_refused r ON r.channel = lm.channel AND r.product_id = lm.product_id
-              WHERE lm.channel = ?1 AND l.status = 'active'",
+              WHERE lm.channel = ?1
+                AND (l.status = 'active' OR (?2 AND l.product_id IS NULL))",
         )?;
-        let rows = st.query_map([channel], |r| {
+        let rows = st.query_map(params![channel, unlisted_too], |r| {
             Ok(StockRow {
                 product_id: r.get(0)?,
                 sku: r.get(1)?,

@@ -70,6 +70,9 @@ impl Engine<'_> {
             .map(|t| t - PRODUCTS_OVERLAP)
             .filter(|_| incremental);
         self.read_changed_variants().await?;
+        if let Some(tag) = ch.client.offered_tag() {
+            self.read_tagged_variants(tag).await?;
+        }
         let read = self.read_listings(ch, since).await?;
         self.db.atomically(|| -> Result<Counts> {
             if incremental {

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 use super::report::{Count, Counts};
 use super::stock::{self, StockRules};
 use super::{lock, notices, ChannelHandle, Engine};
-use crate::channel::{ImportState, PushOutcome, StockUpdate, StockWrite};
+use crate::channel::{ImportState, ListingsRead, PushOutcome, StockUpdate, StockWrite};
 use crate::clock;
 use crate::db::stock::StockRow;
 use crate::db::{self, channels};
@@ -50,7 +50,8 @@ impl Engine<'_> {
         if rows.is_empty() && in_flight.is_empty() {
             warn!("{name}: no matched SKUs yet, so no stock to push; `skubridge sync` matches products on its first pass");
         }
-        let lost: Vec<StockRow> = db::stock::lost_matches(self.db, name)?
+        let unlisted_too = ch.client.capabilities().listings == ListingsRead::None;
+        let lost: Vec<StockRow> = db::stock::lost_matches(self.db, name, unlisted_too)?
             .into_iter()
             .filter(settled)
             .collect();

@@ -213,12 +213,22 @@ impl ShopifyClient {
         &self,
         updated_since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Variant>, ShopifyError> {
+        self.variants_matching(updated_since.map(search::updated_after))
+            .await
+    }
+
+    /// The variants of products carrying `tag` (Shopify's tags ignore case).
+    pub async fn variants_tagged(&self, tag: &str) -> Result<Vec<Variant>, ShopifyError> {
+        self.variants_matching(Some(orders::term("tag", tag))).await
+    }
+
+    async fn variants_matching(&self, query: Option<String>) -> Result<Vec<Variant>, ShopifyError> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
             product_variants: Connection<VariantNode>,
         }
-        let variables = json!({ "query": updated_since.map(search::updated_after) });
+        let variables = json!({ "query": query });
         let page = self
             .pages(&queries::VARIANTS, variables, |d: Data| {
                 Ok(d.product_variants)

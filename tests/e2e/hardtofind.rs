@@ -201,6 +201,29 @@ fn stock_reaches_hard_to_find_for_tagged_products_only_and_only_when_it_changes(
 }
 
 #[test]
+fn a_tag_put_on_or_taken_off_a_product_is_seen_by_the_next_product_sync() {
+    let env = env();
+    // Passes from half an hour on: the products' own times (the sandbox's start) are
+    // then older than any product sync's window, as an existing product's are.
+    let t0 = chrono::Utc::now() + chrono::Duration::minutes(30);
+    let at = |minutes: i64| (t0 + chrono::Duration::minutes(minutes)).to_rfc3339();
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(0)).expect(0);
+    env.control_patch(
+        "/_sandbox/shopify/products/600",
+        json!({"tags": ["HARDTOFIND"]}),
+    );
+    env.control_patch("/_sandbox/shopify/products/500", json!({"tags": []}));
+    // Before product sync is due, nothing moves.
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(5)).expect(0);
+    assert!(stock(&env).contains(&("CUP-1".to_string(), 0)));
+    env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(61)).expect(0);
+    let levels = stock(&env);
+    // The cup is offered now; the mug, no longer offered, is taken off sale.
+    assert!(levels.contains(&("CUP-1".to_string(), 7)), "{levels:?}");
+    assert!(levels.contains(&("MUG-1".to_string(), 0)), "{levels:?}");
+}
+
+#[test]
 fn a_ready_order_becomes_one_shopify_order_with_its_personalisations() {
     let env = env();
     env.run(&["sync"]).expect(0);

@@ -124,7 +124,8 @@ async fn patch_variant(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProductPatch {
-    status: String,
+    status: Option<String>,
+    tags: Option<Vec<String>>,
 }
 
 async fn patch_product(
@@ -133,11 +134,16 @@ async fn patch_product(
     patch: Result<Json<ProductPatch>, JsonRejection>,
 ) -> Reply {
     let Json(patch) = patch?;
-    let Some(status) = ProductStatus::parse(&patch.status) else {
-        let message = format!("unknown status {:?}", patch.status);
-        return Err(ControlError(StatusCode::BAD_REQUEST, message));
-    };
-    lock(&app).catalog.set_product_status(id, status, now())?;
+    if let Some(text) = &patch.status {
+        let Some(status) = ProductStatus::parse(text) else {
+            let message = format!("unknown status {text:?}");
+            return Err(ControlError(StatusCode::BAD_REQUEST, message));
+        };
+        lock(&app).catalog.set_product_status(id, status, now())?;
+    }
+    if let Some(tags) = patch.tags {
+        lock(&app).catalog.set_product_tags(id, tags)?;
+    }
     done()
 }
 

@@ -234,6 +234,8 @@ impl Searchable for VariantSearch<'_> {
             "sku" => search::test_str(v.sku.as_deref(), cmp, value),
             "id" => search::test_id(v.id, cmp, value),
             "product_id" => search::test_id(v.product_id, cmp, value),
+            // The product's tags; Shopify's tags ignore case.
+            "tag" => Some(p.is_some_and(|p| p.tags.iter().any(|t| t.eq_ignore_ascii_case(value)))),
             // Shopify allows a comma-separated list of statuses.
             "product_status" => Some(p.is_some_and(|p| {
                 value

@@ -405,6 +405,18 @@ impl Catalog {
         Ok(())
     }
 
+    /// Replaces a product's tags. UNCONFIRMED whether Shopify moves its variants'
+    /// `updated_at` when a product's tags change: the sandbox takes the case a client
+    /// must survive, and leaves every `updated_at` as it was.
+    pub fn set_product_tags(&mut self, id: u64, tags: Vec<String>) -> Result<(), ChangeError> {
+        let p = self
+            .products
+            .get_mut(&id)
+            .ok_or_else(|| ChangeError::NotFound(format!("unknown product {id}")))?;
+        p.tags = tags;
+        Ok(())
+    }
+
     pub fn dump(&self) -> Value {
         let locations: Vec<Value> = self
             .locations

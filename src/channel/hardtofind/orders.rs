@@ -258,7 +258,7 @@ impl WireOrder {
             id,
             created_at,
             updated_at,
-            currency: None,
+            currency: Some(super::CURRENCY.to_string()),
             email: None,
             shipping_address: address.unwrap_or_default(),
             delivery_info,
