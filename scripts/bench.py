@@ -26,6 +26,9 @@ LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "50"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 LEVELS_PAGE = 250  # Shopify connection page limit
 STOCK_BATCH = 100  # The Iconic v2 PUT /v2/stock/product limit
+HTF_BATCH = 500  # skubridge's Hard To Find /batch size (the API states no limit)
+# Hard To Find's steady pass is measured at this size.
+HTF_SIZE = int(os.environ.get("BENCH_HTF_SIZE", "100000"))
 
 
 def call(url, method="GET", body=None):
@@ -60,17 +63,9 @@ def sandbox(n):
     return proc, proc.stdout.readline().strip()
 
 
-def write_config(work, shop_url, channels):
-    """A config in `work` for the sandbox's Shopify and these (name, endpoint) channels."""
-    config = os.path.join(work, "skubridge.toml")
-    text = f"""database = "skubridge.db"
-[shopify]
-shop = "bench.myshopify.com"
-access_token = "${{SHOPIFY_ACCESS_TOKEN}}"
-endpoint = "{shop_url}"
-"""
-    for name, url in channels:
-        text += f"""[[channel]]
+def iconic(name, url):
+    """A [[channel]] block for the sandbox's Iconic at `url`."""
+    return f"""[[channel]]
 name = "{name}"
 kind = "iconic"
 endpoint = "{url}"
@@ -79,6 +74,29 @@ client_secret = "${{ICONIC_CLIENT_SECRET}}"
 reserve_stock = 0
 concurrency = {CONCURRENCY}
 """
+
+
+def hardtofind(name, url):
+    """A [[channel]] block for the sandbox's Hard To Find at `url`."""
+    return f"""[[channel]]
+name = "{name}"
+kind = "hardtofind"
+endpoint = "{url}/hardtofind"
+username = "htf-bench"
+password = "${{HARDTOFIND_PASSWORD}}"
+concurrency = {CONCURRENCY}
+"""
+
+
+def write_config(work, shop_url, blocks):
+    """A config in `work` for the sandbox's Shopify and these [[channel]] blocks."""
+    config = os.path.join(work, "skubridge.toml")
+    text = f"""database = "skubridge.db"
+[shopify]
+shop = "bench.myshopify.com"
+access_token = "${{SHOPIFY_ACCESS_TOKEN}}"
+endpoint = "{shop_url}"
+""" + "".join(blocks)
     with open(config, "w") as f:
         f.write(text)
     return config
@@ -86,7 +104,8 @@ concurrency = {CONCURRENCY}
 
 def bench_env():
     return dict(os.environ, SHOPIFY_ACCESS_TOKEN="shpat_sandbox_bench",
-                ICONIC_CLIENT_SECRET="iconic-bench-secret")
+                ICONIC_CLIENT_SECRET="iconic-bench-secret",
+                HARDTOFIND_PASSWORD="htf-bench-password")
 
 
 def change_one_percent(url, n):
@@ -109,9 +128,9 @@ def side_by_side(n):
     try:
         env = bench_env()
         setups = {
-            "iconic alone": [("iconic", url_a)],
-            "outlet alone": [("outlet", url_b)],
-            "both": [("iconic", url_a), ("outlet", url_b)],
+            "iconic alone": [iconic("iconic", url_a)],
+            "outlet alone": [iconic("outlet", url_b)],
+            "both": [iconic("iconic", url_a), iconic("outlet", url_b)],
         }
         configs = {}
         for name, channels in setups.items():
@@ -134,22 +153,28 @@ def side_by_side(n):
             p.wait()
 
 
+def runner(url, config, n, results):
+    """Runs one measured command with fresh request counts, recorded in `results`."""
+    env = bench_env()
+
+    def run(name, minimum, *args):
+        call(url + "/_sandbox/requests", "DELETE")
+        code, wall, cpu, rss, err = measured(config, env, *args)
+        if code != 0:
+            sys.exit(f"{name} failed ({code}):\n{err}")
+        counts = call(url + "/_sandbox/requests")
+        results.append((name, n, code, wall, cpu, rss, counts, minimum))
+
+    return run
+
+
 def bench_size(n):
     work = tempfile.mkdtemp(prefix=f"skubridge-bench-{n}-")
     proc, url = sandbox(n)
     try:
-        config = write_config(work, url, [("iconic", url)])
-        env = bench_env()
+        config = write_config(work, url, [iconic("iconic", url)])
         results = []
-
-        def run(name, minimum, *args):
-            """One measured command with fresh request counts."""
-            call(url + "/_sandbox/requests", "DELETE")
-            code, wall, cpu, rss, err = measured(config, env, *args)
-            if code != 0:
-                sys.exit(f"{name} failed ({code}):\n{err}")
-            counts = call(url + "/_sandbox/requests")
-            results.append((name, n, code, wall, cpu, rss, counts, minimum))
+        run = runner(url, config, n, results)
 
         # Both catalogs in full: Shopify's bulk operation, every product set (5 SKUs each).
         full_read = {
@@ -173,6 +198,34 @@ def bench_size(n):
         }))
 
         run("reset-products", full_read, "reset-products", "--yes")
+        return results
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def bench_hardtofind(n):
+    """Hard To Find alone: a first pass (every SKU offered, in batches) and a steady pass
+    after 1% of Shopify's stock changed."""
+    work = tempfile.mkdtemp(prefix=f"skubridge-bench-htf-{n}-")
+    proc, url = sandbox(n)
+    try:
+        config = write_config(work, url, [hardtofind("hardtofind", url)])
+        results = []
+        run = runner(url, config, n, results)
+        orders_read = {"hardtofind READY orders page": 1}
+        run("Hard To Find first pass", {
+            "shopify (locations, bulk run, bulk poll, JSONL)": 4,
+            "shopify earlier imports": 1,
+            "hardtofind stock batches": math.ceil(n / HTF_BATCH),
+            **orders_read,
+        })
+        changed = change_one_percent(url, n)
+        run(f"Hard To Find steady pass, {changed} SKUs changed (1%)", {
+            "shopify levels pages": math.ceil(changed / LEVELS_PAGE),
+            "hardtofind stock batches": math.ceil(changed / HTF_BATCH),
+            **orders_read,
+        })
         return results
     finally:
         proc.terminate()
@@ -204,6 +257,8 @@ def main():
     for n in SIZES:
         print(f"bench: {n} SKUs ...", file=sys.stderr)
         rows.extend(bench_size(n))
+    print(f"bench: Hard To Find, {HTF_SIZE} SKUs ...", file=sys.stderr)
+    rows.extend(bench_hardtofind(HTF_SIZE))
     print(f"bench: two channels side by side, {PAIR_SIZE} SKUs ...", file=sys.stderr)
     walls = side_by_side(PAIR_SIZE)
     lines = [
@@ -213,7 +268,8 @@ def main():
         f"Sandbox latency {LATENCY_MS} ms per request; channel concurrency {CONCURRENCY}; "
         "release build. CPU and peak RSS are skubridge's own (wait4 rusage), not the sandbox's.",
         "Minimum requests: what the APIs allow for the work (Shopify pages of 250, "
-        "Iconic stock batches of 100, one Iconic call per product set).",
+        "Iconic stock batches of 100, one Iconic call per product set, Hard To Find "
+        f"batches of {HTF_BATCH} and one page of its READY orders).",
         "",
         "Ideal wall time (design §12): minimum requests × latency ÷ concurrency.",
         "",
@@ -249,6 +305,9 @@ def main():
         "- A first pass may poll the bulk operation twice: it is not finished at the first look.",
         "- A first pass on a new database makes one Shopify order search: skubridge looks for",
         "  orders it imported before, to recover them if the database was lost.",
+        "- Hard To Find has no listing endpoint: every Shopify SKU is offered, so its first",
+        "  pass sends every level, and a steady pass only the changed ones. The request above",
+        "  the minimum is its login (a 15-minute token, once per run).",
     ]
     slower = max(walls["iconic alone"], walls["outlet alone"])
     pair = [
