@@ -8,6 +8,9 @@ mod base64;
 pub mod faults;
 pub mod hardtofind;
 pub mod iconic;
+#[cfg(test)]
+mod in_process;
+pub mod money;
 mod raw_json;
 pub mod shopify;
 pub mod smtp;

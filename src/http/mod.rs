@@ -128,6 +128,18 @@ pub fn undecodable(error: &serde_json::Error, body: &str) -> String {
     }
 }
 
+/// One record of a channel's answer decoded on its own, or why not: the field's path and
+/// what is wrong with it, never the value (it may be a customer's data).
+pub fn decode_record<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let mut decoder = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize::<_, T>(&mut decoder).map_err(|e| {
+        let message = without_values(&e.inner().to_string());
+        // The position inside one record's text helps nobody: the path says where.
+        let message = message.split(" at line ").next().unwrap_or_default();
+        format!("{}: {message}", e.path())
+    })
+}
+
 /// serde's message without the value it quotes: `invalid type: string "jo@example.com",
 /// expected u64` becomes `invalid type, expected u64`. Messages of our own
 /// deserializers (an amount that is not one) name no customer data and stay whole.

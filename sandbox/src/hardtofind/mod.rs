@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 
 use crate::App;
 
+pub use crate::money::Money;
 pub use auth::Password;
-pub use money::Money;
 pub use orders::{
     FixtureAddress, FixtureGiftWrapping, FixtureLine, FixtureOrder, NameValue, Status,
 };
@@ -166,15 +166,13 @@ pub fn control_router() -> Router<Arc<App>> {
 
 #[cfg(test)]
 mod tests {
-    use std::convert::Infallible;
-
     use axum::body::Body;
     use axum::http::header::CONTENT_TYPE;
-    use axum::http::{HeaderMap, Request, StatusCode};
-    use axum::response::Response;
+    use axum::http::StatusCode;
 
     use super::*;
-    use crate::{Fixture, Options, Sandbox};
+    use crate::in_process::{InProcess, Reply};
+    use crate::Fixture;
 
     const USER: &str = "shop@example.com";
     const PASSWORD: &str = "correct horse";
@@ -204,13 +202,6 @@ mod tests {
         }
     }
 
-    struct Reply {
-        status: StatusCode,
-        headers: HeaderMap,
-        bytes: Vec<u8>,
-        body: Value,
-    }
-
     impl Reply {
         /// Asserts an error with this status and returns its message.
         fn error(&self, status: StatusCode) -> &str {
@@ -227,22 +218,8 @@ mod tests {
         }
     }
 
-    /// The whole sandbox (fault middleware included), driven in-process.
-    struct Harness {
-        sandbox: Sandbox,
-    }
-
-    /// `Router` is a tower `Service`; the sandbox has no direct tower dependency, so
-    /// reach `call` through axum's `ServiceExt`, whose supertrait it is.
-    async fn call<S>(mut service: S, request: Request<Body>) -> Response
-    where
-        S: axum::ServiceExt<Request<Body>, Response = Response, Error = Infallible>,
-    {
-        match service.call(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        }
-    }
+    /// The whole sandbox, driven in-process.
+    struct Harness(InProcess);
 
     impl Harness {
         async fn start(hardtofind: HardToFindFixture) -> Self {
@@ -250,31 +227,15 @@ mod tests {
                 hardtofind,
                 ..Fixture::default()
             };
-            let addr = "127.0.0.1:0".parse().unwrap();
-            let sandbox = crate::start(fixture, addr, Options::default())
-                .await
-                .unwrap();
-            Self { sandbox }
+            Self(InProcess::start(fixture).await)
         }
 
         async fn send(&self, method: &str, uri: &str, token: Option<&str>, body: Body) -> Reply {
-            let mut request = Request::builder()
-                .method(method)
-                .uri(uri)
-                .header("content-type", "application/json");
+            let mut headers = vec![("content-type", "application/json")];
             if let Some(token) = token {
-                request = request.header("x-auth-token", token);
+                headers.push(("x-auth-token", token));
             }
-            let router = crate::router(self.sandbox.app.clone());
-            let response = call(router, request.body(body).unwrap()).await;
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-            Reply {
-                status: parts.status,
-                headers: parts.headers,
-                body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                bytes: bytes.to_vec(),
-            }
+            self.0.send(method, uri, &headers, body).await
         }
 
         async fn login(&self, username: &str, password: &str) -> Reply {
@@ -313,12 +274,12 @@ mod tests {
         }
 
         fn dump(&self) -> Value {
-            let app = &self.sandbox.app;
+            let app = &self.0.sandbox.app;
             app.hardtofind.lock().unwrap().dump(&app.base_url)
         }
 
         fn base(&self) -> String {
-            format!("{}/hardtofind", self.sandbox.url())
+            format!("{}/hardtofind", self.0.sandbox.url())
         }
     }
 
@@ -418,7 +379,7 @@ mod tests {
         assert!(info["created"].as_str().unwrap().ends_with('Z'));
         assert_eq!((at("expires") - at("created")).num_seconds(), 900);
         assert!((Utc::now() - at("created")).num_seconds() < 5);
-        let counts = h.sandbox.app.counts.lock().unwrap().clone();
+        let counts = h.0.sandbox.app.counts.lock().unwrap().clone();
         assert_eq!(counts.get("GET /hardtofind/info"), Some(&1));
         assert_eq!(counts.get("POST /hardtofind/authenticate"), Some(&1));
     }
@@ -448,7 +409,7 @@ mod tests {
                 {"sku": "SKU-000003", "inventory": 4}])
         );
         assert_eq!(dump["ignored_skus"], json!(["NOT-LISTED", "SKU-000003"]));
-        let counts = h.sandbox.app.counts.lock().unwrap().clone();
+        let counts = h.0.sandbox.app.counts.lock().unwrap().clone();
         assert_eq!(counts.get("POST /hardtofind/batch"), Some(&1));
     }
 
@@ -605,7 +566,7 @@ mod tests {
         h.get(&token, "/hardtofind/order/9/packing-slip.pdf")
             .await
             .error(StatusCode::NOT_FOUND);
-        let counts = h.sandbox.app.counts.lock().unwrap().clone();
+        let counts = h.0.sandbox.app.counts.lock().unwrap().clone();
         assert_eq!(counts.get("GET /hardtofind/order/{id}"), Some(&2));
     }
 
@@ -698,7 +659,7 @@ mod tests {
         );
         let shipped = h.transition(&token, 2, &ship("T2")).await;
         assert_eq!(shipped.ok()["shipments"][0]["shipment_date"], "2026-03-02");
-        let counts = h.sandbox.app.counts.lock().unwrap().clone();
+        let counts = h.0.sandbox.app.counts.lock().unwrap().clone();
         assert_eq!(
             counts.get("POST /hardtofind/order/{id}/transition"),
             Some(&12)
@@ -826,7 +787,7 @@ mod tests {
         assert_eq!(ids(&json!({"data": dump["orders"]})), [1, 2]);
         assert_eq!(dump["tokens_issued"], 1);
         // Control calls are not API requests.
-        let counts = h.sandbox.app.counts.lock().unwrap().clone();
+        let counts = h.0.sandbox.app.counts.lock().unwrap().clone();
         assert!(counts.keys().all(|k| !k.contains("_sandbox")), "{counts:?}");
     }
 

@@ -19,8 +19,9 @@ use serde_json::{json, Value};
 
 use super::auth::Session;
 use super::error::ApiError;
-use super::money::{wire_money, Money};
+use super::money::wire_money;
 use super::{api_base, packing_slip, wire_time};
+use crate::money::Money;
 use crate::App;
 
 /// What the API Reference gives as the `status` filter's default. It is not one of the

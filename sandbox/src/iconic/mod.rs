@@ -27,9 +27,10 @@ use serde_json::{json, Value};
 
 use crate::App;
 
+pub use crate::money::Money;
 pub use auth::ClientSecret;
 pub use catalog::{FixtureProduct, FixtureProductSet, Status};
-pub use orders::{FixtureAddress, FixtureItem, FixtureName, FixtureOrder, ItemStatus, Money};
+pub use orders::{FixtureAddress, FixtureItem, FixtureName, FixtureOrder, ItemStatus};
 pub use shipment::FixtureProvider;
 
 /// Products per generated product set (the generated Shopify products have five variants).
@@ -164,15 +165,13 @@ pub fn control_router() -> Router<Arc<App>> {
 
 #[cfg(test)]
 mod tests {
-    use std::convert::Infallible;
-
     use axum::body::Body;
     use axum::http::header::CONTENT_TYPE;
-    use axum::http::{HeaderMap, Request, StatusCode};
-    use axum::response::Response;
+    use axum::http::StatusCode;
 
     use super::*;
-    use crate::{Fixture, Options, Sandbox};
+    use crate::in_process::{InProcess, Reply};
+    use crate::Fixture;
 
     /// base64("iconic-test:iconic-test-secret")
     const GOOD_BASIC: &str = "Basic aWNvbmljLXRlc3Q6aWNvbmljLXRlc3Qtc2VjcmV0";
@@ -188,12 +187,6 @@ mod tests {
         }
     }
 
-    struct Reply {
-        status: StatusCode,
-        headers: HeaderMap,
-        body: Value,
-    }
-
     impl Reply {
         /// Asserts an RFC 7807 problem with this status and returns its detail.
         fn problem(&self, status: StatusCode) -> &str {
@@ -206,22 +199,8 @@ mod tests {
         }
     }
 
-    /// The whole sandbox (fault middleware included), driven in-process.
-    struct Harness {
-        sandbox: Sandbox,
-    }
-
-    /// `Router` is a tower `Service`; the sandbox has no direct tower dependency, so
-    /// reach `call` through axum's `ServiceExt`, whose supertrait it is.
-    async fn call<S>(mut service: S, request: Request<Body>) -> Response
-    where
-        S: axum::ServiceExt<Request<Body>, Response = Response, Error = Infallible>,
-    {
-        match service.call(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        }
-    }
+    /// The whole sandbox, driven in-process.
+    struct Harness(InProcess);
 
     impl Harness {
         async fn start(iconic: IconicFixture) -> Self {
@@ -229,33 +208,7 @@ mod tests {
                 iconic,
                 ..Fixture::default()
             };
-            let addr = "127.0.0.1:0".parse().unwrap();
-            let sandbox = crate::start(fixture, addr, Options::default())
-                .await
-                .unwrap();
-            Self { sandbox }
-        }
-
-        async fn send(
-            &self,
-            method: &str,
-            uri: &str,
-            headers: &[(&str, &str)],
-            body: impl Into<Body>,
-        ) -> Reply {
-            let mut request = Request::builder().method(method).uri(uri);
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            let router = crate::router(self.sandbox.app.clone());
-            let response = call(router, request.body(body.into()).unwrap()).await;
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-            Reply {
-                status: parts.status,
-                headers: parts.headers,
-                body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            }
+            Self(InProcess::start(fixture).await)
         }
 
         async fn token(&self) -> String {
@@ -274,13 +227,15 @@ mod tests {
                 ("authorization", basic),
                 ("content-type", "application/x-www-form-urlencoded"),
             ];
-            self.send("POST", "/oauth/client-credentials", &headers, form)
+            self.0
+                .send("POST", "/oauth/client-credentials", &headers, form)
                 .await
         }
 
         async fn get(&self, token: &str, uri: &str) -> Reply {
             let bearer = format!("Bearer {token}");
-            self.send("GET", uri, &[("authorization", &bearer)], Body::empty())
+            self.0
+                .send("GET", uri, &[("authorization", &bearer)], Body::empty())
                 .await
         }
 
@@ -296,7 +251,9 @@ mod tests {
                 ("authorization", bearer.as_str()),
                 ("content-type", content_type),
             ];
-            self.send("PUT", "/v2/stock/product", &headers, body).await
+            self.0
+                .send("PUT", "/v2/stock/product", &headers, body)
+                .await
         }
 
         /// An API request with a JSON body.
@@ -306,17 +263,17 @@ mod tests {
                 ("authorization", bearer.as_str()),
                 ("content-type", "application/json"),
             ];
-            self.send("POST", uri, &headers, body.to_string()).await
+            self.0.send("POST", uri, &headers, body.to_string()).await
         }
 
         /// A control-API request with a JSON body (no credentials: none are needed).
         async fn control(&self, method: &str, uri: &str, body: &Value) -> Reply {
             let headers = [("content-type", "application/json")];
-            self.send(method, uri, &headers, body.to_string()).await
+            self.0.send(method, uri, &headers, body.to_string()).await
         }
 
         fn dump(&self) -> Value {
-            self.sandbox.app.iconic.lock().unwrap().dump()
+            self.0.sandbox.app.iconic.lock().unwrap().dump()
         }
     }
 
@@ -345,15 +302,17 @@ mod tests {
             StatusCode::OK
         );
 
-        let anonymous = h.send("GET", "/v2/product-sets", &[], Body::empty()).await;
+        let anonymous =
+            h.0.send("GET", "/v2/product-sets", &[], Body::empty())
+                .await;
         anonymous.problem(StatusCode::UNAUTHORIZED);
         h.get("made-up", "/v2/product-sets")
             .await
             .problem(StatusCode::UNAUTHORIZED);
 
-        let expired = h
-            .send("POST", "/_sandbox/iconic/expire-tokens", &[], Body::empty())
-            .await;
+        let expired =
+            h.0.send("POST", "/_sandbox/iconic/expire-tokens", &[], Body::empty())
+                .await;
         assert_eq!(expired.status, StatusCode::OK);
         let detail = h
             .get(token, "/v2/stock/product/1")
@@ -671,7 +630,7 @@ mod tests {
         h.get(&token, "/v2/orders?limit=101&offset=0")
             .await
             .problem(StatusCode::BAD_REQUEST);
-        h.send("GET", "/v2/orders?limit=1&offset=0", &[], Body::empty())
+        h.0.send("GET", "/v2/orders?limit=1&offset=0", &[], Body::empty())
             .await
             .problem(StatusCode::UNAUTHORIZED);
 
@@ -1004,7 +963,7 @@ mod tests {
         );
         assert!(names.contains(&"AusPost"));
         assert_eq!(listed.body[0]["apiIntegrationAvailable"], false);
-        h.send("GET", "/v2/orders-shipment-providers", &[], Body::empty())
+        h.0.send("GET", "/v2/orders-shipment-providers", &[], Body::empty())
             .await
             .problem(StatusCode::UNAUTHORIZED);
 
@@ -1098,7 +1057,7 @@ mod tests {
                     "tracking_code": "33ABC0001"}})
         );
         assert!(dump["orders"][1]["items"][0].get("shipment").is_none());
-        let counts = h.sandbox.app.counts.lock().unwrap().clone();
+        let counts = h.0.sandbox.app.counts.lock().unwrap().clone();
         assert_eq!(counts.get(&format!("POST {READY_TO_SHIP}")), Some(&1));
 
         // Pickup needs no tracking number.
@@ -1198,8 +1157,8 @@ mod tests {
         assert_eq!(again.body["title"], "Status Transition is not allowed");
         assert_eq!(h.dump()["orders"][1]["items"][0]["status"], "pending");
 
-        let plain = h
-            .send(
+        let plain =
+            h.0.send(
                 "POST",
                 READY_TO_SHIP,
                 &[("authorization", &format!("Bearer {token}"))],
@@ -1207,7 +1166,7 @@ mod tests {
             )
             .await;
         plain.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        h.send(
+        h.0.send(
             "POST",
             READY_TO_SHIP,
             &[("content-type", "application/json")],

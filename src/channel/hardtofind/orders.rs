@@ -349,13 +349,7 @@ fn into_address(a: WireAddress) -> Address {
 
 /// One order from its detail's raw text, or what names it and why it cannot be read.
 fn read_order(raw: &str) -> Result<ChannelOrder, UnreadableOrder> {
-    let mut decoder = serde_json::Deserializer::from_str(raw);
-    serde_path_to_error::deserialize::<_, WireOrder>(&mut decoder)
-        .map_err(|e| {
-            let message = crate::http::without_values(&e.inner().to_string());
-            let message = message.split(" at line ").next().unwrap_or_default();
-            format!("{}: {message}", e.path())
-        })
+    crate::http::decode_record::<WireOrder>(raw)
         .and_then(WireOrder::into_order)
         .map_err(|reason| {
             let summary: Option<Summary> = serde_json::from_str(raw).ok();

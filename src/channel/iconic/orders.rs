@@ -147,14 +147,7 @@ fn filled(values: Option<Vec<Option<String>>>) -> impl Iterator<Item = String> {
 
 /// One order from its raw text, or what names it and why it cannot be read.
 fn read_order(raw: &RawValue) -> Result<ChannelOrder, UnreadableOrder> {
-    let mut decoder = serde_json::Deserializer::from_str(raw.get());
-    serde_path_to_error::deserialize::<_, WireOrder>(&mut decoder)
-        .map_err(|e| {
-            let message = crate::http::without_values(&e.inner().to_string());
-            // The position inside one order's text helps nobody: the path says where.
-            let message = message.split(" at line ").next().unwrap_or_default();
-            format!("{}: {message}", e.path())
-        })
+    crate::http::decode_record::<WireOrder>(raw.get())
         .and_then(WireOrder::into_order)
         .map_err(|reason| unreadable(raw, reason))
 }
