@@ -389,6 +389,37 @@ fn a_fulfilled_order_ships_once_under_one_tracking_number() {
 }
 
 #[test]
+fn a_shipment_whose_answer_is_lost_is_settled_from_the_order_status() {
+    let env = env();
+    env.run(&["sync"]).expect(0);
+    place(&env, 7351, &[("MUG-1", 1, "24.95")]);
+    env.run(&["sync"]).expect(0);
+    fulfil_source(&env, "htf:7351", "Australia Post", "TRK-C", None);
+    // Hard To Find applies the shipment, and the answer is lost on the way back.
+    env.fault(json!({"path": "/hardtofind/order/", "method": "POST",
+                     "kind": {"type": "status_after", "status": 502}}));
+    env.run(&["sync"]).expect(0);
+    assert_eq!(order_on_channel(&env, 7351)["status"], "SHIPPED");
+    let pushing = env.run(&["orders", "--channel", "htf"]).expect(0).stdout;
+    assert!(!pushing.contains("TRK-C"), "not confirmed yet: {pushing}");
+    // The next pass reads the order, sees it shipped, and sends nothing again.
+    env.run(&["sync"]).expect(0);
+    assert_eq!(env.count(TRANSITION), 2, "process, then ship once");
+    assert_eq!(
+        order_on_channel(&env, 7351)["shipments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let listed = env.run(&["orders", "--channel", "htf"]).expect(0).stdout;
+    assert!(listed.contains("TRK-C"), "{listed}");
+    assert!(!subjects(&env)
+        .iter()
+        .any(|s| s.contains("Fulfilment Error")));
+}
+
+#[test]
 fn a_refused_shipment_is_a_fulfilment_error_email() {
     let env = env();
     env.run(&["sync"]).expect(0);
