@@ -353,7 +353,8 @@ impl Engine<'_> {
             let outcome = self
                 .import_one(ch, &row, &order, &mut stock, &mut pause, dry_run)
                 .await?;
-            if matches!(outcome, Outcome::Imported | Outcome::Adopted(_))
+            if !dry_run
+                && matches!(outcome, Outcome::Imported | Outcome::Adopted(_))
                 && order.stage == OrderStage::Ready
             {
                 self.acknowledge(ch, std::slice::from_ref(&order)).await;

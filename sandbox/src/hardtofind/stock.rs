@@ -2,7 +2,7 @@
 //! success for SKUs it cannot place — unknown, or held by more than one of the seller's
 //! variants — and changes nothing for them, so the sandbox records those SKUs for tests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -29,19 +29,25 @@ pub struct FixtureVariant {
 #[derive(Default)]
 pub(super) struct Variants {
     rows: Vec<FixtureVariant>,
+    /// Row positions by SKU: a batch of the benchmark's 100k-SKU catalogue must not
+    /// scan every row per entity.
+    by_sku: HashMap<String, Vec<usize>>,
     /// SKUs a batch named but could not apply, since start.
     ignored: BTreeSet<String>,
 }
 
 impl Variants {
     pub(super) fn new(rows: Vec<FixtureVariant>) -> Self {
-        Self {
-            rows,
-            ignored: BTreeSet::new(),
-        }
+        let mut variants = Self::default();
+        rows.into_iter().for_each(|v| variants.add(v));
+        variants
     }
 
     pub(super) fn add(&mut self, variant: FixtureVariant) {
+        self.by_sku
+            .entry(variant.sku.clone())
+            .or_default()
+            .push(self.rows.len());
         self.rows.push(variant);
     }
 
@@ -49,9 +55,8 @@ impl Variants {
     /// several is recorded as ignored instead.
     fn apply(&mut self, entities: &[Entity]) {
         for entity in entities {
-            let mut holders = self.rows.iter_mut().filter(|v| v.sku == entity.sku);
-            match (holders.next(), holders.next()) {
-                (Some(variant), None) => variant.inventory = entity.inventory,
+            match self.by_sku.get(&entity.sku).map(Vec::as_slice) {
+                Some(&[one]) => self.rows[one].inventory = entity.inventory,
                 _ => {
                     self.ignored.insert(entity.sku.clone());
                 }
