@@ -370,29 +370,51 @@ fn unreadable(summary: Option<&Summary>, reason: String) -> UnreadableOrder {
     }
 }
 
-/// An order's detail. `None`: Hard To Find no longer has it (404).
-async fn detail(transport: &Transport, id: &str) -> Result<Option<Box<RawValue>>, ChannelError> {
+/// What reading one order's detail gave.
+enum Detail {
+    Read(Box<RawValue>),
+    /// Hard To Find no longer has it (404).
+    Gone,
+    /// Refused for this order alone: it is held with the reason, the others go on.
+    Refused(String),
+}
+
+async fn detail(transport: &Transport, id: &str) -> Result<Detail, ChannelError> {
     let url = transport.url(&format!("/order/{id}"));
     match transport
         .call(ORDER, |http| http.get(&url), json::<Box<RawValue>>)
         .await
     {
-        Ok(raw) => Ok(Some(raw)),
-        Err(ChannelError::Refused { status: 404, .. }) => Ok(None),
+        Ok(raw) => Ok(Detail::Read(raw)),
+        Err(ChannelError::Refused { status: 404, .. }) => Ok(Detail::Gone),
+        Err(e @ ChannelError::Refused { .. }) => Ok(Detail::Refused(e.to_string())),
+        // Unavailable or unauthorised: the whole read waits for the next pass.
         Err(e) => Err(e),
     }
 }
 
 /// These orders' details, `concurrency` at a time, by id ascending.
 async fn details(transport: &Transport, ids: Vec<String>) -> Result<OrdersRead, ChannelError> {
-    let answers: Vec<(String, Option<Box<RawValue>>)> = stream::iter(ids)
-        .map(|id| async move { detail(transport, &id).await.map(|raw| (id, raw)) })
+    let answers: Vec<(String, Detail)> = stream::iter(ids)
+        .map(|id| async move { detail(transport, &id).await.map(|d| (id, d)) })
         .buffer_unordered(transport.concurrency())
         .try_collect()
         .await?;
     let mut read = OrdersRead::default();
-    for (asked, raw) in answers {
-        let Some(raw) = raw else { continue };
+    for (asked, answer) in answers {
+        let raw = match answer {
+            Detail::Read(raw) => raw,
+            Detail::Gone => continue,
+            Detail::Refused(reason) => {
+                read.unreadable.push(UnreadableOrder {
+                    id: Some(asked.clone()),
+                    number: Some(asked),
+                    created_at: None,
+                    reason,
+                });
+                continue;
+            }
+        };
         match read_order(raw.get()) {
             Ok(order) if order.id == asked => read.orders.push(order),
             Ok(order) => {
@@ -747,6 +769,9 @@ mod tests {
                     r#"{"message":"order 7 is SHIPPED; \"ship\" is not allowed"}"#,
                 );
             }
+            if seen.path() == "/order/9" {
+                return Reply::new(403, r#"{"message":"order 9 belongs to another seller"}"#);
+            }
             Reply::new(404, r#"{"message":"order 8 not found"}"#)
         })
         .await;
@@ -767,5 +792,16 @@ mod tests {
         assert_eq!(t.requests()[TRANSITION], 1);
         let read = by_id(&t, &["8".into()]).await.unwrap();
         assert!(read.orders.is_empty() && read.unreadable.is_empty());
+        // Refused for one order: that order is held with the reason, the read goes on.
+        let read = by_id(&t, &["8".into(), "9".into()]).await.unwrap();
+        assert_eq!(read.unreadable.len(), 1);
+        assert_eq!(read.unreadable[0].id.as_deref(), Some("9"));
+        assert!(
+            read.unreadable[0]
+                .reason
+                .contains("belongs to another seller"),
+            "{}",
+            read.unreadable[0].reason
+        );
     }
 }
