@@ -294,6 +294,37 @@ fn a_ready_order_becomes_one_shopify_order_with_its_personalisations() {
 }
 
 #[test]
+fn with_process_orders_off_an_imported_order_stays_ready_on_hard_to_find() {
+    let env = env_with("process_orders = false");
+    env.run(&["sync"]).expect(0);
+    place(&env, 7051, &[("MUG-1", 1, "24.95")]);
+    env.run(&["sync"]).expect(0);
+    env.run(&["sync"]).expect(0);
+    shopify_order(&env, 7051);
+    assert_eq!(order_on_channel(&env, 7051)["status"], "READY");
+    assert_eq!(env.count(TRANSITION), 0);
+}
+
+#[test]
+fn another_login_pauses_hard_to_find_until_its_products_are_reset() {
+    let env = env();
+    env.run(&["sync"]).expect(0);
+    // Staging, or another store's login: the SKUs offered belong to another account.
+    let other = block(&env, "only_tagged = \"hardtofind\"")
+        .replace(HTF_USER, "other-owner@e2e-store.example");
+    env.write_config_with("", &other);
+    env.set_shopify_stock("MUG-1", 1);
+    let out = env.run(&["sync"]).expect(2);
+    assert!(out.stderr.contains("channel htf"), "{}", out.stderr);
+    assert!(
+        stock(&env).contains(&("MUG-1".to_string(), 5)),
+        "nothing sent"
+    );
+    // The Iconic carried on in the same pass.
+    assert_eq!(env.channel_stock()["LS-S"], 9);
+}
+
+#[test]
 fn orders_that_cannot_be_sold_are_held_and_their_skus_shown() {
     let env = env();
     env.run(&["sync"]).expect(0);
