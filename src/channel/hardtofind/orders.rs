@@ -203,46 +203,16 @@ impl WireOrder {
         let status_text = present(self.status, "status")?;
         let (stage, line_state) = status(&status_text);
         let summary = present(self.payment_summary, "payment_summary")?;
-        let shipping = self.shipping;
-        let mut lines = Vec::new();
-        for (i, line) in present(self.lines, "lines")?.into_iter().enumerate() {
-            let at = |field: &str| format!("lines[{i}].{field}");
-            let sku = present(line.sku, &at("sku"))?;
-            let quantity = present(line.quantity, &at("quantity"))?;
-            if quantity < 1 {
-                return Err(format!(
-                    "{} is {quantity}, not a count of units",
-                    at("quantity")
-                ));
-            }
-            let properties = line
-                .variant_data
-                .iter()
-                .flatten()
-                .filter_map(|e| property(e, "Option"))
-                .chain(
-                    line.personalisations
-                        .iter()
-                        .flatten()
-                        .filter_map(|e| property(e, "Personalisation")),
-                )
-                .collect();
-            lines.push(OrderLine {
-                id: format!("{}:{sku}", i + 1),
-                quantity,
-                unit_price: unit_price(present(line.price, &at("price"))?),
+        let lines = present(self.lines, "lines")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| {
                 // The order's shipping rides on its first line.
-                shipping_fee: if i == 0 {
-                    summary.shipping.unwrap_or(Money::ZERO)
-                } else {
-                    Money::ZERO
-                },
-                state: line_state.clone(),
-                properties,
-                sku,
-            });
-        }
-        let (address, delivery_info, instructions) = match shipping {
+                let shipping = if i == 0 { summary.shipping } else { None };
+                line.into_line(i, &line_state, shipping.unwrap_or(Money::ZERO))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (address, delivery_info, instructions) = match self.shipping {
             Some(s) => (s.address.map(into_address), s.method, s.instructions),
             None => (None, None, None),
         };
@@ -266,6 +236,41 @@ impl WireOrder {
             stage,
             lines,
             extras,
+        })
+    }
+}
+
+impl WireLine {
+    /// Line `i` (0-based) of an order whose lines are in `state`.
+    fn into_line(
+        self,
+        i: usize,
+        state: &LineState,
+        shipping_fee: Money,
+    ) -> Result<OrderLine, String> {
+        let at = |field: &str| format!("lines[{i}].{field}");
+        let sku = present(self.sku, &at("sku"))?;
+        let quantity = present(self.quantity, &at("quantity"))?;
+        if quantity < 1 {
+            return Err(format!(
+                "{} is {quantity}, not a count of units",
+                at("quantity")
+            ));
+        }
+        let options = self.variant_data.into_iter().flatten();
+        let personal = self.personalisations.into_iter().flatten();
+        let properties = options
+            .filter_map(|e| property(&e, "Option"))
+            .chain(personal.filter_map(|e| property(&e, "Personalisation")))
+            .collect();
+        Ok(OrderLine {
+            id: format!("{}:{sku}", i + 1),
+            quantity,
+            unit_price: unit_price(present(self.price, &at("price"))?),
+            shipping_fee,
+            state: state.clone(),
+            properties,
+            sku,
         })
     }
 }
