@@ -469,7 +469,7 @@ impl Engine<'_> {
     }
 
     async fn email_check(&self, send_test_email: bool) -> Check {
-        match notify::check(&self.cfg.notify).await {
+        match notify::check(&self.cfg.notify, &self.cfg.shopify.shop).await {
             Err(e) => check(
                 Verdict::Fail,
                 "email",

@@ -381,12 +381,7 @@ impl Engine<'_> {
                     self.db,
                     at,
                     "fulfilment_error",
-                    &format!(
-                        "Fulfilment Error: {} order {} (Shopify {})",
-                        attempt.channel,
-                        row.number,
-                        row.shopify_name.as_deref().unwrap_or("?")
-                    ),
+                    "Fulfilment Error",
                     &error_body(attempt, row, reason),
                 )?;
             }

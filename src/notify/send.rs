@@ -31,9 +31,9 @@ pub struct FlushOutcome {
 
 /// Opens the configured transport as a flush would (SMTP: connect and log in) and
 /// closes it: `skubridge doctor`'s check. Says what was reached.
-pub async fn check(cfg: &NotifyConfig) -> Result<String, String> {
+pub async fn check(cfg: &NotifyConfig, shop: &str) -> Result<String, String> {
     let deadline = Instant::now() + cfg.timeout * 2;
-    let mailer = Mailer::open(cfg, deadline).await?;
+    let mailer = Mailer::open(cfg, shop, deadline).await?;
     let what = match &mailer {
         Mailer::Smtp { .. } => "SMTP server reachable and the login accepted".to_string(),
         Mailer::File { .. } => "email directory writable".to_string(),
@@ -79,7 +79,7 @@ async fn send_all(
     let Some(first) = rows.first() else {
         return Ok(());
     };
-    let mailer = match Mailer::open(cfg, deadline).await {
+    let mailer = match Mailer::open(cfg, shop, deadline).await {
         Ok(m) => m,
         // Recorded on the email that was next, as if its own send had failed.
         Err(e) => return Err(record_failure(db, first, e, outcome)),
@@ -162,10 +162,13 @@ struct Mail {
     message_id: String,
 }
 
+/// The subject as the engine wrote it, whole: merchants' mail filters know the exact
+/// subjects ("Fulfilment Error"). The store is named in the sender's display name and on
+/// the body's first line instead.
 fn compose(row: &Row, shop: &str) -> Mail {
     let queued = clock::parse(&row.queued_at);
     let mut body = format!(
-        "{}\n\n-- \nSent by skubridge for {shop}.\n",
+        "Store: {shop}\n\n{}\n\n-- \nSent by skubridge for {shop}.\n",
         row.body.trim_end()
     );
     if let Some(secs) = row.repeat_after_s {
@@ -182,7 +185,7 @@ fn compose(row: &Row, shop: &str) -> Mail {
         .collect();
     let millis = queued.map_or(0, |t| t.timestamp_millis());
     Mail {
-        subject: format!("[skubridge] {shop}: {}", super::one_line(&row.subject)),
+        subject: super::one_line(&row.subject),
         body,
         // When it was queued: RFC 5322's "ready to enter the mail delivery system".
         date: queued.map_or_else(SystemTime::now, SystemTime::from),
@@ -222,11 +225,15 @@ struct Letterhead {
 }
 
 impl Letterhead {
-    fn new(cfg: &NotifyConfig) -> Result<Self, String> {
-        let from = cfg
+    /// The sender shows the store: "skubridge for my-store.myshopify.com", or the
+    /// configured display name followed by the store.
+    fn new(cfg: &NotifyConfig, shop: &str) -> Result<Self, String> {
+        let configured: Mailbox = cfg
             .from
             .parse()
             .map_err(|e| format!("notify.from: \"{}\": {e}", cfg.from))?;
+        let name = configured.name.as_deref().unwrap_or("skubridge");
+        let from = Mailbox::new(Some(format!("{name} for {shop}")), configured.email);
         let to = cfg
             .to
             .iter()
@@ -267,10 +274,14 @@ enum Mailer<'a> {
 }
 
 impl<'a> Mailer<'a> {
-    async fn open(cfg: &'a NotifyConfig, deadline: Instant) -> Result<Mailer<'a>, String> {
+    async fn open(
+        cfg: &'a NotifyConfig,
+        shop: &str,
+        deadline: Instant,
+    ) -> Result<Mailer<'a>, String> {
         match &cfg.transport {
             NotifyTransport::Smtp { url } => {
-                let head = Letterhead::new(cfg)?;
+                let head = Letterhead::new(cfg, shop)?;
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(|e| format!("notify.smtp_url: {}", redact(&e.to_string(), url)))?
                     .timeout(Some(cfg.timeout))
@@ -296,7 +307,7 @@ impl<'a> Mailer<'a> {
                 }
             }
             NotifyTransport::File { dir } => {
-                let head = Letterhead::new(cfg)?;
+                let head = Letterhead::new(cfg, shop)?;
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| format!("email directory {}: {e}", dir.display()))?;
@@ -418,7 +429,8 @@ mod tests {
     /// `PASSWORD` as a URL carries it.
     const PASSWORD_IN_URL: &str = "s3cr%40t%20pass";
 
-    const BODY: &str = "These 2 listings have no Shopify variant with the same SKU.\n\n\
+    const BODY: &str = "Store: my-store.myshopify.com\n\n\
+        These 2 listings have no Shopify variant with the same SKU.\n\n\
         - HP-TOTE_BLK\n- HP-TOTE_RED\n\n\
         What to do:\nFix the SKU on either side.\n\n\
         -- \nSent by skubridge for my-store.myshopify.com.\n\
@@ -524,9 +536,9 @@ mod tests {
         assert_eq!(emls.len(), 1);
         let eml = &emls[0];
         for header in [
-            "From: skubridge@brand.com\n",
+            "From: \"skubridge for my-store.myshopify.com\" <skubridge@brand.com>\n",
             "To: ops@brand.com, owner@brand.com\n",
-            "Subject: [skubridge] my-store.myshopify.com: 2 listings on iconic are not syncing stock\n",
+            "Subject: 2 listings on iconic are not syncing stock\n",
             "Date: Mon, 02 Nov 2026 09:30:00 +0000\n",
             "Content-Type: text/plain; charset=utf-8\n",
             "Content-Transfer-Encoding: 7bit\n",
@@ -601,20 +613,17 @@ mod tests {
         assert_eq!(mail.len(), 2);
         assert_eq!(
             mail[0].subject,
-            "[skubridge] my-store.myshopify.com: 2 listings on iconic are not syncing stock"
+            "2 listings on iconic are not syncing stock"
         );
         assert_eq!(mail[0].from, "skubridge@brand.com");
         assert_eq!(mail[0].to, ["ops@brand.com", "owner@brand.com"]);
         assert_eq!(mail[0].auth_user.as_deref(), Some("merchant"));
         assert_eq!(mail[0].body, BODY.trim_end());
-        assert_eq!(
-            mail[1].subject,
-            "[skubridge] my-store.myshopify.com: Product reset complete"
-        );
+        assert_eq!(mail[1].subject, "Product reset complete");
         // A one-off message is not repeated, so its footer does not say when.
         assert_eq!(
             mail[1].body,
-            "12 listings matched, 3 unmatched.\n\n-- \nSent by skubridge for my-store.myshopify.com."
+            "Store: my-store.myshopify.com\n\n12 listings matched, 3 unmatched.\n\n-- \nSent by skubridge for my-store.myshopify.com."
         );
         assert_eq!(rows(&db), [(1, None, true), (1, None, true)]);
     }

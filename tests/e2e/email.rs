@@ -52,9 +52,17 @@ fn problems_are_mailed_once_as_digests_and_again_after_the_window() {
     assert_eq!(mails.len(), 2, "{:?}", subjects(&mails));
 
     let unmatched = mail_about(&mails, "not syncing stock");
+    // A plain subject; the store is in the sender's name and on the body's first line.
     assert_eq!(
         unmatched["subject"],
-        "[skubridge] e2e-store.myshopify.com: 4 listings on iconic are not syncing stock"
+        "4 listings on iconic are not syncing stock"
+    );
+    assert!(
+        unmatched["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Store: e2e-store.myshopify.com\n"),
+        "{unmatched}"
     );
     assert_eq!(
         unmatched["to"],

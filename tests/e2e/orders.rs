@@ -58,14 +58,11 @@ fn per_source(env: &Env) -> std::collections::BTreeMap<String, usize> {
     m
 }
 
-/// Subjects without the "[skubridge] shop: " prefix every email carries.
+/// Every email's subject, whole: merchants' filters match them exactly.
 fn subjects(env: &Env) -> Vec<String> {
     env.mails()
         .iter()
-        .map(|m| {
-            let s = m["subject"].as_str().unwrap_or_default();
-            s.split_once(": ").map_or(s, |(_, rest)| rest).to_string()
-        })
+        .map(|m| m["subject"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 
