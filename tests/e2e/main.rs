@@ -4,6 +4,7 @@
 
 mod channels;
 mod config;
+mod deploy;
 mod doctor;
 mod email;
 mod errors;
