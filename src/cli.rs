@@ -39,8 +39,23 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Colour on stderr: auto = only on a terminal, and not when NO_COLOR is set
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Write Prometheus metrics here after the run, overriding `[metrics] textfile`
+    #[arg(long, global = true, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,4 +82,10 @@ pub enum Command {
     Status(commands::status::Args),
     /// Write a commented starter config
     Init(commands::init::Args),
+    /// Print shell completions (bash, zsh, fish)
+    Completions(commands::completions::Args),
+    /// Write the man pages, one per subcommand
+    Man(commands::completions::ManArgs),
+    /// Write the dashboard page: next sync, last passes, what waits on a person
+    Report(commands::report::Args),
 }

@@ -31,6 +31,8 @@ pub struct Config {
     pub channels: Vec<ChannelConfig>,
     pub schedule: Schedule,
     pub notify: NotifyConfig,
+    /// Files written after every run for monitoring (`[metrics]`, `[report]`).
+    pub outputs: Outputs,
     /// Warnings found while loading (world-readable literal secrets); shown once per run.
     pub warnings: Vec<String>,
 }
@@ -136,6 +138,31 @@ struct RawConfig {
     #[serde(default)]
     schedule: RawSchedule,
     notify: Option<RawNotify>,
+    metrics: Option<RawMetrics>,
+    report: Option<RawReport>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    textfile: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    html: Option<String>,
+}
+
+/// What is written after every run that touches the store (sync, fulfil,
+/// reset-products), for monitoring. Paths are relative to the config file.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// `[metrics] textfile`: Prometheus text format, for node_exporter's textfile
+    /// collector.
+    pub metrics_textfile: Option<PathBuf>,
+    /// `[report] html`: the self-contained dashboard page.
+    pub report_html: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -453,6 +480,11 @@ fn validate(
         )?),
     };
     let notify = validate_notify(raw.notify, base)?;
+    let file = |v: Option<String>| v.filter(|p| !p.trim().is_empty()).map(|p| base.join(p));
+    let outputs = Outputs {
+        metrics_textfile: file(raw.metrics.and_then(|m| m.textfile)),
+        report_html: file(raw.report.and_then(|r| r.html)),
+    };
     Ok(Config {
         path: PathBuf::new(),
         database,
@@ -460,6 +492,7 @@ fn validate(
         channels,
         schedule,
         notify,
+        outputs,
         warnings: Vec::new(),
     })
 }

@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod http;
 pub mod lock;
 pub mod logging;
+pub mod metrics;
 pub mod money;
 pub mod notify;
 pub mod output;

@@ -1,10 +1,13 @@
 //! One module per subcommand. Each exposes its clap `Args` and a `run`; this module
 //! builds what they share (config, database, lock, clock) once.
 
+pub mod completions;
 pub mod doctor;
 pub mod fulfil;
 pub mod init;
 pub mod orders;
+pub(crate) mod outputs;
+pub mod report;
 pub mod reset_products;
 pub mod status;
 pub mod sync;
@@ -51,9 +54,19 @@ pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
     let db = cli.db.as_deref();
     let open = |purpose| Ctx::build(&config_path, db, Hold::Run(purpose), host);
     let open_readonly = || Ctx::build(&config_path, db, Hold::Nothing, host);
+    // A run that changed the store, then the monitoring files, whatever it ended with.
+    let with_outputs = |ctx: &Ctx, result: Result<u8>| {
+        outputs::write(ctx, cli.metrics_file.as_deref());
+        result
+    };
     match cli.command {
         Command::Init(args) => init::run(&config_path, args),
-        Command::Sync(args) => runtime()?.block_on(sync::run(&open("sync")?, args)),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => completions::man(args),
+        Command::Sync(args) => {
+            let ctx = open("sync")?;
+            with_outputs(&ctx, runtime()?.block_on(sync::run(&ctx, args)))
+        }
         Command::ResetProducts(args) => {
             reset_products::confirm(&args)?;
             // One channel's reset holds the run lock only while it writes.
@@ -62,11 +75,15 @@ pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
                 None => Hold::Run(crate::lock::RESET_PURPOSE),
             };
             let ctx = Ctx::build(&config_path, db, hold, host)?;
-            runtime()?.block_on(reset_products::run(&ctx, args))
+            with_outputs(&ctx, runtime()?.block_on(reset_products::run(&ctx, args)))
         }
         Command::Unmatched(args) => unmatched::run(&open_readonly()?, args),
         Command::Doctor(args) => runtime()?.block_on(doctor::run(&open_readonly()?, args)),
-        Command::Fulfil(args) => runtime()?.block_on(fulfil::run(&open("fulfil")?, args)),
+        Command::Fulfil(args) => {
+            let ctx = open("fulfil")?;
+            with_outputs(&ctx, runtime()?.block_on(fulfil::run(&ctx, args)))
+        }
+        Command::Report(args) => report::run(&open_readonly()?, args),
         Command::Orders(args) => orders::run(&open_readonly()?, args),
         Command::Status(args) => status::run(&open_readonly()?, args),
     }

@@ -2,6 +2,9 @@
 //! last pass, each step's last run, when the next pass is due, whether a product reset
 //! pauses sync, and what waits on a person. It reads the database and the lock file only
 //! (no API calls, runs beside a pass) and exits 1 when unhealthy, so a monitor can call it.
+//!
+//! [`gather`] builds the figures ([`Status`]) once; the table, the JSON and the
+//! dashboard page (`report --html`) all show them, so they never disagree.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -55,46 +58,51 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let report = gather(ctx)?;
+    let status = gather(ctx)?;
     let text = match args.format {
-        StatusFormat::Table => table(&report),
-        StatusFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        StatusFormat::Table => table(&status),
+        StatusFormat::Json => serde_json::to_string_pretty(&status)? + "\n",
     };
     io::stdout()
         .lock()
         .write_all(text.as_bytes())
         .context("writing the status to stdout")?;
-    Ok(if report.healthy { OK } else { FAILED })
+    Ok(if status.healthy { OK } else { FAILED })
 }
 
-// ---- the report ---------------------------------------------------------------
+// ---- the figures ---------------------------------------------------------------
 
+/// Everything `status` shows; `--format json` is this, field for field (the fields
+/// marked `skip` serve the dashboard page only).
 #[derive(Debug, Serialize)]
-struct Report {
-    healthy: bool,
+pub struct Status {
+    pub healthy: bool,
     /// Why it is not healthy; empty when healthy.
-    problems: Vec<String>,
+    pub problems: Vec<String>,
     #[serde(serialize_with = "time")]
-    now: DateTime<Utc>,
-    sync_every_minutes: u32,
-    last_pass: Option<Pass>,
+    pub now: DateTime<Utc>,
+    pub sync_every_minutes: u32,
+    pub last_pass: Option<Pass>,
     /// When the latest successful pass finished.
     #[serde(serialize_with = "opt_time")]
-    last_success_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "opt_time")]
-    next_due_at: Option<DateTime<Utc>>,
-    overdue: bool,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
     /// As the lock file says (RFC 3339), while a product reset holds the lock.
-    reset_in_progress_since: Option<String>,
-    steps: Vec<StepStatus>,
-    channels: Vec<ChannelStatus>,
-    emails_pending: usize,
-    last_error: Option<LastError>,
+    pub reset_in_progress_since: Option<String>,
+    pub steps: Vec<StepStatus>,
+    pub channels: Vec<ChannelStatus>,
+    pub emails_pending: usize,
+    pub last_error: Option<LastError>,
+    /// What holds the run lock now (`sync`, `fulfil`, `reset-products`), if anything.
+    #[serde(skip)]
+    pub lock_purpose: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum Outcome {
+pub enum Outcome {
     Ok,
     Failed,
     /// No `finished_at` and a sync holds the lock.
@@ -104,7 +112,7 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Failed => "failed",
@@ -114,58 +122,73 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct Pass {
+/// One run (a pass, for `last_pass`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Pass {
+    #[serde(skip)]
+    pub run_id: i64,
     #[serde(serialize_with = "time")]
-    started_at: DateTime<Utc>,
+    pub started_at: DateTime<Utc>,
     #[serde(serialize_with = "opt_time")]
-    finished_at: Option<DateTime<Utc>>,
-    duration_ms: Option<i64>,
-    outcome: Outcome,
-    requests: u64,
-    error: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub outcome: Outcome,
+    pub requests: u64,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-struct StepStatus {
+pub struct StepStatus {
     #[serde(skip)]
-    run_id: i64,
-    step: String,
+    pub run_id: i64,
+    pub step: String,
     /// Empty for `shopify_read`, which serves every channel.
-    channel: String,
+    pub channel: String,
     #[serde(serialize_with = "time")]
-    last_run_at: DateTime<Utc>,
+    pub last_run_at: DateTime<Utc>,
     /// `failed` also when the step recorded `failed` items (stock not confirmed,
     /// orders Shopify refused): those fail the pass too.
-    outcome: Outcome,
-    duration_ms: i64,
-    counts: BTreeMap<String, i64>,
-    summary: String,
-    error: Option<String>,
+    pub outcome: Outcome,
+    pub duration_ms: i64,
+    pub counts: BTreeMap<String, i64>,
+    pub summary: String,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
-struct ChannelStatus {
-    channel: String,
+pub struct ChannelStatus {
+    pub channel: String,
     /// From the last product sync that matched; `None` before the first.
-    unmatched_listings: Option<i64>,
+    pub unmatched_listings: Option<i64>,
+    /// Every count of that product sync (`listings`, `matched`, `unmatched`,
+    /// `duplicate`, ...); empty before the first.
+    #[serde(skip)]
+    pub matching: BTreeMap<String, i64>,
     /// As its lock file says, while a product reset of this channel alone runs: the
     /// channel is left out of passes meanwhile.
-    reset_in_progress_since: Option<String>,
-    orders_held: i64,
-    orders_failed: i64,
-    orders_creating: i64,
-    orders_items_changed: i64,
-    fulfilment_errors: i64,
+    pub reset_in_progress_since: Option<String>,
+    pub orders_held: i64,
+    pub orders_failed: i64,
+    pub orders_creating: i64,
+    pub orders_items_changed: i64,
+    pub fulfilment_errors: i64,
+}
+
+impl ChannelStatus {
+    /// The last product sync's counts as `status` words them ("5 of 9 listings
+    /// matched, 1 unmatched"); `None` before the first.
+    pub fn matching_summary(&self) -> Option<String> {
+        (!self.matching.is_empty()).then(|| output::step_phrase("products", &self.matching))
+    }
 }
 
 #[derive(Debug, Serialize)]
-struct LastError {
-    step: String,
-    channel: String,
+pub struct LastError {
+    pub step: String,
+    pub channel: String,
     #[serde(serialize_with = "time")]
-    at: DateTime<Utc>,
-    error: String,
+    pub at: DateTime<Utc>,
+    pub error: String,
 }
 
 fn time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -181,7 +204,8 @@ fn opt_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::
 
 // ---- gathering ----------------------------------------------------------------
 
-fn gather(ctx: &Ctx) -> Result<Report> {
+/// The figures, from the database and the lock files only.
+pub fn gather(ctx: &Ctx) -> Result<Status> {
     let db = &ctx.db;
     let now = ctx.clock.now();
     let every = Duration::minutes(i64::from(ctx.cfg.schedule.sync_every_minutes));
@@ -235,7 +259,7 @@ fn gather(ctx: &Ctx) -> Result<Report> {
             })
         })
         .transpose()?;
-    Ok(Report {
+    Ok(Status {
         healthy: problems.is_empty(),
         problems,
         now,
@@ -251,6 +275,7 @@ fn gather(ctx: &Ctx) -> Result<Report> {
         channels: channels(db, &ctx.cfg.database, &configured)?,
         emails_pending: notify::pending(db)?,
         last_error,
+        lock_purpose: held_by.map(|(purpose, _)| purpose.to_string()),
     })
 }
 
@@ -300,11 +325,14 @@ fn step_status(row: StepRow) -> Result<StepStatus> {
     })
 }
 
-fn pass(r: &RunRow, sync_running: bool, steps: &[StepStatus]) -> Result<Pass> {
+/// A recorded run as `status` judges it. `running`: its command holds the lock now (a
+/// run without an end is otherwise interrupted). `steps`: the latest steps, which say
+/// what failed when the run recorded no error text.
+pub fn pass(r: &RunRow, running: bool, steps: &[StepStatus]) -> Result<Pass> {
     let outcome = match r.outcome.as_deref() {
         Some("ok") => Outcome::Ok,
         Some(_) => Outcome::Failed,
-        None if sync_running => Outcome::Running,
+        None if running => Outcome::Running,
         None => Outcome::Interrupted,
     };
     // A pass fails without an error text when items were not confirmed: say which.
@@ -325,6 +353,7 @@ fn pass(r: &RunRow, sync_running: bool, steps: &[StepStatus]) -> Result<Pass> {
         .and_then(|j| serde_json::from_str::<BTreeMap<String, u64>>(j).ok())
         .map_or(0, |m| m.values().sum());
     Ok(Pass {
+        run_id: r.id,
         started_at: parse_time(&r.started_at)?,
         finished_at: r.finished_at.as_deref().map(parse_time).transpose()?,
         duration_ms: r.duration_ms,
@@ -350,7 +379,8 @@ fn channels(db: &Db, path: &std::path::Path, configured: &[&str]) -> Result<Vec<
         .collect();
     for s in runs::last_matching_steps(db)? {
         if let Some(c) = find(&mut out, &s.channel) {
-            c.unmatched_listings = counts(&s.counts).get("unmatched").copied();
+            c.matching = counts(&s.counts);
+            c.unmatched_listings = c.matching.get("unmatched").copied();
         }
     }
     for (channel, state, n) in crate::db::orders::state_counts(db)? {
@@ -433,12 +463,12 @@ fn next_due(
 
 // ---- rendering ----------------------------------------------------------------
 
-fn shown(t: DateTime<Utc>) -> String {
+pub fn shown(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// A span as people say it: "42 s", "5 min", "3 h 5 min", "2 d 4 h".
-fn span(d: Duration) -> String {
+pub fn span(d: Duration) -> String {
     let s = d.num_seconds().abs();
     match s {
         0..60 => format!("{s} s"),
@@ -449,7 +479,7 @@ fn span(d: Duration) -> String {
 }
 
 /// "5 min ago" or "in 3 min".
-fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     if t > now {
         format!("in {}", span(t - now))
     } else {
@@ -457,7 +487,7 @@ fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn millis(ms: i64) -> String {
+pub fn millis(ms: i64) -> String {
     if ms < 60_000 {
         format!("{:.1} s", ms as f64 / 1000.0)
     } else {
@@ -465,7 +495,7 @@ fn millis(ms: i64) -> String {
     }
 }
 
-fn step_label(step: &str, channel: &str) -> String {
+pub fn step_label(step: &str, channel: &str) -> String {
     if channel.is_empty() {
         step.replace('_', " ")
     } else {
@@ -473,7 +503,44 @@ fn step_label(step: &str, channel: &str) -> String {
     }
 }
 
-fn table(r: &Report) -> String {
+/// "due 2026-11-27 00:05:00 UTC (in 3 min)", ", OVERDUE" when more than one interval
+/// late; before the first pass, how often cron should run it.
+pub fn next_pass(r: &Status) -> String {
+    match r.next_due_at {
+        None => format!(
+            "every {}, once cron runs it",
+            span(Duration::minutes(i64::from(r.sync_every_minutes)))
+        ),
+        Some(t) => format!(
+            "due {} ({}){}",
+            shown(t),
+            relative(t, r.now),
+            if r.overdue { ", OVERDUE" } else { "" }
+        ),
+    }
+}
+
+/// "no", or what pauses sync: a product reset of every channel, or of some channels.
+pub fn paused(r: &Status) -> String {
+    let resets: Vec<String> = r
+        .channels
+        .iter()
+        .filter_map(|c| {
+            let since = c.reset_in_progress_since.as_ref()?;
+            Some(format!(
+                "{}: product reset in progress since {since}",
+                c.channel
+            ))
+        })
+        .collect();
+    match &r.reset_in_progress_since {
+        Some(since) => format!("product reset in progress since {since}"),
+        None if !resets.is_empty() => resets.join("; "),
+        None => "no".into(),
+    }
+}
+
+fn table(r: &Status) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
     if r.healthy {
@@ -497,40 +564,8 @@ fn table(r: &Report) -> String {
             format!("{} ({})", shown(t), relative(t, r.now)),
         );
     }
-    line(
-        "Next pass:",
-        match r.next_due_at {
-            None => format!(
-                "every {}, once cron runs it",
-                span(Duration::minutes(i64::from(r.sync_every_minutes)))
-            ),
-            Some(t) => format!(
-                "due {} ({}){}",
-                shown(t),
-                relative(t, r.now),
-                if r.overdue { ", OVERDUE" } else { "" }
-            ),
-        },
-    );
-    let resets: Vec<String> = r
-        .channels
-        .iter()
-        .filter_map(|c| {
-            let since = c.reset_in_progress_since.as_ref()?;
-            Some(format!(
-                "{}: product reset in progress since {since}",
-                c.channel
-            ))
-        })
-        .collect();
-    line(
-        "Paused:",
-        match &r.reset_in_progress_since {
-            Some(since) => format!("product reset in progress since {since}"),
-            None if !resets.is_empty() => resets.join("; "),
-            None => "no".into(),
-        },
-    );
+    line("Next pass:", next_pass(r));
+    line("Paused:", paused(r));
     line("Emails queued:", r.emails_pending.to_string());
     if !r.steps.is_empty() {
         out.push_str(&format!(
@@ -548,13 +583,7 @@ fn table(r: &Report) -> String {
     if !r.channels.is_empty() {
         out.push_str(&format!("\nChannels\n{}\n", channels_table(&r.channels)));
     }
-    // Unless the steps above already show it.
-    let listed = |e: &LastError| {
-        r.steps.iter().any(|s| {
-            s.error.is_some() && s.step == e.step && s.channel == e.channel && s.last_run_at == e.at
-        })
-    };
-    if let Some(e) = r.last_error.as_ref().filter(|e| !listed(e)) {
+    if let Some(e) = older_error(r) {
         out.push_str(&format!(
             "\n{:<16}{} ({}), {}: {}\n",
             "Last error:",
@@ -567,7 +596,17 @@ fn table(r: &Report) -> String {
     out
 }
 
-fn pass_line(p: &Pass, now: DateTime<Utc>) -> String {
+/// The last error, unless a step's last run (which shows its error) is that error.
+pub fn older_error(r: &Status) -> Option<&LastError> {
+    let listed = |e: &LastError| {
+        r.steps.iter().any(|s| {
+            s.error.is_some() && s.step == e.step && s.channel == e.channel && s.last_run_at == e.at
+        })
+    };
+    r.last_error.as_ref().filter(|e| !listed(e))
+}
+
+pub fn pass_line(p: &Pass, now: DateTime<Utc>) -> String {
     let started = format!(
         "started {} ({})",
         shown(p.started_at),
@@ -656,6 +695,7 @@ mod tests {
 
     fn a_pass(outcome: Outcome, error: Option<&str>) -> Pass {
         Pass {
+            run_id: 7,
             started_at: at("2026-11-27T00:00:00Z"),
             finished_at: Some(at("2026-11-27T00:00:02Z")),
             duration_ms: Some(2000),
@@ -801,7 +841,7 @@ mod tests {
 
     #[test]
     fn table_and_json_show_the_reasons() {
-        let report = Report {
+        let report = Status {
             healthy: false,
             problems: vec!["the last pass (started …) failed: boom".into()],
             now: at("2026-11-27T00:02:00Z"),
@@ -820,6 +860,7 @@ mod tests {
             }],
             emails_pending: 1,
             last_error: None,
+            lock_purpose: None,
         };
         let text = table(&report);
         assert!(

@@ -34,27 +34,57 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let selected = ctx.channels(args.channel.as_deref())?;
+    let found = find(ctx, &selected)?;
+    if found.never.len() == selected.len() {
+        return Err(UsageError(format!(
+            "no product sync has happened yet ({} has no listings stored): run `skubridge sync` first",
+            found.never.join(", ")
+        ))
+        .into());
+    }
+    for name in &found.never {
+        warn!(
+            "{name}: no listings stored yet (no product sync has happened); run `skubridge sync`"
+        );
+    }
+    let report = found.report;
+    let unlisted: Vec<String> = found.unlisted.into_iter().map(|(_, s)| s).collect();
+    let text = match args.format {
+        Format::Table => table(&report) + &unlisted.join(""),
+        Format::Json => json(&report)?,
+        Format::Csv => csv(&report)?,
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("writing the report to stdout")?;
+    Ok(OK)
+}
+
+/// What the report knows about some channels: `unmatched` and the dashboard page
+/// (`report --html`) show these same rows.
+pub struct Found<'a> {
+    /// The listings that do not sync (with, for a channel that cannot list its
+    /// catalogue, the SKUs its orders held that no variant has), then the Shopify
+    /// variants no listing can match.
+    pub report: Report,
+    /// Channels with no listings stored yet: no product sync has happened.
+    pub never: Vec<&'a str>,
+    /// Each channel that cannot list its catalogue, with the sentence saying so.
+    pub unlisted: Vec<(&'a str, String)>,
+}
+
+/// The report over `selected` channels, from what the last product sync stored.
+pub fn find<'a>(ctx: &Ctx, selected: &[&'a str]) -> Result<Found<'a>> {
     let mut stored: Vec<(&str, Vec<Listing>)> = Vec::new();
     let mut never: Vec<&str> = Vec::new();
-    for name in selected {
+    for &name in selected {
         let listings = catalog::listings(&ctx.db, name)?;
         if listings.is_empty() {
             never.push(name);
         } else {
             stored.push((name, listings));
         }
-    }
-    if stored.is_empty() {
-        return Err(UsageError(format!(
-            "no product sync has happened yet ({} has no listings stored): run `skubridge sync` first",
-            never.join(", ")
-        ))
-        .into());
-    }
-    for name in never {
-        warn!(
-            "{name}: no listings stored yet (no product sync has happened); run `skubridge sync`"
-        );
     }
     let variants = catalog::variants(&ctx.db)?;
     let channels: Vec<(&str, &[Listing])> =
@@ -67,19 +97,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             report
                 .listings
                 .extend(unmatched::ordered_problems(&variants, name, &ordered));
-            unlisted.push(offer);
+            unlisted.push((*name, offer));
         }
     }
-    let text = match args.format {
-        Format::Table => table(&report) + &unlisted.join(""),
-        Format::Json => json(&report)?,
-        Format::Csv => csv(&report)?,
-    };
-    io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .context("writing the report to stdout")?;
-    Ok(OK)
+    Ok(Found {
+        report,
+        never,
+        unlisted,
+    })
 }
 
 /// For a channel that cannot list its catalogue, the sentence saying so and what it is
