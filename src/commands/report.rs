@@ -13,15 +13,16 @@ mod html;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
-use rusqlite::params;
 
 use super::status::{self, Pass, Status};
 use super::{unmatched, Ctx};
 use crate::db::fulfilments::{self, PushState};
 use crate::db::orders::{self, Filter, OrderRow, State};
-use crate::db::runs::RunRow;
+use crate::db::runs::{self, RunRow};
+use crate::db::stock::{self, Refused};
 use crate::db::{channels, Db};
 use crate::engine::unmatched::{ListingProblem, VariantProblem};
+use crate::notify::{self, Queued};
 
 /// Sync passes drawn in the chart.
 const CHART_PASSES: usize = 50;
@@ -104,34 +105,18 @@ pub struct FulfilmentError {
     pub attempted_at: String,
 }
 
-/// A stock quantity the channel refused for a listing.
-#[derive(Debug)]
-pub struct Refused {
-    pub sku: String,
-    pub product_id: String,
-    pub quantity: i64,
-    pub reason: String,
-    pub refused_at: String,
-}
-
-#[derive(Debug)]
-pub struct Queued {
-    pub queued_at: String,
-    pub subject: String,
-}
-
 fn gather(ctx: &Ctx) -> Result<Dashboard> {
     let status = status::gather(ctx)?;
     let db = &ctx.db;
 
-    let mut passes: Vec<Pass> = recent_runs(db, Some("sync"), CHART_PASSES)?
+    let mut passes: Vec<Pass> = runs::recent(db, Some("sync"), CHART_PASSES)?
         .into_iter()
         .enumerate()
         .map(|(i, (command, row))| judge(&status, &command, &row, i == 0))
         .collect::<Result<_>>()?;
     passes.reverse();
     let mut newest = Vec::new();
-    let runs = recent_runs(db, None, TABLE_RUNS)?
+    let runs = runs::recent(db, None, TABLE_RUNS)?
         .into_iter()
         .map(|(command, row)| {
             let first = !newest.contains(&command);
@@ -186,13 +171,13 @@ fn gather(ctx: &Ctx) -> Result<Dashboard> {
                 .collect(),
             orders,
             fulfilment_errors: fulfilment_errors(db, name)?,
-            refused: refused(db, name)?,
+            refused: stock::refused(db, name)?,
         });
     }
     Ok(Dashboard {
         shop: ctx.cfg.shopify.shop.clone(),
         variants: found.report.variants,
-        outbox: outbox(db)?,
+        outbox: notify::queued(db)?,
         passes,
         runs,
         channels: pages,
@@ -216,34 +201,6 @@ fn judge(status: &Status, command: &str, row: &RunRow, newest: bool) -> Result<P
     status::pass(row, newest && holds, &status.steps)
 }
 
-/// The newest `limit` runs that were not dry runs (of `command`, or of any), newest
-/// first, with their command.
-fn recent_runs(db: &Db, command: Option<&str>, limit: usize) -> Result<Vec<(String, RunRow)>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    Ok(db.read(|c| {
-        let mut st = c.prepare(
-            "SELECT command, id, started_at, finished_at, duration_ms, outcome, requests, error
-               FROM sync_runs WHERE dry_run = 0 AND (?1 IS NULL OR command = ?1)
-              ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = st.query_map(params![command, limit], |r| {
-            Ok((
-                r.get(0)?,
-                RunRow {
-                    id: r.get(1)?,
-                    started_at: r.get(2)?,
-                    finished_at: r.get(3)?,
-                    duration_ms: r.get(4)?,
-                    outcome: r.get(5)?,
-                    requests: r.get(6)?,
-                    error: r.get(7)?,
-                },
-            ))
-        })?;
-        rows.collect()
-    })?)
-}
-
 /// The channel's failed fulfilment pushes (what `status` counts), oldest first, by
 /// the order number people know.
 fn fulfilment_errors(db: &Db, channel: &str) -> Result<Vec<FulfilmentError>> {
@@ -257,40 +214,4 @@ fn fulfilment_errors(db: &Db, channel: &str) -> Result<Vec<FulfilmentError>> {
         });
     }
     Ok(out)
-}
-
-/// The quantities the channel refused and that are not settled yet, by SKU.
-fn refused(db: &Db, channel: &str) -> Result<Vec<Refused>> {
-    Ok(db.read(|c| {
-        let mut st = c.prepare(
-            "SELECT sku, product_id, quantity, reason, refused_at FROM stock_refused
-              WHERE channel = ?1 ORDER BY sku, product_id",
-        )?;
-        let rows = st.query_map([channel], |r| {
-            Ok(Refused {
-                sku: r.get(0)?,
-                product_id: r.get(1)?,
-                quantity: r.get(2)?,
-                reason: r.get(3)?,
-                refused_at: r.get(4)?,
-            })
-        })?;
-        rows.collect()
-    })?)
-}
-
-/// The emails not sent yet, oldest first (`status`'s `emails_pending` counts them).
-fn outbox(db: &Db) -> Result<Vec<Queued>> {
-    Ok(db.read(|c| {
-        let mut st = c.prepare(
-            "SELECT queued_at, subject FROM notify_outbox WHERE sent_at IS NULL ORDER BY id",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok(Queued {
-                queued_at: r.get(0)?,
-                subject: r.get(1)?,
-            })
-        })?;
-        rows.collect()
-    })?)
 }

@@ -142,6 +142,40 @@ pub fn run(db: &Db, id: i64) -> Result<Option<RunRow>, DbError> {
     })
 }
 
+/// The newest `limit` runs that were not dry runs (of `command`, or of any), newest
+/// first, with their command.
+pub fn recent(
+    db: &Db,
+    command: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, RunRow)>, DbError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    db.read(|c| {
+        let mut st = c.prepare(&format!(
+            "SELECT command, {RUN_COLUMNS} FROM sync_runs
+              WHERE dry_run = 0 AND (?1 IS NULL OR command = ?1)
+              ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = st.query_map(params![command, limit], |r| {
+            let command: String = r.get(0)?;
+            // The run's own columns follow the command.
+            Ok((
+                command,
+                RunRow {
+                    id: r.get(1)?,
+                    started_at: r.get(2)?,
+                    finished_at: r.get(3)?,
+                    duration_ms: r.get(4)?,
+                    outcome: r.get(5)?,
+                    requests: r.get(6)?,
+                    error: r.get(7)?,
+                },
+            ))
+        })?;
+        rows.collect()
+    })
+}
+
 /// A recorded step of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepRow {

@@ -93,6 +93,36 @@ pub fn lost_matches(db: &Db, channel: &str, unlisted_too: bool) -> Result<Vec<St
     })
 }
 
+/// A quantity the channel refused and that is not settled yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub sku: String,
+    pub product_id: String,
+    pub quantity: i64,
+    pub reason: String,
+    pub refused_at: String,
+}
+
+/// The channel's refused quantities, by SKU.
+pub fn refused(db: &Db, channel: &str) -> Result<Vec<Refused>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare(
+            "SELECT sku, product_id, quantity, reason, refused_at FROM stock_refused
+              WHERE channel = ?1 ORDER BY sku, product_id",
+        )?;
+        let rows = st.query_map([channel], |r| {
+            Ok(Refused {
+                sku: r.get(0)?,
+                product_id: r.get(1)?,
+                quantity: r.get(2)?,
+                reason: r.get(3)?,
+                refused_at: r.get(4)?,
+            })
+        })?;
+        rows.collect()
+    })
+}
+
 /// Records quantities the channel accepted (and forgets earlier refusals of them).
 pub fn record_accepted(
     db: &Db,

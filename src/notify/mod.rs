@@ -112,6 +112,24 @@ pub fn pending(db: &Db) -> Result<usize, DbError> {
     outbox::count_unsent(db)
 }
 
+/// An email waiting to be sent, as a person sees it listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub queued_at: String,
+    pub subject: String,
+}
+
+/// The emails not sent yet, oldest first.
+pub fn queued(db: &Db) -> Result<Vec<Queued>, DbError> {
+    Ok(outbox::unsent(db)?
+        .into_iter()
+        .map(|r| Queued {
+            queued_at: r.queued_at,
+            subject: r.subject,
+        })
+        .collect())
+}
+
 /// Intro, the item lines as a list, then what to do. The footer is added when sending.
 fn digest_body(digest: &Digest, items: &[&Item]) -> String {
     let count = items.len().to_string();

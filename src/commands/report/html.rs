@@ -812,10 +812,12 @@ footer { margin-top: 36px; padding-bottom: 24px; font-size: .85rem; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::report::{FulfilmentError, Queued, Refused};
+    use crate::commands::report::FulfilmentError;
     use crate::commands::status::Status;
     use crate::db::orders::OrderRow;
+    use crate::db::stock::Refused;
     use crate::engine::unmatched::{ListingProblem, Reason, VariantIssue, VariantProblem};
+    use crate::notify::Queued;
 
     fn at(t: &str) -> DateTime<Utc> {
         clock::parse(t).unwrap()
