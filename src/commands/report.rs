@@ -12,7 +12,7 @@ mod html;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 
 use super::status::{self, Pass, Status};
 use super::{unmatched, Ctx};
@@ -20,7 +20,7 @@ use crate::db::fulfilments::{self, PushState};
 use crate::db::orders::{self, Filter, OrderRow, State};
 use crate::db::runs::{self, RunRow};
 use crate::db::stock::{self, Refused};
-use crate::db::{channels, Db};
+use crate::db::Db;
 use crate::engine::unmatched::{ListingProblem, VariantProblem};
 use crate::notify::{self, Queued};
 
@@ -128,17 +128,8 @@ fn gather(ctx: &Ctx) -> Result<Dashboard> {
 
     let names: Vec<&str> = status.channels.iter().map(|c| c.channel.as_str()).collect();
     let found = unmatched::find(ctx, &names)?;
-    let http = reqwest::Client::new();
     let mut pages = Vec::new();
-    for name in &names {
-        let cfg = ctx
-            .cfg
-            .channels
-            .iter()
-            .find(|c| c.name == *name)
-            .ok_or_else(|| anyhow!("channel {name} is not in the config"))?;
-        // Only asked for its fingerprint: no request is made.
-        let fingerprint = cfg.settings.connect(1, http.clone()).fingerprint();
+    for (name, channel) in names.iter().zip(&status.channels) {
         let mut orders = Vec::new();
         for state in [State::Held, State::Failed, State::ItemsChanged] {
             orders.extend(orders::list(
@@ -153,9 +144,7 @@ fn gather(ctx: &Ctx) -> Result<Dashboard> {
         orders.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         pages.push(ChannelPage {
             name: name.to_string(),
-            environment_changed: channels::get(db, name)?
-                .fingerprint
-                .is_some_and(|stored| stored != fingerprint),
+            environment_changed: channel.environment_changed,
             never_synced: found.never.contains(name),
             unlisted: found
                 .unlisted

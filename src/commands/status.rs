@@ -167,6 +167,9 @@ pub struct ChannelStatus {
     /// As its lock file says, while a product reset of this channel alone runs: the
     /// channel is left out of passes meanwhile.
     pub reset_in_progress_since: Option<String>,
+    /// Its endpoint, account or environment differ from when its products were
+    /// matched: passes leave it out until `reset-products --channel` (sync exits 2).
+    pub environment_changed: bool,
     pub orders_held: i64,
     pub orders_failed: i64,
     pub orders_creating: i64,
@@ -247,7 +250,24 @@ pub fn gather(ctx: &Ctx) -> Result<Status> {
     let last_success_at = runs::last_successful_run(db, SYNC)?
         .map(|r| parse_time(r.finished_at.as_deref().unwrap_or(&r.started_at)))
         .transpose()?;
-    let problems = problems(last_pass.as_ref(), last_success_at, now, every);
+    let mut channels = channels(db, &ctx.cfg.database, &configured)?;
+    for (c, cfg) in channels.iter_mut().zip(&ctx.cfg.channels) {
+        // Only asked for its fingerprint: no request is made.
+        let fingerprint = cfg
+            .settings
+            .connect(1, reqwest::Client::new())
+            .fingerprint();
+        c.environment_changed = crate::db::channels::get(db, &c.channel)?
+            .fingerprint
+            .is_some_and(|stored| stored != fingerprint);
+    }
+    let mut problems = problems(last_pass.as_ref(), last_success_at, now, every);
+    problems.extend(channels.iter().filter(|c| c.environment_changed).map(|c| {
+        format!(
+            "{} sits out every pass: its endpoint, account or environment changed; run `skubridge reset-products --channel {}`",
+            c.channel, c.channel
+        )
+    }));
     let (next_due_at, overdue) = next_due(last_pass.as_ref().map(|p| p.started_at), now, every);
     let last_error = runs::last_failed_step(db)?
         .map(|s| -> Result<LastError> {
@@ -272,7 +292,7 @@ pub fn gather(ctx: &Ctx) -> Result<Status> {
             .filter(|(purpose, _)| *purpose == lock::RESET_PURPOSE)
             .map(|(_, since)| since.unwrap_or("an unknown time").to_string()),
         steps,
-        channels: channels(db, &ctx.cfg.database, &configured)?,
+        channels,
         emails_pending: notify::pending(db)?,
         last_error,
         lock_purpose: held_by.map(|(purpose, _)| purpose.to_string()),
@@ -525,12 +545,16 @@ pub fn paused(r: &Status) -> String {
     let resets: Vec<String> = r
         .channels
         .iter()
-        .filter_map(|c| {
-            let since = c.reset_in_progress_since.as_ref()?;
-            Some(format!(
+        .filter_map(|c| match &c.reset_in_progress_since {
+            Some(since) => Some(format!(
                 "{}: product reset in progress since {since}",
                 c.channel
-            ))
+            )),
+            None if c.environment_changed => Some(format!(
+                "{}: environment changed, until `reset-products --channel {}`",
+                c.channel, c.channel
+            )),
+            None => None,
         })
         .collect();
     match &r.reset_in_progress_since {

@@ -322,6 +322,13 @@ fn another_login_pauses_hard_to_find_until_its_products_are_reset() {
     );
     // The Iconic carried on in the same pass.
     assert_eq!(env.channel_stock()["LS-S"], 9);
+    // Monitoring hears of it: status is unhealthy and names the fix.
+    let status = env.run(&["status"]).expect(1).stdout;
+    assert!(
+        status.contains("htf sits out every pass")
+            && status.contains("reset-products --channel htf"),
+        "{status}"
+    );
 }
 
 #[test]
