@@ -16,13 +16,67 @@ fn log_lines_carry_no_colour_codes_unless_asked() {
     // The harness reads stderr through a pipe, as cron and a log file do.
     let out = env.run(&["sync", "-v"]).expect(0);
     assert!(!out.stderr.contains('\u{1b}'), "{}", out.stderr);
+    assert!(!has_colour(&out.stderr));
     let out = env.run(&["sync", "--color", "always"]).expect(0);
-    assert!(out.stderr.contains('\u{1b}'), "asked for: {}", out.stderr);
+    assert!(has_colour(&out.stderr), "asked for: {}", out.stderr);
     let out = env
         .run(&["sync", "--color", "never"])
         .env("NO_COLOR", "1")
         .expect(0);
     assert!(!out.stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn on_a_terminal_log_lines_are_coloured_unless_no_color_is_set() {
+    // util-linux's `script` gives the run a terminal; skipped where it is missing.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("`script` is not installed: the terminal case is not checked here");
+        return;
+    }
+    let env = Env::standard();
+    let on_a_terminal = |no_color: Option<&str>| {
+        let bin = env!("CARGO_BIN_EXE_skubridge");
+        let run = env.run(&[]).command();
+        let mut cmd = std::process::Command::new("script");
+        cmd.current_dir(env.dir.path())
+            .args(["-qec", &format!("{bin} sync"), "/dev/null"]);
+        // The same environment the harness gives skubridge.
+        for (k, v) in run.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        match no_color {
+            Some(v) => cmd.env("NO_COLOR", v),
+            None => cmd.env_remove("NO_COLOR"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(has_colour(&on_a_terminal(None)), "a terminal gets colour");
+    let plain = on_a_terminal(Some("1"));
+    assert!(!has_colour(&plain), "NO_COLOR: {plain}");
+    assert!(plain.contains("sync ok"), "{plain}");
+}
+
+/// An SGR (colour) sequence, `ESC [ digits;... m`: what NO_COLOR turns off. A progress
+/// bar's cursor movements on a terminal are not colour.
+fn has_colour(text: &str) -> bool {
+    text.split('\u{1b}').skip(1).any(|rest| {
+        rest.strip_prefix('[').is_some_and(|seq| {
+            let params: String = seq
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == ';')
+                .collect();
+            seq[params.len()..].starts_with('m')
+        })
+    })
 }
 
 /// The samples of a textfile, by metric name and labels.
