@@ -85,6 +85,10 @@ pub struct OrdersConfig {
     pub extra_line_item: Option<ExtraLine>,
     /// Shipping line title per ISO country code of the shipping address.
     pub shipping_by_country: BTreeMap<String, String>,
+    /// On a channel whose orders wait for acceptance: refuse the lines that cannot be
+    /// sold (no Shopify variant, too little stock) and accept the rest, instead of
+    /// holding the whole order for a person.
+    pub refuse_unfulfillable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,6 +239,8 @@ struct RawOrders {
     extra_line_item: Option<RawExtraLine>,
     #[serde(default)]
     shipping_by_country: BTreeMap<String, String>,
+    #[serde(default)]
+    refuse_unfulfillable: bool,
 }
 
 #[derive(Deserialize)]
@@ -759,6 +765,7 @@ fn validate_orders(o: RawOrders, key: &dyn Fn(&str) -> String) -> Result<OrdersC
         tags: o.tags,
         extra_line_item,
         shipping_by_country,
+        refuse_unfulfillable: o.refuse_unfulfillable,
     })
 }
 

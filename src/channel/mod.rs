@@ -165,8 +165,10 @@ pub trait Channel: Send + Sync {
         Err(unsupported("stock imports"))
     }
 
-    /// Accepts every line of an order awaiting acceptance ([`Capabilities::acceptance`]).
-    async fn accept(&self, _order: &ChannelOrder) -> Result<(), ChannelError> {
+    /// Decides an order awaiting acceptance ([`Capabilities::acceptance`]): every line is
+    /// accepted but those in `refused` (line ids), which are refused. With every line
+    /// refused, the order is refused.
+    async fn accept(&self, _order: &ChannelOrder, _refused: &[String]) -> Result<(), ChannelError> {
         Err(unsupported("order acceptance"))
     }
 

@@ -471,6 +471,11 @@ impl Engine<'_> {
             Ok(new) => new,
             Err(problems) => {
                 let accepting = triage == Triage::Accept;
+                if accepting && ch.cfg.orders.refuse_unfulfillable {
+                    if let Some(refused) = orders::refusals(order, stock) {
+                        return self.accept(ch, order, stock, dry_run, &refused).await;
+                    }
+                }
                 let problems = problems
                     .iter()
                     .map(|p| {
@@ -492,7 +497,7 @@ impl Engine<'_> {
             }
         };
         if triage == Triage::Accept {
-            return self.accept(ch, order, stock, dry_run).await;
+            return self.accept(ch, order, stock, dry_run, &[]).await;
         }
         let value = orders::order_value(&new);
         let currency = new.currency.clone();
@@ -621,17 +626,22 @@ impl Engine<'_> {
         }
     }
 
-    /// Accepts an order every line of which could be created now; its units count as
-    /// taken for the rest of the pass. It is imported once the channel says it is paid.
+    /// Accepts an order whose lines, but the `refused` ones (line id, why), could be
+    /// created now; the accepted units count as taken for the rest of the pass. It is
+    /// imported once the channel says it is paid. Refused lines are mailed once.
     async fn accept(
         &self,
         ch: &ChannelHandle<'_>,
         order: &ChannelOrder,
         stock: &mut Stock,
         dry_run: bool,
+        refused: &[(String, String)],
     ) -> Result<Outcome> {
         let name = ch.name();
-        stock.claim(&orders::lines(order));
+        let mut kept = order.clone();
+        kept.lines
+            .retain(|l| !refused.iter().any(|(id, _)| *id == l.id));
+        stock.claim(&orders::lines(&kept));
         if dry_run {
             lock(&self.details).order_plans.push(OrderPlan::Accept {
                 channel: name.to_string(),
@@ -639,10 +649,46 @@ impl Engine<'_> {
             });
             return Ok(Outcome::WouldAccept);
         }
-        match ch.client.accept(order).await {
-            Ok(()) => {
+        let refused_ids: Vec<String> = refused.iter().map(|(id, _)| id.clone()).collect();
+        match ch.client.accept(order, &refused_ids).await {
+            Ok(()) if refused.is_empty() => {
                 info!("{name} order {} accepted; imported once paid", order.number);
                 ledger::set_state(self.db, name, &order.id, State::Accepted, None, &self.now())?;
+                Ok(Outcome::Accepted)
+            }
+            Ok(()) => {
+                let why: Vec<&str> = refused.iter().map(|(_, why)| why.as_str()).collect();
+                let reason = format!(
+                    "{} of {} lines refused on {name} ({})",
+                    refused.len(),
+                    order.lines.len(),
+                    why.join("; ")
+                );
+                warn!("{name} order {}: {reason}", order.number);
+                let at = self.clock.now();
+                self.db.atomically(|| -> Result<()> {
+                    ledger::set_state(
+                        self.db,
+                        name,
+                        &order.id,
+                        State::Accepted,
+                        Some(&reason),
+                        &clock::rfc3339(at),
+                    )?;
+                    notify::queue_message(
+                        self.db,
+                        at,
+                        "lines_refused",
+                        &notices::lines_refused_subject(name, &order.number, refused.len()),
+                        &notices::lines_refused_body(
+                            name,
+                            &order.number,
+                            &why,
+                            kept.lines.iter().all(|l| !l.state.is_live()),
+                        ),
+                    )?;
+                    Ok(())
+                })?;
                 Ok(Outcome::Accepted)
             }
             Err(ChannelError::Refused { reason, .. }) => {

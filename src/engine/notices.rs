@@ -263,6 +263,33 @@ pub fn reset_complete(results: &[(String, super::Counts)]) -> String {
     body
 }
 
+pub fn lines_refused_subject(channel: &str, number: &str, n: usize) -> String {
+    format!(
+        "{channel} order {number}: {n} line{} refused",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// `[channel.orders] refuse_unfulfillable`: what was refused and why, and what becomes
+/// of the order (`every`: no line was left to accept).
+pub fn lines_refused_body(channel: &str, number: &str, why: &[&str], every: bool) -> String {
+    let lines: Vec<String> = why.iter().map(|w| format!("- {w}")).collect();
+    let next = if every {
+        format!("No line could be sold, so {channel} refuses the order: nothing is imported.")
+    } else {
+        format!(
+            "The other lines were accepted; the order is imported into Shopify once {channel} \
+             says it is paid."
+        )
+    };
+    format!(
+        "skubridge refused these lines of {channel} order {number}, which could not be sold \
+         ([channel.orders] refuse_unfulfillable):\n\n{}\n\n{next} Nothing more is needed, \
+         unless the SKUs should sell: give them a Shopify variant, or restock.",
+        lines.join("\n")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

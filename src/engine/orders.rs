@@ -299,6 +299,43 @@ pub fn decide(
     Ok(draft(order, &lines, rules, &stock.skus))
 }
 
+/// The lines of an order awaiting acceptance to refuse so that the rest can be sold:
+/// every line whose SKU no listing matches, and, per SKU Shopify has too little of, its
+/// last lines until what stays fits the stock. `None` when refusing lines cannot help
+/// (an impossible amount): the order is held for a person. Each refused line comes
+/// with why.
+pub fn refusals(order: &ChannelOrder, stock: &Stock) -> Option<Vec<(String, String)>> {
+    if !impossible_amounts(order).is_empty() {
+        return None;
+    }
+    let mut left: HashMap<&str, i64> = HashMap::new();
+    let mut refused = Vec::new();
+    for line in live(order) {
+        let Some(s) = stock.skus.get(&line.sku) else {
+            refused.push((
+                line.id.clone(),
+                format!("SKU {:?}: no Shopify variant", line.sku),
+            ));
+            continue;
+        };
+        let free = left
+            .entry(line.sku.as_str())
+            .or_insert_with(|| stock.available(s).max(0));
+        if line.quantity <= *free {
+            *free -= line.quantity;
+        } else {
+            refused.push((
+                line.id.clone(),
+                format!(
+                    "SKU {:?}: {} wanted, {} left in Shopify",
+                    line.sku, line.quantity, free
+                ),
+            ));
+        }
+    }
+    Some(refused)
+}
+
 /// Every amount of the order that no sale can have. A Shopify order made from them would
 /// not match what the customer paid.
 fn impossible_amounts(order: &ChannelOrder) -> Vec<Problem> {
@@ -710,6 +747,7 @@ mod tests {
                 price: Money::ZERO,
             }),
             shipping_by_country: [("AU".to_string(), "Standard AU".to_string())].into(),
+            refuse_unfulfillable: false,
         };
         let new = decide(&o, &rules(&cfg), &stock(&[("A", 5)])).unwrap();
         assert_eq!(new.line_items.len(), 2);
@@ -991,5 +1029,27 @@ mod tests {
         assert_eq!(difference(Some("10.00"), Some("10")), None);
         assert_eq!(difference(Some("10.00"), Some("9.95")), Some(m("0.05")));
         assert_eq!(difference(None, Some("9.95")), None);
+    }
+
+    #[test]
+    fn refusals_take_unmatched_lines_and_the_last_lines_stock_cannot_cover() {
+        let mut o = order(vec![
+            item("1", "A", "10", LineState::Open),
+            item("2", "NOPE", "10", LineState::Open),
+            item("3", "A", "10", LineState::Open),
+            item("4", "B", "10", LineState::Cancelled),
+        ]);
+        o.lines[0].quantity = 2;
+        o.lines[2].quantity = 2;
+        let refused = refusals(&o, &stock(&[("A", 3), ("B", 0)])).unwrap();
+        let ids: Vec<&str> = refused.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["2", "3"]);
+        assert!(refused[0].1.contains("no Shopify variant"), "{refused:?}");
+        assert!(refused[1].1.contains("2 wanted, 1 left"), "{refused:?}");
+        // Everything fits: nothing to refuse.
+        assert_eq!(refusals(&o, &stock(&[("A", 4), ("NOPE", 1)])), Some(vec![]));
+        // An impossible amount is a person's to look at, not a refusal.
+        o.lines[0].unit_price = m("-1");
+        assert_eq!(refusals(&o, &stock(&[("A", 4)])), None);
     }
 }

@@ -264,3 +264,62 @@ fn an_import_the_market_rejects_is_reported_and_sent_again() {
     assert_eq!(market.imports().len(), 2);
     assert_eq!(market.stock()["LS-S"], 9, "its levels went again");
 }
+
+#[test]
+fn with_refuse_unfulfillable_the_lines_that_cannot_sell_are_refused_and_the_rest_accepted() {
+    let (env, market) = with_market(
+        "refusing",
+        &["LS-S", "LS-L"],
+        "listings = \"none\"\nimport_interval_seconds = 0\n[channel.orders]\nrefuse_unfulfillable = true",
+    );
+    // NOPE-1: no Shopify variant. LS-L: Shopify has none.
+    market.place("o3", &[("LS-S", 1), ("NOPE-1", 1)]);
+    market.place("o4", &[("LS-L", 2)]);
+    assert_eq!(sync(&env), 0);
+    let o3 = market.order("o3");
+    assert_eq!(o3.state, OrderState::WaitingDebit);
+    assert_eq!(o3.refused, ["o3-2"]);
+    let (state, reason) = ledger(&env, "o3");
+    assert_eq!(state, "accepted");
+    let reason = reason.unwrap();
+    assert!(
+        reason.contains("1 of 2 lines refused") && reason.contains("NOPE-1"),
+        "{reason}"
+    );
+    // Every line of o4 refused: the market refuses the order.
+    assert_eq!(market.order("o4").state, OrderState::Refused);
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let mails: BTreeMap<String, String> = db
+        .prepare("SELECT subject, body FROM notify_outbox ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let o3_mail = &mails["market order M-o3: 1 line refused"];
+    assert!(
+        o3_mail.contains("NOPE-1") && o3_mail.contains("other lines were accepted"),
+        "{o3_mail}"
+    );
+    let o4_mail = &mails["market order M-o4: 1 line refused"];
+    assert!(o4_mail.contains("nothing is imported"), "{o4_mail}");
+
+    // Paid: o3 is imported with the line that sells only; o4 is recorded as cancelled.
+    market.debit("o3");
+    assert_eq!(sync(&env), 0);
+    let orders = env.shopify_orders();
+    let imported = orders
+        .iter()
+        .find(|o| o["source_identifier"] == "market:o3")
+        .expect("o3 imported");
+    let skus: Vec<&str> = imported["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["LS-S"]);
+    assert_eq!(ledger(&env, "o3").0, "imported");
+    assert_eq!(ledger(&env, "o4").0, "cancelled");
+    assert!(!orders.iter().any(|o| o["source_identifier"] == "market:o4"));
+}

@@ -37,6 +37,8 @@ pub enum OrderState {
     /// Paid: the seller ships it.
     Shipping,
     Shipped,
+    /// The seller refused every line.
+    Refused,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ pub struct MarketOrder {
     pub lines: Vec<(String, String, i64, String)>,
     /// Carrier and tracking number once shipped.
     pub shipped: Option<(String, String)>,
+    /// Line ids the seller refused at acceptance.
+    pub refused: Vec<String>,
 }
 
 /// One stock import: its lines, and how many more status calls see it pending.
@@ -134,6 +138,7 @@ impl Market {
             state: OrderState::WaitingAcceptance,
             lines,
             shipped: None,
+            refused: Vec::new(),
         });
     }
 
@@ -269,7 +274,11 @@ fn neutral(o: &MarketOrder) -> ChannelOrder {
             quantity: *quantity,
             unit_price: price.parse().unwrap(),
             shipping_fee: skubridge::money::Money::ZERO,
-            state: line_state.clone(),
+            state: if o.refused.contains(id) {
+                LineState::Cancelled
+            } else {
+                line_state.clone()
+            },
             properties: Vec::new(),
         })
         .collect();
@@ -278,6 +287,7 @@ fn neutral(o: &MarketOrder) -> ChannelOrder {
         OrderState::WaitingDebit => OrderStage::AwaitingPayment,
         OrderState::Shipping => OrderStage::Ready,
         OrderState::Shipped => OrderStage::Closed,
+        OrderState::Refused => OrderStage::Cancelled,
     };
     ChannelOrder {
         id: o.id.clone(),
@@ -399,7 +409,7 @@ impl Channel for Client {
         Ok(ImportState::Done { refused })
     }
 
-    async fn accept(&self, order: &ChannelOrder) -> Result<(), ChannelError> {
+    async fn accept(&self, order: &ChannelOrder, refused: &[String]) -> Result<(), ChannelError> {
         let mut s = self.market.call("accept");
         let o = s.orders.iter_mut().find(|o| o.id == order.id).unwrap();
         if o.state != OrderState::WaitingAcceptance {
@@ -409,7 +419,12 @@ impl Channel for Client {
                 reason: format!("order {} is not waiting for acceptance", o.id),
             });
         }
-        o.state = OrderState::WaitingDebit;
+        o.refused = refused.to_vec();
+        o.state = if o.lines.iter().all(|l| refused.contains(&l.0)) {
+            OrderState::Refused
+        } else {
+            OrderState::WaitingDebit
+        };
         Ok(())
     }
 
@@ -464,7 +479,12 @@ impl Channel for Client {
             .iter_mut()
             .find(|o| o.id == shipment.order_id)
             .unwrap();
-        let all: BTreeSet<&str> = o.lines.iter().map(|l| l.0.as_str()).collect();
+        let all: BTreeSet<&str> = o
+            .lines
+            .iter()
+            .map(|l| l.0.as_str())
+            .filter(|id| !o.refused.iter().any(|r| r == id))
+            .collect();
         let sent: BTreeSet<&str> = shipment.line_ids.iter().map(String::as_str).collect();
         if o.state != OrderState::Shipping || all != sent {
             return ShipOutcome::Refused {
