@@ -20,5 +20,6 @@ pub mod notify;
 pub mod output;
 pub mod secret;
 pub mod shopify;
+pub mod stop;
 #[cfg(test)]
 pub(crate) mod test_server;

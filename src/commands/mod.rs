@@ -33,6 +33,9 @@ pub struct Host<'a> {
     pub kinds: &'a [&'static Kind],
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub clock: Clock,
+    /// Passes stop in order on SIGTERM and SIGINT (the binary); a test running
+    /// skubridge in-process keeps its own handling of them.
+    pub signals: bool,
 }
 
 pub fn run(cli: Cli) -> Result<u8> {
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             kinds: KINDS,
             env: &|name| std::env::var(name).ok(),
             clock: Clock::from_env().map_err(UsageError)?,
+            signals: true,
         },
     )
 }
@@ -54,10 +58,22 @@ pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
     let db = cli.db.as_deref();
     let open = |purpose| Ctx::build(&config_path, db, Hold::Run(purpose), host);
     let open_readonly = || Ctx::build(&config_path, db, Hold::Nothing, host);
-    // A run that changed the store, then the monitoring files, whatever it ended with.
+    // A run that changed the store, then the monitoring files, whatever it ended with;
+    // a run stopped by a signal exits as shells report one (143, 130).
     let with_outputs = |ctx: &Ctx, result: Result<u8>| {
         outputs::write(ctx, cli.metrics_file.as_deref());
-        result
+        match crate::stop::global().requested() {
+            Some(signal) => Ok(crate::stop::exit_code(signal)),
+            None => result,
+        }
+    };
+    // Passes stop in order on SIGTERM and SIGINT (see `stop`).
+    let stoppable = || -> Result<tokio::runtime::Runtime> {
+        let rt = runtime()?;
+        if host.signals {
+            rt.block_on(async { crate::stop::listen() });
+        }
+        Ok(rt)
     };
     match cli.command {
         Command::Init(args) => init::run(&config_path, args),
@@ -65,7 +81,7 @@ pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
         Command::Man(args) => completions::man(args),
         Command::Sync(args) => {
             let ctx = open("sync")?;
-            with_outputs(&ctx, runtime()?.block_on(sync::run(&ctx, args)))
+            with_outputs(&ctx, stoppable()?.block_on(sync::run(&ctx, args)))
         }
         Command::ResetProducts(args) => {
             reset_products::confirm(&args)?;
@@ -75,13 +91,13 @@ pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
                 None => Hold::Run(crate::lock::RESET_PURPOSE),
             };
             let ctx = Ctx::build(&config_path, db, hold, host)?;
-            with_outputs(&ctx, runtime()?.block_on(reset_products::run(&ctx, args)))
+            with_outputs(&ctx, stoppable()?.block_on(reset_products::run(&ctx, args)))
         }
         Command::Unmatched(args) => unmatched::run(&open_readonly()?, args),
         Command::Doctor(args) => runtime()?.block_on(doctor::run(&open_readonly()?, args)),
         Command::Fulfil(args) => {
             let ctx = open("fulfil")?;
-            with_outputs(&ctx, runtime()?.block_on(fulfil::run(&ctx, args)))
+            with_outputs(&ctx, stoppable()?.block_on(fulfil::run(&ctx, args)))
         }
         Command::Report(args) => report::run(&open_readonly()?, args),
         Command::Orders(args) => orders::run(&open_readonly()?, args),

@@ -109,6 +109,9 @@ pub enum Outcome {
     Running,
     /// No `finished_at` and no sync holds the lock: killed, or the machine stopped.
     Interrupted,
+    /// Stopped in order by SIGTERM or SIGINT (the error says which): the change in
+    /// flight finished, nothing else started.
+    Stopped,
 }
 
 impl Outcome {
@@ -118,6 +121,7 @@ impl Outcome {
             Self::Failed => "failed",
             Self::Running => "running",
             Self::Interrupted => "interrupted",
+            Self::Stopped => "stopped",
         }
     }
 }
@@ -351,6 +355,7 @@ fn step_status(row: StepRow) -> Result<StepStatus> {
 pub fn pass(r: &RunRow, running: bool, steps: &[StepStatus]) -> Result<Pass> {
     let outcome = match r.outcome.as_deref() {
         Some("ok") => Outcome::Ok,
+        Some("stopped") => Outcome::Stopped,
         Some(_) => Outcome::Failed,
         None if running => Outcome::Running,
         None => Outcome::Interrupted,
@@ -450,7 +455,8 @@ fn problems(
         Outcome::Interrupted => out.push(format!(
             "the last pass (started {started}) never finished: it was killed or the machine stopped"
         )),
-        Outcome::Ok | Outcome::Running => {}
+        // An orderly stop is not the store's problem; staleness below still counts.
+        Outcome::Ok | Outcome::Running | Outcome::Stopped => {}
     }
     match last_success {
         None => out.push("no sync pass has succeeded yet".into()),
@@ -640,6 +646,11 @@ pub fn pass_line(p: &Pass, now: DateTime<Utc>) -> String {
     match p.outcome {
         Outcome::Running => format!("{started}, still running"),
         Outcome::Interrupted => format!("{started}, never finished"),
+        Outcome::Stopped => format!(
+            "{started}, {} after {took}, {} requests",
+            p.error.as_deref().unwrap_or("stopped"),
+            p.requests
+        ),
         Outcome::Ok | Outcome::Failed => format!(
             "{started}, {} in {took}, {} requests",
             p.outcome.as_str(),

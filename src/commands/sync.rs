@@ -113,7 +113,11 @@ fn summary(report: &PassReport, dry_run: bool) -> String {
     format!(
         "sync{} {} in {:.1}s, {} requests: {}",
         if dry_run { " --dry-run" } else { "" },
-        if report.failed() { "FAILED" } else { "ok" },
+        match report.stopped {
+            Some(signal) => format!("STOPPED by {}", crate::stop::name(&signal)),
+            None if report.failed() => "FAILED".into(),
+            None => "ok".into(),
+        },
         report.duration.as_secs_f64(),
         report.total_requests(),
         parts.join("; ")

@@ -23,6 +23,7 @@ use crate::db::{catalog, channels, meta};
 use crate::notify;
 use crate::shopify::orders::{term, Created, ShopifyOrder};
 use crate::shopify::ShopifyError;
+use crate::stop;
 
 /// UNCONFIRMED: how long Shopify's order search can lag a create. An order whose
 /// create outcome is unknown is not created again until a lookup this long after the
@@ -383,6 +384,9 @@ impl Engine<'_> {
     /// still has the order as ready, so the next pass tells it again.
     async fn acknowledge(&self, ch: &ChannelHandle<'_>, orders: &[ChannelOrder]) {
         for order in orders {
+            let Ok(_on_the_wire) = stop::global().change() else {
+                return;
+            };
             if let Err(e) = ch.client.acknowledge(order).await {
                 warn!(
                     "{} order {}: could not mark it as taken on {} ({e}); tried again on the next pass",
@@ -529,6 +533,7 @@ impl Engine<'_> {
                 return self.adopt(&name, order, &found, true);
             }
         }
+        let _on_the_wire = stop::global().change()?;
         ledger::mark_creating(self.db, &name, &order.id, &value.to_string(), &now)?;
         let result = self.shopify.create_order(&new).await;
         let lines = orders::live_line_ids(order);
@@ -650,6 +655,7 @@ impl Engine<'_> {
             return Ok(Outcome::WouldAccept);
         }
         let refused_ids: Vec<String> = refused.iter().map(|(id, _)| id.clone()).collect();
+        let _on_the_wire = stop::global().change()?;
         match ch.client.accept(order, &refused_ids).await {
             Ok(()) if refused.is_empty() => {
                 info!("{name} order {} accepted; imported once paid", order.number);

@@ -180,17 +180,23 @@ impl Engine<'_> {
             self.db.discard()?;
             return Ok(report);
         }
-        self.notice_failures(&report)?;
-        let (at, t) = (self.clock.now(), Instant::now());
-        let emails = self.send_notices().await?;
-        report.steps.push(step_report(
-            StepName::Email,
-            "",
-            at,
-            t,
-            email_counts(&emails),
-        ));
-        report.emails = Some(emails);
+        report.stopped = crate::stop::global().requested();
+        if report.stopped.is_none() {
+            self.notice_failures(&report)?;
+            let (at, t) = (self.clock.now(), Instant::now());
+            let emails = self.send_notices().await?;
+            report.steps.push(step_report(
+                StepName::Email,
+                "",
+                at,
+                t,
+                email_counts(&emails),
+            ));
+            report.emails = Some(emails);
+        } else {
+            // Kept for the next pass to send.
+            self.send_notices().await?;
+        }
         report.requests = self.requests();
         report.duration = t0.elapsed();
         self.record(run_id, &report)?;
@@ -218,7 +224,8 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Queues this pass's problems (one digest per kind, de-duplicated) and flushes the outbox.
+    /// Queues this pass's problems (one digest per kind, de-duplicated) and flushes the
+    /// outbox; after a stop was asked for, queues only (an email is a remote change).
     pub(super) async fn send_notices(&self) -> Result<FlushOutcome> {
         let repeat = chrono::Duration::hours(i64::from(self.cfg.notify.repeat_after_hours));
         let now = self.clock.now();
@@ -229,6 +236,12 @@ impl Engine<'_> {
             if !items.is_empty() {
                 notify::queue_digest(self.db, now, repeat, &digest, &items)?;
             }
+        }
+        if crate::stop::global().requested().is_some() {
+            return Ok(FlushOutcome {
+                pending: notify::pending(self.db)?,
+                ..FlushOutcome::default()
+            });
         }
         // Sending gets what is left of the pass, and at least two SMTP timeouts even when
         // the steps used it all up: the mail about why may matter most.
@@ -276,11 +289,21 @@ impl Engine<'_> {
             self.db,
             run_id,
             &runs::Finish {
-                outcome: if report.failed() { "failed" } else { "ok" },
+                // Stopped by a signal: no email went out (a remote change), and the
+                // failures it caused are the stop's, not the store's.
+                outcome: match report.stopped {
+                    Some(_) => "stopped",
+                    None if report.failed() => "failed",
+                    None => "ok",
+                },
                 finished_at: &self.now(),
                 duration_ms: report.duration.as_millis() as i64,
                 requests: &serde_json::to_string(&report.requests)?,
-                error: (!error.is_empty()).then(|| error.join("; ")).as_deref(),
+                error: match report.stopped {
+                    Some(signal) => Some(format!("stopped by {}", crate::stop::name(&signal))),
+                    None => (!error.is_empty()).then(|| error.join("; ")),
+                }
+                .as_deref(),
             },
         )?;
         Ok(())

@@ -16,6 +16,7 @@ use crate::channel::{ImportState, ListingsRead, PushOutcome, StockUpdate, StockW
 use crate::clock;
 use crate::db::stock::StockRow;
 use crate::db::{self, channels};
+use crate::stop;
 
 impl Engine<'_> {
     pub(super) fn reconcile_due(&self, ch: &ChannelHandle<'_>) -> Result<bool> {
@@ -96,6 +97,7 @@ impl Engine<'_> {
             .collect();
         let sent = match write {
             StockWrite::Batches { .. } => {
+                let _on_the_wire = stop::global().change()?;
                 let outcome = ch.client.push_stock(updates).await;
                 self.record_outcome(name, outcome, &mut counts)?;
                 true
@@ -173,6 +175,7 @@ impl Engine<'_> {
             counts.add(Count::Waiting, updates.len() as i64);
             return Ok(false);
         }
+        let _on_the_wire = stop::global().change()?;
         let id = db::stock::begin_import(self.db, name, &updates, &clock::rfc3339(now))?;
         match ch.client.start_stock_import(&updates).await {
             Ok(import_id) => {

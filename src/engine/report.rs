@@ -218,6 +218,8 @@ pub struct PassReport {
     pub duration: Duration,
     /// Emails sent at the end of the pass, and whether the outbox could be flushed.
     pub emails: Option<FlushOutcome>,
+    /// The signal that stopped the pass, if one did.
+    pub stopped: Option<i32>,
 }
 
 impl PassReport {
@@ -262,20 +264,32 @@ impl Budget {
     ) -> StepReport {
         let (at, t) = (self.clock.now(), Instant::now());
         let spent = || format!("{} (schedule.pass_budget_minutes)", minutes(self.total));
-        let result = if tokio::time::Instant::now() >= self.deadline {
+        let stop = crate::stop::global();
+        let result = if let Some(signal) = stop.requested() {
+            Err(anyhow!(
+                "not run: stopped by {}; the next pass runs it",
+                crate::stop::name(&signal)
+            ))
+        } else if tokio::time::Instant::now() >= self.deadline {
             Err(anyhow!(
                 "not run: the pass had used its budget of {} before this step; the next pass runs it",
                 spent()
             ))
         } else {
-            tokio::time::timeout_at(self.deadline, work)
-                .await
-                .unwrap_or_else(|_| {
+            let bounded = tokio::time::timeout_at(self.deadline, work);
+            // A stop gives up the step's reads once no remote change is on the wire.
+            tokio::select! {
+                done = bounded => done.unwrap_or_else(|_| {
                     Err(anyhow!(
                         "stopped: the pass used its budget of {} in this step; the next pass carries on from what was saved",
                         spent()
                     ))
-                })
+                }),
+                signal = stop.quiet() => Err(anyhow!(
+                    "stopped by {}: the change in flight was finished, nothing else was started; the next pass carries on",
+                    crate::stop::name(&signal)
+                )),
+            }
         };
         step_report(step, channel, at, t, result)
     }

@@ -24,6 +24,7 @@ use crate::db::{channels, meta};
 use crate::notify;
 use crate::shopify::fulfilments::{FulfilledOrder, Fulfillment};
 use crate::shopify::orders::term;
+use crate::stop;
 
 /// Shopify fulfilment reads start this far before the last order update seen.
 const FULFILMENT_OVERLAP: Duration = Duration::minutes(2);
@@ -318,6 +319,7 @@ impl Engine<'_> {
                 }
                 let mut attempt = attempt(&channel, row, f, Some(&carrier), &fp, &line_ids);
                 attempt.tracking_number = Some(&tracking_number);
+                let _on_the_wire = stop::global().change()?;
                 pushes::begin_push(self.db, &attempt, &now)?;
                 let shipment = Shipment {
                     order_id: row.order_id.clone(),
@@ -447,6 +449,7 @@ impl Engine<'_> {
                     carrier,
                     tracking_number,
                 };
+                let _on_the_wire = stop::global().change()?;
                 ch.client.ship(&shipment).await
             };
             match outcome {

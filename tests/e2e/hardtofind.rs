@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::fulfil::fulfil_source;
 use crate::harness::{standard_iconic, standard_shopify, Env, HTF_PASSWORD, HTF_USER};
-use crate::orders::{kill_during_imports, rows_in_state};
+use crate::orders::{kill_during_imports, rows_in_state, Stop};
 
 const BATCH: &str = "POST /hardtofind/batch";
 const LOGIN: &str = "POST /hardtofind/authenticate";
@@ -531,7 +531,7 @@ fn sigkill_during_hard_to_find_imports_never_duplicates_or_loses_an_order() {
     const ROUNDS: u64 = 18;
     let env = env();
     env.set_shopify_stock("MUG-1", 10_000);
-    kill_during_imports(&env, ROUNDS, |round| {
+    kill_during_imports(&env, ROUNDS, Stop::Kill, |round| {
         let id = 80_000 + round;
         place(&env, id, &[("MUG-1", 1, "24.95")]);
         format!("htf:{id}")

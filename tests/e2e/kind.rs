@@ -55,6 +55,7 @@ fn sync_at(env: &Env, clock: Clock) -> u8 {
         kinds: KINDS,
         env: &vars,
         clock,
+        signals: false,
     };
     run_in(cli, &host).unwrap_or_else(|e| panic!("sync failed: {e:#}"))
 }

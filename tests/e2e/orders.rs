@@ -549,7 +549,7 @@ fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
     const ROUNDS: u64 = 54;
     let env = env();
     env.set_shopify_stock("LS-S", 10_000);
-    kill_during_imports(&env, ROUNDS, |round| {
+    kill_during_imports(&env, ROUNDS, Stop::Kill, |round| {
         let id = 20_000 + round;
         env.add_channel_order(order(
             id,
@@ -562,11 +562,28 @@ fn sigkill_at_any_point_of_an_import_never_duplicates_or_loses_an_order() {
     assert_eq!(env.shopify_available("LS-S"), 10_000 - 2 * ROUNDS as i64);
 }
 
+/// How a pass is ended from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// SIGKILL: nothing runs after it.
+    Kill,
+    /// SIGTERM and SIGINT, one round each in turn: the pass stops in order.
+    Signals,
+}
+
 /// `rounds` times: `place` puts a new order on the channel (and names its source
-/// identifier), a pass starts and is SIGKILLed while its create is in flight, after
-/// Shopify committed it but before the answer, or anywhere. Then two clean passes:
-/// every order placed is in Shopify exactly once.
-pub(crate) fn kill_during_imports(env: &Env, rounds: u64, place: impl Fn(u64) -> String) {
+/// identifier), a pass starts and is stopped (`how`) while its create is in flight,
+/// after Shopify committed it but before the answer, or anywhere. Then two clean
+/// passes: every order placed is in Shopify exactly once. A pass stopped by a signal
+/// exits 143 or 130 (0 when it ended first) and is recorded as stopped.
+pub(crate) fn kill_during_imports(
+    env: &Env,
+    rounds: u64,
+    how: Stop,
+    place: impl Fn(u64) -> String,
+) {
+    // A signalled pass waits for its create: Shopify's delays stay short then.
+    let delay = if how == Stop::Kill { 5000 } else { 800 };
     let t0 = chrono::Utc::now();
     // Two minutes of fixed clock per pass: longer than Shopify's search settle time, so
     // an unresolved create is decided (adopted or re-sent) on the very next pass.
@@ -581,11 +598,11 @@ pub(crate) fn kill_during_imports(env: &Env, rounds: u64, place: impl Fn(u64) ->
         match mode {
             // Held by Shopify before it runs: the kill lands while the create is in flight.
             0 => env.fault(json!({"path": "/admin/api", "operation": "OrderCreate",
-                                  "kind": {"type": "delay", "ms": 5000}})),
+                                  "kind": {"type": "delay", "ms": delay}})),
             // Committed by Shopify, answer held back: the kill lands before skubridge
             // learns the order exists.
             1 => env.fault(json!({"path": "/admin/api", "operation": "OrderCreate",
-                                  "kind": {"type": "delay_after", "ms": 5000}})),
+                                  "kind": {"type": "delay_after", "ms": delay}})),
             _ => {}
         }
         let mut child = env
@@ -607,7 +624,30 @@ pub(crate) fn kill_during_imports(env: &Env, rounds: u64, place: impl Fn(u64) ->
             }
         };
         std::thread::sleep(jitter);
-        child.kill().unwrap(); // SIGKILL
+        match how {
+            Stop::Kill => child.kill().unwrap(),
+            Stop::Signals => {
+                let (name, code, signal) = if round % 2 == 0 {
+                    ("-TERM", 143, 15)
+                } else {
+                    ("-INT", 130, 2)
+                };
+                let pid = child.id().to_string();
+                std::process::Command::new("kill")
+                    .args([name, &pid])
+                    .status()
+                    .unwrap();
+                let status = child.wait().unwrap();
+                // Stopped in order, over before the signal came, or (before it listens
+                // for signals, when nothing has started) ended by the signal itself.
+                use std::os::unix::process::ExitStatusExt;
+                assert!(
+                    matches!(status.code(), Some(c) if c == code || c == 0)
+                        || status.signal() == Some(signal),
+                    "round {round}: {status:?}"
+                );
+            }
+        }
         child.wait().unwrap();
         if hit {
             landed[mode] += 1;
@@ -638,6 +678,69 @@ pub(crate) fn kill_during_imports(env: &Env, rounds: u64, place: impl Fn(u64) ->
         .collect();
     assert!(missing.is_empty(), "missing: {missing:?}");
     assert_eq!(found.len() as u64, rounds);
+}
+
+#[test]
+fn sigterm_and_sigint_at_any_point_stop_the_pass_in_order_and_lose_or_duplicate_nothing() {
+    const ROUNDS: u64 = 30;
+    let env = env();
+    env.set_shopify_stock("LS-S", 10_000);
+    kill_during_imports(&env, ROUNDS, Stop::Signals, |round| {
+        let id = 40_000 + round;
+        env.add_channel_order(order(id, &[(id * 10, "LS-S", "1.10")]));
+        format!("iconic:{id}")
+    });
+    assert_eq!(rows_in_state(&env, "imported"), ROUNDS as i64);
+    assert_eq!(env.shopify_available("LS-S"), 10_000 - ROUNDS as i64);
+    // Every stopped pass is recorded as such, none left "never finished".
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM sync_runs WHERE outcome IS NULL"),
+        0
+    );
+    let stopped = count("SELECT count(*) FROM sync_runs WHERE outcome = 'stopped'");
+    assert!(
+        stopped >= ROUNDS as i64 / 2,
+        "{stopped} passes recorded as stopped"
+    );
+    let by = count(
+        "SELECT count(*) FROM sync_runs WHERE outcome = 'stopped'
+           AND error IN ('stopped by SIGTERM', 'stopped by SIGINT')",
+    );
+    assert_eq!(by, stopped);
+}
+
+#[test]
+fn a_stopped_pass_shows_in_status_and_frees_the_lock() {
+    let env = env();
+    env.run(&["sync"]).expect(0);
+    env.add_channel_order(order(41_001, &[(410_010, "LS-S", "1.10")]));
+    env.fault(json!({"path": "/admin/api", "operation": "OrderCreate",
+                     "kind": {"type": "delay", "ms": 1500}}));
+    let child = env
+        .run(&["sync"])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(|| rows_in_state(&env, "creating") > 0));
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("STOPPED by SIGTERM"), "{stderr}");
+    // The create in flight finished: the order exists, once.
+    assert_eq!(per_source(&env).get("iconic:41001"), Some(&1));
+    assert_eq!(rows_in_state(&env, "imported"), 1);
+    let status = env.run(&["status"]).expect(0).stdout;
+    assert!(status.contains("stopped by SIGTERM"), "{status}");
+    // The lock is free: the next pass runs at once.
+    env.run(&["sync"]).expect(0);
 }
 
 #[test]

@@ -76,7 +76,7 @@ fn outcome_colour(o: Outcome) -> &'static str {
     match o {
         Outcome::Ok => OK_COLOUR,
         Outcome::Failed => FAILED_COLOUR,
-        Outcome::Running | Outcome::Interrupted => OTHER_COLOUR,
+        Outcome::Running | Outcome::Interrupted | Outcome::Stopped => OTHER_COLOUR,
     }
 }
 
@@ -401,7 +401,7 @@ fn chart(passes: &[Pass]) -> String {
             outcome_word(p.outcome),
         );
         let extra = match p.outcome {
-            Outcome::Running | Outcome::Interrupted => " fill-opacity=\"0.45\"",
+            Outcome::Running | Outcome::Interrupted | Outcome::Stopped => " fill-opacity=\"0.45\"",
             _ => "",
         };
         svg.push_str(&format!(
