@@ -396,6 +396,11 @@ impl Run<'_> {
         cmd
     }
 
+    /// Runs to the end, whatever the exit code.
+    pub fn output(self) -> Output {
+        self.output_within(HANG)
+    }
+
     /// Runs and asserts the exit code, returning the output.
     pub fn expect(self, code: i32) -> Output {
         self.expect_within(code, HANG)

@@ -4,6 +4,7 @@
 
 mod channels;
 mod config;
+mod corpus;
 mod deploy;
 mod doctor;
 mod email;
