@@ -88,4 +88,6 @@ pub enum Command {
     Man(commands::completions::ManArgs),
     /// Write the dashboard page: next sync, last passes, what waits on a person
     Report(commands::report::Args),
+    /// Copy the database while it is in use (SQLite online backup)
+    Backup(commands::backup::Args),
 }

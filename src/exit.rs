@@ -69,6 +69,8 @@ fn is_out_of_space(cause: &(dyn std::error::Error + 'static)) -> bool {
         .is_some_and(|e| {
             e.code == rusqlite::ErrorCode::DiskFull
                 || e.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE
+                // Growing the -shm file beside the database (opening it in WAL mode).
+                || e.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE
         })
 }
 
@@ -83,7 +85,12 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                 LockError::Io { .. } => FAILED,
             };
         }
-        if let Some(DbError::TooNew { .. }) = cause.downcast_ref::<DbError>() {
+        // A damaged, foreign or newer database file: a person moves it aside, points
+        // `database` elsewhere or upgrades; running again changes nothing.
+        if cause
+            .downcast_ref::<DbError>()
+            .is_some_and(DbError::is_unusable_file)
+        {
             return USAGE;
         }
     }

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes its clap `Args` and a `run`; this module
 //! builds what they share (config, database, lock, clock) once.
 
+pub mod backup;
 pub mod completions;
 pub mod doctor;
 pub mod fulfil;
@@ -102,6 +103,7 @@ pub fn run_in(cli: Cli, host: &Host<'_>) -> Result<u8> {
         Command::Report(args) => report::run(&open_readonly()?, args),
         Command::Orders(args) => orders::run(&open_readonly()?, args),
         Command::Status(args) => status::run(&open_readonly()?, args),
+        Command::Backup(args) => backup::run(&open_readonly()?, args),
     }
 }
 

@@ -12,7 +12,7 @@ use super::pass::Pause;
 use super::unmatched;
 use super::{ChannelHandle, Engine};
 use crate::channel::ChannelError;
-use crate::db::{catalog, orders as ledger};
+use crate::db::{catalog, orders as ledger, DbError};
 use crate::notify;
 use crate::shopify::orders::term;
 use crate::shopify::ShopifyError;
@@ -80,18 +80,32 @@ impl Engine<'_> {
     }
 
     fn database_check(&self) -> Check {
+        const NAME: &str = "database integrity";
+        let path = self.db.path().display().to_string();
         let result: Result<String, _> = self
             .db
             .read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)));
         match result {
-            Ok(ok) if ok == "ok" => pass("database integrity", self.db.path().display().to_string()),
+            Ok(ok) if ok == "ok" => pass(NAME, path),
+            // Damage SQLite can still describe, or cannot read past.
             Ok(problem) => check(
                 Verdict::Fail,
-                "database integrity",
-                problem,
-                "restore the database from a backup, or move it aside and run `skubridge sync`: a new database recovers from Shopify (orders imported before are adopted, pending ones imported, fulfilments owed pushed)",
+                NAME,
+                format!("{path}: {problem}"),
+                &crate::db::way_back(&path),
             ),
-            Err(e) => check(Verdict::Fail, "database integrity", e.to_string(), "check the file's permissions and disk space"),
+            Err(DbError::Unusable { reason, .. }) => check(
+                Verdict::Fail,
+                NAME,
+                format!("{path}: {reason}"),
+                &crate::db::way_back(&path),
+            ),
+            Err(e) => check(
+                Verdict::Fail,
+                NAME,
+                e.to_string(),
+                "check the file's permissions and disk space",
+            ),
         }
     }
 

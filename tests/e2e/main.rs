@@ -21,6 +21,7 @@ mod products;
 mod recovery;
 mod report;
 mod schema;
+mod state;
 mod status;
 mod stock;
 mod unmatched;
