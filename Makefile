@@ -1,5 +1,5 @@
 # The two setup commands: `make demo` (see it work, no account needed) and `make test`.
-.PHONY: all build test demo bench schema lint fmt clean install man
+.PHONY: all build test demo bench schema lint fmt clean install man fuzz
 
 all: build
 
@@ -28,6 +28,13 @@ man:
 bench:
 	cargo build --release --workspace --bins
 	scripts/bench.sh
+
+## Fuzz every parser of remote data on stable Rust: the ignored `fuzz_*` tests, each for
+## SKUBRIDGE_FUZZ_SECONDS from a fixed seed (SKUBRIDGE_FUZZ_SEED to vary it).
+SKUBRIDGE_FUZZ_SECONDS ?= 30
+export SKUBRIDGE_FUZZ_SECONDS
+fuzz:
+	cargo test --release --lib fuzz_ -- --ignored --nocapture --test-threads 2
 
 ## The release binary, man pages, shell completions and systemd units under PREFIX (after
 ## `make man`; nothing is built here, so it runs under sudo without a Rust toolchain).

@@ -460,4 +460,96 @@ mod tests {
         ));
         assert_eq!(decode(EP, "[3]", parse, &backoff, 1).unwrap(), vec![3]);
     }
+
+    /// Answers of any status, `Retry-After` and body: never a panic; a success is the
+    /// body as sent; a 401 re-authenticates; 429 and 5xx retry with a one-line reason
+    /// and a wait within the cap; anything else is final with a reason. A success body
+    /// that does not decode is retried when cut off or not JSON, final when JSON of the
+    /// wrong shape, and never repeats customer data from a JSON body.
+    #[test]
+    #[ignore = "fuzzing: make fuzz"]
+    fn fuzz_transport_classify_and_decode() {
+        use crate::http::fuzz::{self, nasty_string, pick, planted, text_body, PLANTED};
+        let t = transport();
+        fuzz::run("transport_classify_and_decode", |rng, input| {
+            let status = match rng.u8(..4) {
+                0 => rng.u16(100..=999),
+                _ => *pick(
+                    rng,
+                    &[
+                        200, 201, 204, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504,
+                    ],
+                ),
+            };
+            let sample = serde_json::json!({"items": [{"id": 1, "email": planted(rng), "quantity": 2}],
+                                            "title": "Bad Request", "detail": planted(rng)});
+            let body = match rng.u8(..3) {
+                0 => nasty_string(rng),
+                _ => text_body(rng, &sample),
+            };
+            let mut headers = HeaderMap::new();
+            let after = pick(rng, &["7", "0.5", "1e20", "-1", "NaN", "soon", "1e-400"]);
+            if rng.bool() {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static(after));
+            }
+            *input = format!("HTTP {status}, Retry-After {after:?}, body {body}");
+            let status = StatusCode::from_u16(status).unwrap();
+            match classify(EP, status, &headers, body.clone(), &t, rng.u32(1..6)) {
+                Ok(got) if status.is_success() && got == body => {}
+                Err(Failure::Unauthorized) if status == StatusCode::UNAUTHORIZED => {}
+                Err(Failure::Retry {
+                    reason,
+                    wait,
+                    maybe_applied,
+                }) if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
+                    if reason.chars().any(char::is_control) || reason.chars().count() > 220 {
+                        return Err(format!("reason not one short line: {reason:?}"));
+                    }
+                    if wait > Duration::from_secs(120) {
+                        return Err(format!("waits {wait:?}"));
+                    }
+                    let turned_away = matches!(status.as_u16(), 429 | 503);
+                    if maybe_applied == turned_away {
+                        return Err(format!("HTTP {status}: maybe_applied {maybe_applied}"));
+                    }
+                }
+                Err(Failure::Fatal(ChannelError::Refused {
+                    status: s, reason, ..
+                })) if s == status.as_u16() && !reason.is_empty() => {}
+                other => return Err(format!("HTTP {status} became {other:?}")),
+            }
+            if !status.is_success() {
+                return Ok(());
+            }
+            let json_like = body.trim_start().starts_with(['{', '[']);
+            let decoded = [
+                decode(EP, &body, json::<Vec<u64>>, &t.backoff, 1).map(drop),
+                decode(EP, &body, json::<BTreeMap<String, Vec<u64>>>, &t.backoff, 1).map(drop),
+                decode(
+                    EP,
+                    &body,
+                    json::<Box<serde_json::value::RawValue>>,
+                    &t.backoff,
+                    1,
+                )
+                .map(drop),
+            ];
+            for result in decoded {
+                let said = match result {
+                    Ok(()) => continue,
+                    Err(Failure::Retry {
+                        reason,
+                        maybe_applied: true,
+                        ..
+                    }) if reason.starts_with("undecodable body: ") => reason,
+                    Err(Failure::Fatal(ChannelError::Unexpected { reason, .. })) => reason,
+                    other => return Err(format!("decoding became {other:?}")),
+                };
+                if json_like && said.contains(PLANTED) {
+                    return Err(format!("repeats customer data: {said}"));
+                }
+            }
+            Ok(())
+        });
+    }
 }

@@ -280,7 +280,8 @@ fn whole_order(input: &Input<'_>) -> Result<(Vec<String>, Option<String>), Skip>
     }
     let mut wanted: HashMap<&str, i64> = HashMap::new();
     for line in &open {
-        *wanted.entry(line.sku.as_str()).or_default() += line.quantity;
+        let units = wanted.entry(line.sku.as_str()).or_default();
+        *units = units.saturating_add(line.quantity);
     }
     if wanted
         .iter()
@@ -567,6 +568,27 @@ mod tests {
         );
     }
 
+    /// Found by the property below: open lines whose units add up past i64 made the
+    /// whole-order plan panic; they now wait for a fulfilment that never covers them.
+    #[test]
+    fn absurd_quantities_on_a_whole_order_wait_instead_of_panicking() {
+        let lines = [
+            LineRow {
+                quantity: i64::MAX / 2 + 1,
+                ..item("1", "A", LineState::Open, None)
+            },
+            LineRow {
+                quantity: i64::MAX / 2 + 1,
+                ..item("2", "A", LineState::Open, None)
+            },
+        ];
+        let f = fulfilment("AusPost", "TRK-1", &[("A", 2)]);
+        assert_eq!(
+            plan_shipping(&f, &lines, None, Shipping::WholeOrder),
+            Plan::Skip(Skip::AwaitingRest)
+        );
+    }
+
     #[test]
     fn carriers_map_by_config_then_by_normalised_label() {
         let list = carriers();
@@ -676,5 +698,195 @@ mod tests {
         assert_eq!(plan_of(&cancelled, &items, None), Plan::Skip(Skip::NotLive));
         let shipped = [item("1", "A", LineState::ReadyToShip, None)];
         assert_eq!(plan_of(&f, &shipped, None), Plan::Skip(Skip::NoItems));
+    }
+
+    /// Properties of the fulfilment planner over generated orders: lines open,
+    /// handed over or cancelled, claimed by this fulfilment or another; fulfilments
+    /// live or cancelled, of any SKUs and quantities, with or without carrier and
+    /// number; both kinds of channel.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::HashSet;
+
+        const SKUS: [&str; 3] = ["A", "B", "C"];
+
+        prop_compose! {
+            fn any_lines()(
+                lines in prop::collection::vec(
+                    (
+                        0..SKUS.len(),
+                        prop_oneof![9 => 1i64..=3, 1 => (i64::MAX / 2)..=i64::MAX],
+                        prop::sample::select(vec![
+                            LineState::Open,
+                            LineState::Open,
+                            LineState::Open,
+                            LineState::ReadyToShip,
+                            LineState::Shipped,
+                            LineState::Cancelled,
+                        ]),
+                        prop::sample::select(vec![None, None, None, Some(1u8), Some(2)]),
+                    ),
+                    0..6,
+                ),
+            ) -> Vec<LineRow> {
+                lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (sku, quantity, state, claim))| LineRow {
+                        quantity,
+                        ..item(
+                            &i.to_string(),
+                            SKUS[sku],
+                            state,
+                            claim.map(|n| format!("gid://shopify/Fulfillment/{n}")).as_deref(),
+                        )
+                    })
+                    .collect()
+            }
+        }
+
+        prop_compose! {
+            /// Fulfilment `n`.
+            fn any_fulfilment(n: u8)(
+                live in prop::sample::select(vec![true, true, true, false]),
+                lines in prop::collection::vec(
+                    (prop::option::weighted(0.9, 0..SKUS.len()), 0i64..=4),
+                    0..4,
+                ),
+                company in prop::sample::select(vec!["Australia Post", "AusPost", "auspost", "", "Pigeon"]),
+                number in prop::sample::select(vec!["TRK1", " TRK-2 ", "", "TRK 3"]),
+                updated in prop::option::of(0i64..3),
+            ) -> Fulfillment {
+                Fulfillment {
+                    id: format!("gid://shopify/Fulfillment/{n}"),
+                    status: if live { "SUCCESS" } else { "CANCELLED" }.into(),
+                    updated_at: updated.map(|h| {
+                        crate::clock::parse("2026-11-27T01:00:00Z").unwrap()
+                            + chrono::Duration::hours(h)
+                    }),
+                    lines: lines
+                        .into_iter()
+                        .map(|(sku, quantity)| FulfilledLine {
+                            sku: Some(sku.map_or("THE ICONIC ORDER", |i| SKUS[i]).to_string()),
+                            quantity,
+                        })
+                        .collect(),
+                    ..fulfilment(company, number, &[])
+                }
+            }
+        }
+
+        /// Units per SKU, without overflow.
+        fn units<'a>(rows: impl Iterator<Item = (&'a str, i64)>) -> BTreeMap<&'a str, i128> {
+            let mut out = BTreeMap::new();
+            for (sku, q) in rows {
+                *out.entry(sku).or_insert(0) += i128::from(q);
+            }
+            out
+        }
+
+        proptest! {
+            /// A push names only open lines, each once, none claimed by another
+            /// fulfilment, with a trimmed tracking number and a carrier. A channel of
+            /// lines gets no more units per SKU than this fulfilment fulfils; a
+            /// whole-order channel gets every open line, once the order's live
+            /// fulfilments cover them all, or nothing.
+            #[test]
+            fn a_push_never_claims_more_than_is_fulfilled(
+                lines in any_lines(),
+                this in any_fulfilment(1),
+                other in any_fulfilment(2),
+                third in any_fulfilment(3),
+                others in 0usize..=2,
+                whole in any::<bool>(),
+                previous in prop::option::of((any::<bool>(), any::<bool>())),
+                retry_failed in any::<bool>(),
+            ) {
+                let all: Vec<Fulfillment> = [other, this.clone(), third]
+                    .into_iter()
+                    .take(others + 1)
+                    .collect();
+                let all = if all.len() == 1 { vec![this.clone()] } else { all };
+                let shipping = if whole { Shipping::WholeOrder } else { Shipping::Lines };
+                let row = previous.map(|(failed, same)| FulfilmentRow {
+                    channel: "iconic".into(),
+                    order_id: "7".into(),
+                    fulfilment_id: this.id.clone(),
+                    state: if failed { PushState::Failed } else { PushState::Pushed },
+                    company: None,
+                    tracking_number: None,
+                    provider: None,
+                    fingerprint: if same { fingerprint(&this) } else { "old".into() },
+                    reason: None,
+                    attempted_at: "T".into(),
+                    pushed_at: None,
+                });
+                let carriers_map =
+                    BTreeMap::from([("Australia Post".to_string(), "AusPost".to_string())]);
+                let list = carriers();
+                let planned = plan(&Input {
+                    channel: "iconic",
+                    fulfilment: &this,
+                    order_fulfilments: &all,
+                    previous: row.as_ref(),
+                    lines: &lines,
+                    carriers: &carriers_map,
+                    known_carriers: Known::Listed(&list),
+                    tracking_number_problem: &no_spaces_or_slashes,
+                    shipping,
+                    retry_failed,
+                });
+                let pushed_before = row.as_ref().is_some_and(|r| r.state != PushState::Failed);
+                if this.status == "SUCCESS" && pushed_before {
+                    prop_assert_eq!(&planned, &Plan::Skip(Skip::Done));
+                }
+                let Plan::Push { line_ids, carrier, tracking_number, .. } = planned else {
+                    return Ok(());
+                };
+                prop_assert_eq!(this.status.as_str(), "SUCCESS");
+                prop_assert!(!carrier.is_empty());
+                prop_assert!(!tracking_number.is_empty());
+                prop_assert_eq!(tracking_number.trim(), tracking_number.as_str());
+                let ids: HashSet<&str> = line_ids.iter().map(String::as_str).collect();
+                prop_assert_eq!(ids.len(), line_ids.len(), "a line twice");
+                let pushed: Vec<&LineRow> =
+                    lines.iter().filter(|l| ids.contains(l.line_id.as_str())).collect();
+                prop_assert_eq!(pushed.len(), line_ids.len(), "a line that does not exist");
+                for l in &pushed {
+                    prop_assert_eq!(&l.state, &LineState::Open, "line {}", l.line_id);
+                    let mine = l.fulfilment_id.as_deref().is_none_or(|id| id == this.id);
+                    prop_assert!(mine, "line {} is another fulfilment's", l.line_id);
+                }
+                let sent = units(pushed.iter().map(|l| (l.sku.as_str(), l.quantity)));
+                match shipping {
+                    Shipping::Lines => {
+                        let fulfilled = units(
+                            this.lines.iter().filter_map(|l| Some((l.sku.as_deref()?, l.quantity))),
+                        );
+                        for (sku, n) in &sent {
+                            prop_assert!(*n <= fulfilled.get(sku).copied().unwrap_or(0), "{}", sku);
+                        }
+                    }
+                    Shipping::WholeOrder => {
+                        let open: Vec<&str> = lines
+                            .iter()
+                            .filter(|l| l.state == LineState::Open)
+                            .map(|l| l.line_id.as_str())
+                            .collect();
+                        prop_assert_eq!(line_ids.iter().map(String::as_str).collect::<Vec<_>>(), open);
+                        let fulfilled = units(
+                            all.iter()
+                                .filter(|f| f.status == "SUCCESS")
+                                .flat_map(|f| &f.lines)
+                                .filter_map(|l| Some((l.sku.as_deref()?, l.quantity))),
+                        );
+                        for (sku, n) in &sent {
+                            prop_assert!(*n <= fulfilled.get(sku).copied().unwrap_or(0), "{}", sku);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -287,4 +287,103 @@ mod tests {
         assert_eq!(skus(Some("hardtofind")), ["GIFT-1", "GIFT-2"]);
         assert_eq!(skus(None), ["GIFT-1", "GIFT-2", "OLD-1", "PLAIN-1"]);
     }
+
+    /// SKUs that differ only in ways people miss: case, a trailing space, a dash, an
+    /// invisible character, nothing at all.
+    fn sku() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        proptest::sample::select(vec![
+            "",
+            "A-1",
+            "a-1",
+            "A-1 ",
+            " A-1",
+            "A_1",
+            "A\u{2013}1",
+            "A-\u{200B}1",
+            "B",
+            "B\u{FEFF}",
+            "\u{212A}",
+            "K",
+        ])
+        .prop_map(String::from)
+    }
+
+    proptest::proptest! {
+        /// Every listing gets exactly one verdict, in order, and it is what the rules
+        /// say: a listing syncs only with the one tracked variant whose SKU is the same
+        /// string, byte for byte, when no other active listing has that SKU.
+        #[test]
+        fn matching_is_byte_exact_with_one_verdict_per_listing(
+            variants in proptest::collection::vec(
+                (proptest::option::of(sku()), proptest::prelude::any::<bool>()),
+                0..8,
+            ),
+            listings in proptest::collection::vec(
+                (sku(), proptest::sample::select(vec![
+                    ListingStatus::Active,
+                    ListingStatus::Active,
+                    ListingStatus::Inactive,
+                    ListingStatus::Deleted,
+                    ListingStatus::Other("retired".into()),
+                ])),
+                0..8,
+            ),
+        ) {
+            use proptest::prelude::*;
+            let variants: Vec<VariantRow> = variants
+                .into_iter()
+                .enumerate()
+                .map(|(i, (s, tracked))| variant(&i.to_string(), s.as_deref(), tracked))
+                .collect();
+            let listings: Vec<Listing> = listings
+                .into_iter()
+                .enumerate()
+                .map(|(i, (s, status))| listing(&i.to_string(), &s, status))
+                .collect();
+            let r = match_catalogs(&variants, &listings);
+            prop_assert_eq!(r.verdicts.len(), listings.len());
+            for (l, verdict) in listings.iter().zip(&r.verdicts) {
+                let same: Vec<usize> = variants
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.sku.as_deref() == Some(l.sku.as_str()) && !l.sku.is_empty())
+                    .map(|(i, _)| i)
+                    .collect();
+                let active = |o: &&Listing| o.status == ListingStatus::Active;
+                let twins = listings.iter().filter(active).filter(|o| o.sku == l.sku).count();
+                let expected = if l.status != ListingStatus::Active {
+                    Verdict::Inactive
+                } else if twins > 1 {
+                    Verdict::DuplicateOnChannel
+                } else {
+                    match same.as_slice() {
+                        [] => Verdict::NoVariant,
+                        [v] if !variants[*v].tracked => Verdict::Untracked,
+                        [v] => Verdict::Matched(*v),
+                        many => Verdict::DuplicateInShopify(many.len()),
+                    }
+                };
+                prop_assert_eq!(verdict, &expected, "listing {:?}", l.sku);
+                if let Verdict::Matched(i) = verdict {
+                    prop_assert_eq!(variants[*i].sku.as_deref(), Some(l.sku.as_str()));
+                }
+            }
+            let c = &r.counts;
+            prop_assert_eq!(c.listings, listings.len());
+            prop_assert_eq!(
+                c.matched + c.unmatched + c.duplicate + c.untracked + c.inactive,
+                listings.len()
+            );
+            prop_assert_eq!(
+                c.no_sku,
+                variants.iter().filter(|v| v.sku.as_deref().unwrap_or("").is_empty()).count()
+            );
+            for m in r.matches(&variants, &listings) {
+                let v = variants.iter().find(|v| v.variant_id == m.variant_id).unwrap();
+                prop_assert_eq!(v.sku.as_deref(), Some(m.sku.as_str()));
+                prop_assert_eq!(&v.inventory_item_id, &m.inventory_item_id);
+            }
+        }
+    }
 }

@@ -272,7 +272,9 @@ pub fn decide(
     let lines = lines(order);
     let mut wanted: HashMap<&str, i64> = HashMap::new();
     for line in &lines {
-        *wanted.entry(line.sku.as_str()).or_default() += line.quantity;
+        // Saturating: two absurd quantities must not wrap into a want stock covers.
+        let want = wanted.entry(line.sku.as_str()).or_default();
+        *want = want.saturating_add(line.quantity);
     }
     let mut problems = impossible_amounts(order);
     let mut seen = BTreeSet::new();
@@ -609,7 +611,7 @@ pub fn watch(imported: &[(String, i64)], current: &ChannelOrder) -> Change {
     let was: BTreeMap<&str, i64> = imported.iter().map(|(id, q)| (id.as_str(), *q)).collect();
     let now: BTreeMap<&str, i64> = live(current).map(|l| (l.id.as_str(), l.quantity)).collect();
     if was != now {
-        let units = |m: &BTreeMap<&str, i64>| m.values().sum::<i64>();
+        let units = |m: &BTreeMap<&str, i64>| m.values().fold(0i64, |a, q| a.saturating_add(*q));
         return Change::ItemsChanged {
             imported: units(&was),
             now: units(&now),
@@ -1006,6 +1008,36 @@ mod tests {
         );
     }
 
+    /// Found by the properties below: two lines of one SKU at different prices whose
+    /// quantities add up past i64 panicked (debug) or wrapped negative (release), and
+    /// the wrapped want passed the stock check; the watch panicked on the same order.
+    #[test]
+    fn absurd_quantities_never_wrap_into_stock() {
+        let mut o = order(vec![
+            item("1", "A", "1", LineState::Open),
+            item("2", "A", "2", LineState::Open),
+        ]);
+        o.lines[0].quantity = i64::MAX / 2 + 1;
+        o.lines[1].quantity = i64::MAX / 2 + 1;
+        let cfg = OrdersConfig::default();
+        assert_eq!(
+            decide(&o, &rules(&cfg), &stock(&[("A", 5)])).unwrap_err(),
+            [Problem::Short {
+                sku: "A".into(),
+                wanted: i64::MAX,
+                available: 5
+            }]
+        );
+        let imported = [("1".to_string(), 1), ("2".to_string(), 1)];
+        assert_eq!(
+            watch(&imported, &o),
+            Change::ItemsChanged {
+                imported: 2,
+                now: i64::MAX
+            }
+        );
+    }
+
     #[test]
     fn quantity_lines_merge_per_sku_and_price() {
         let mut o = order(vec![
@@ -1051,5 +1083,316 @@ mod tests {
         // An impossible amount is a person's to look at, not a refusal.
         o.lines[0].unit_price = m("-1");
         assert_eq!(refusals(&o, &stock(&[("A", 4)])), None);
+    }
+
+    /// Properties of the import planner over generated orders: SKUs matched or not,
+    /// stock short or not, cancelled lines, repeated SKUs at several prices and with
+    /// other choices, channel charges, and now and then a quantity no stock can hold.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::HashSet;
+
+        const SKUS: [&str; 4] = ["A", "B", "C", "a"];
+
+        fn quantity() -> impl Strategy<Value = i64> {
+            prop_oneof![8 => 1i64..=4, 1 => (i64::MAX / 2)..=i64::MAX]
+        }
+
+        fn line() -> impl Strategy<
+            Value = (
+                usize,
+                i64,
+                LineState,
+                &'static str,
+                &'static str,
+                Option<&'static str>,
+            ),
+        > {
+            (
+                0..SKUS.len(),
+                quantity(),
+                prop::sample::select(vec![
+                    LineState::Open,
+                    LineState::Open,
+                    LineState::Open,
+                    LineState::Cancelled,
+                    LineState::ReadyToShip,
+                    LineState::Other("returned".into()),
+                ]),
+                prop::sample::select(vec!["0", "9.95", "10", "49.95"]),
+                prop::sample::select(vec!["0", "0", "5"]),
+                prop::sample::select(vec![None, None, Some("For Sam"), Some("For Jo")]),
+            )
+        }
+
+        prop_compose! {
+            fn any_order()(
+                lines in prop::collection::vec(line(), 0..8),
+                charges in prop::collection::vec(prop::sample::select(vec!["0", "6.00"]), 0..3),
+                discount in prop::sample::select(vec!["0", "0", "5.00", "30.00"]),
+            ) -> ChannelOrder {
+                let lines: Vec<OrderLine> = lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (sku, quantity, state, price, fee, engraving))| OrderLine {
+                        quantity,
+                        shipping_fee: m(fee),
+                        properties: engraving
+                            .map(|e| vec![Property::new("Engraving", e)])
+                            .unwrap_or_default(),
+                        ..item(&format!("L{i}"), SKUS[sku], price, state)
+                    })
+                    .collect();
+                let mut o = order(lines);
+                o.extras.charges = charges
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| crate::channel::Charge { title: format!("Wrap {i}"), amount: m(a) })
+                    .collect();
+                o.extras.discount = m(discount);
+                o
+            }
+        }
+
+        prop_compose! {
+            fn any_stock()(
+                available in prop::collection::vec(prop::option::of(-2i64..12), SKUS.len()),
+                claimed in prop::collection::vec(0i64..3, SKUS.len()),
+            ) -> Stock {
+                let mut s = stock(&[]);
+                for (i, sku) in SKUS.iter().enumerate() {
+                    if let Some(a) = available[i] {
+                        s.skus.insert(sku.to_string(), SkuStock {
+                            variant_id: format!("gid://shopify/ProductVariant/{sku}"),
+                            inventory_item_id: format!("item-{sku}"),
+                            available: a,
+                        });
+                    }
+                    s.claimed.insert(format!("item-{sku}"), claimed[i]);
+                }
+                s
+            }
+        }
+
+        fn config(extra: bool) -> OrdersConfig {
+            OrdersConfig {
+                extra_line_item: extra.then(|| ExtraLine {
+                    title: "THE ICONIC ORDER".into(),
+                    price: Money::ZERO,
+                }),
+                ..OrdersConfig::default()
+            }
+        }
+
+        /// Units per SKU over the live lines, without overflow.
+        fn live_units(o: &ChannelOrder) -> BTreeMap<String, i128> {
+            let mut units = BTreeMap::new();
+            for l in o.lines.iter().filter(|l| l.state.is_live()) {
+                *units.entry(l.sku.clone()).or_insert(0) += i128::from(l.quantity);
+            }
+            units
+        }
+
+        fn free(stock: &Stock, sku: &str) -> Option<i64> {
+            stock.skus.get(sku).map(|s| stock.available(s))
+        }
+
+        proptest! {
+            /// An order is created exactly when its amounts are possible and every SKU
+            /// is matched with the stock for all its units; then every Shopify line has
+            /// a variant (but the channel's charges and the extra line), its variant is
+            /// the SKU's, and the units per SKU are the live lines' units.
+            #[test]
+            fn a_created_order_has_a_variant_on_every_line_and_every_unit(
+                o in any_order(),
+                s in any_stock(),
+                extra in any::<bool>(),
+            ) {
+                let cfg = config(extra);
+                let result = decide(&o, &rules(&cfg), &s);
+                let units = live_units(&o);
+                let fits = units.iter().all(|(sku, n)| {
+                    free(&s, sku).is_some_and(|f| i128::from(f) >= *n)
+                });
+                prop_assert_eq!(result.is_ok(), fits && impossible_amounts(&o).is_empty());
+                match result {
+                    Ok(new) => {
+                        let planned = lines(&o);
+                        let (goods, custom): (Vec<&NewLine>, Vec<&NewLine>) =
+                            new.line_items.iter().partition(|l| l.variant_id.is_some());
+                        prop_assert_eq!(custom.len(), o.extras.charges.len() + usize::from(extra));
+                        for c in &custom {
+                            prop_assert!(c.title.is_some() && c.quantity == 1 && !c.requires_shipping);
+                        }
+                        prop_assert_eq!(goods.len(), planned.len());
+                        let mut shipped: BTreeMap<String, i128> = BTreeMap::new();
+                        for (line, p) in goods.iter().zip(&planned) {
+                            prop_assert_eq!(line.variant_id.as_ref(), Some(&s.skus[&p.sku].variant_id));
+                            prop_assert_eq!(line.quantity, p.quantity);
+                            prop_assert_eq!(line.price_set.shop_money.amount, p.unit_price);
+                            *shipped.entry(p.sku.clone()).or_insert(0) += i128::from(line.quantity);
+                        }
+                        prop_assert_eq!(shipped, units);
+                        prop_assert_eq!(order_value(&new), new.transactions[0].amount_set.shop_money.amount);
+                    }
+                    Err(problems) => {
+                        prop_assert!(!problems.is_empty());
+                        for p in &problems {
+                            match p {
+                                Problem::Unmatched { sku } => {
+                                    prop_assert!(units.contains_key(sku) && !s.skus.contains_key(sku));
+                                }
+                                Problem::Short { sku, wanted, available } => {
+                                    let want = units[sku].min(i128::from(i64::MAX));
+                                    prop_assert_eq!(i128::from(*wanted), want);
+                                    prop_assert!(*available >= 0 && wanted > available);
+                                }
+                                Problem::Amount { .. } => {}
+                            }
+                        }
+                    }
+                }
+            }
+
+            /// Live lines merge per SKU, price and choices, in the order they first
+            /// appear; the units per SKU are kept (exactly, wherever they fit in i64).
+            #[test]
+            fn merged_lines_keep_the_units_of_each_sku(o in any_order()) {
+                let planned = lines(&o);
+                let mut keys = Vec::new();
+                for p in &planned {
+                    prop_assert!(p.quantity >= 1);
+                    let key = (&p.sku, p.unit_price, &p.properties);
+                    prop_assert!(!keys.contains(&key), "{:?} twice", key);
+                    keys.push(key);
+                }
+                let mut merged: BTreeMap<String, i128> = BTreeMap::new();
+                for p in &planned {
+                    *merged.entry(p.sku.clone()).or_insert(0) += i128::from(p.quantity);
+                }
+                let units = live_units(&o);
+                prop_assert_eq!(merged.keys().collect::<Vec<_>>(), units.keys().collect::<Vec<_>>());
+                for (sku, n) in &units {
+                    if *n <= i128::from(i64::MAX) {
+                        prop_assert_eq!(merged[sku], *n, "{}", sku);
+                    }
+                }
+                let first: Vec<&str> = o
+                    .lines
+                    .iter()
+                    .filter(|l| l.state.is_live())
+                    .map(|l| l.sku.as_str())
+                    .fold(Vec::new(), |mut seen, sku| {
+                        if !seen.contains(&sku) {
+                            seen.push(sku);
+                        }
+                        seen
+                    });
+                let mut order_of_skus: Vec<&str> = Vec::new();
+                for p in &planned {
+                    if !order_of_skus.contains(&p.sku.as_str()) {
+                        order_of_skus.push(&p.sku);
+                    }
+                }
+                prop_assert_eq!(order_of_skus, first);
+            }
+
+            /// Refusing lines never refuses one that would fit, always refuses the
+            /// unmatched ones, and leaves lines the stock covers: the rest can then be
+            /// created as far as stock goes.
+            #[test]
+            fn refusals_keep_exactly_what_the_stock_covers(o in any_order(), s in any_stock()) {
+                let Some(refused) = refusals(&o, &s) else {
+                    prop_assert!(!impossible_amounts(&o).is_empty());
+                    return Ok(());
+                };
+                prop_assert!(impossible_amounts(&o).is_empty());
+                let ids: HashSet<&str> = refused.iter().map(|(id, _)| id.as_str()).collect();
+                prop_assert_eq!(ids.len(), refused.len());
+                let live: Vec<&OrderLine> = o.lines.iter().filter(|l| l.state.is_live()).collect();
+                prop_assert!(ids.iter().all(|id| live.iter().any(|l| l.id == *id)));
+                let mut kept: BTreeMap<&str, i128> = BTreeMap::new();
+                for l in live.iter().filter(|l| !ids.contains(l.id.as_str())) {
+                    prop_assert!(s.skus.contains_key(&l.sku), "unmatched {} kept", l.id);
+                    *kept.entry(&l.sku).or_insert(0) += i128::from(l.quantity);
+                }
+                for (sku, n) in &kept {
+                    prop_assert!(*n <= i128::from(free(&s, sku).unwrap().max(0)));
+                }
+                for l in live.iter().filter(|l| ids.contains(l.id.as_str())) {
+                    if let Some(f) = free(&s, &l.sku) {
+                        let with = kept.get(l.sku.as_str()).copied().unwrap_or(0) + i128::from(l.quantity);
+                        prop_assert!(with > i128::from(f.max(0)), "line {} would fit", l.id);
+                    }
+                }
+                let mut rest = o.clone();
+                for l in &mut rest.lines {
+                    if ids.contains(l.id.as_str()) {
+                        l.state = LineState::Cancelled;
+                    }
+                }
+                if let Err(problems) = decide(&rest, &rules(&config(false)), &s) {
+                    prop_assert!(
+                        problems.iter().all(|p| matches!(p, Problem::Amount { .. })),
+                        "{:?}",
+                        problems
+                    );
+                }
+            }
+
+            /// The watch compares units line by line: an order as imported shows no
+            /// change, and any line added, removed, cancelled or changed in quantity
+            /// shows as one, counted in units.
+            #[test]
+            fn the_watch_sees_every_change_in_units(
+                o in any_order(),
+                change in 0u8..4,
+                at in any::<prop::sample::Index>(),
+                q in quantity(),
+            ) {
+                let imported: Vec<(String, i64)> = o
+                    .lines
+                    .iter()
+                    .filter(|l| l.state.is_live())
+                    .map(|l| (l.id.clone(), l.quantity))
+                    .collect();
+                let same = watch(&imported, &o);
+                prop_assert!(!matches!(same, Change::ItemsChanged { .. }), "{:?}", same);
+                let mut now = o.clone();
+                if !now.lines.is_empty() {
+                    let i = at.index(now.lines.len());
+                    match change {
+                        0 => now.lines[i].quantity = q,
+                        1 => now.lines[i].state = LineState::Cancelled,
+                        2 => {
+                            now.lines.remove(i);
+                        }
+                        _ => now.lines.push(OrderLine { id: "new".into(), ..now.lines[i].clone() }),
+                    }
+                }
+                now.stage = OrderStage::of_lines(&now.lines);
+                let units = |lines: &mut dyn Iterator<Item = i64>| {
+                    lines.fold(0i64, |a, b| a.saturating_add(b))
+                };
+                let was = units(&mut imported.iter().map(|(_, q)| *q));
+                let is = units(&mut now.lines.iter().filter(|l| l.state.is_live()).map(|l| l.quantity));
+                let before: BTreeMap<&str, i64> = imported.iter().map(|(id, q)| (id.as_str(), *q)).collect();
+                let after: BTreeMap<&str, i64> = now
+                    .lines
+                    .iter()
+                    .filter(|l| l.state.is_live())
+                    .map(|l| (l.id.as_str(), l.quantity))
+                    .collect();
+                let seen = watch(&imported, &now);
+                if now.stage == OrderStage::Cancelled {
+                    prop_assert_eq!(seen, Change::Cancelled);
+                } else if before != after {
+                    prop_assert_eq!(seen, Change::ItemsChanged { imported: was, now: is });
+                } else {
+                    prop_assert!(!matches!(seen, Change::ItemsChanged { .. }), "{:?}", seen);
+                }
+            }
+        }
     }
 }

@@ -183,4 +183,68 @@ mod tests {
         assert_eq!(plan(&[changed], RULES, false)[0].new, 10);
         assert_eq!(plan(&[refused], RULES, true).len(), 1, "reconcile retries");
     }
+
+    proptest::proptest! {
+        /// The plan: one line per row whose target the channel does not already hold
+        /// (or last refused), every row on a reconcile; each line the rule's target,
+        /// never negative, within the cap, and leaving the reserve in Shopify; in SKU
+        /// order.
+        #[test]
+        fn the_plan_pushes_the_rules_target_where_it_differs(
+            rows in proptest::collection::vec(
+                (
+                    "[AB]{1,2}",
+                    -5i64..30,
+                    proptest::option::of(-2i64..30),
+                    proptest::option::of(-2i64..30),
+                    proptest::prop_oneof![
+                        proptest::strategy::Just(Some("ACTIVE")),
+                        proptest::strategy::Just(Some("UNLISTED")),
+                        proptest::strategy::Just(Some("DRAFT")),
+                        proptest::strategy::Just(None),
+                    ],
+                ),
+                0..12,
+            ),
+            reserve in -3i64..10,
+            max in proptest::option::of(-2i64..20),
+            full in proptest::prelude::any::<bool>(),
+        ) {
+            let rows: Vec<StockRow> = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, (sku, available, pushed, refused, status))| StockRow {
+                    product_id: i.to_string(),
+                    sku,
+                    product_status: status.map(Into::into),
+                    available,
+                    pushed,
+                    refused,
+                })
+                .collect();
+            let rules = StockRules { reserve, max };
+            let planned = plan(&rows, rules, full);
+            let held = |r: &StockRow| {
+                let t = target(r, rules);
+                r.pushed == Some(t) || r.refused == Some(t)
+            };
+            let expected = rows.iter().filter(|r| full || !held(r)).count();
+            proptest::prop_assert_eq!(planned.len(), expected);
+            for p in &planned {
+                let row = rows.iter().find(|r| r.product_id == p.product_id).unwrap();
+                proptest::prop_assert_eq!(p.new, target(row, rules));
+                proptest::prop_assert_eq!(&p.sku, &row.sku);
+                proptest::prop_assert_eq!(p.channel_now, row.pushed);
+                proptest::prop_assert!(p.new >= 0);
+                if let Some(m) = max {
+                    proptest::prop_assert!(p.new <= m.max(0));
+                }
+                // The reserve stays in Shopify: what is offered plus it fits in stock.
+                proptest::prop_assert!(p.new == 0 || p.new + reserve.max(0) <= row.available);
+            }
+            proptest::prop_assert!(planned
+                .windows(2)
+                .all(|w| (&w[0].sku, &w[0].product_id) <= (&w[1].sku, &w[1].product_id)));
+        }
+    }
 }

@@ -495,7 +495,7 @@ pub fn is_invisible(c: char) -> bool {
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
-        | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}'
         | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
         || (c.is_control() && !c.is_whitespace())
 }
@@ -861,6 +861,169 @@ mod tests {
         }
         for c in ['a', ' ', '\u{A0}', '\t', '-', 'é'] {
             assert!(!is_invisible(c), "{c:?}");
+        }
+    }
+
+    /// Found by `every_invisible_character_is_hidden`: U+FFF0..U+FFF8, reserved but
+    /// default-ignorable (shown as nothing), reached tables and hints raw.
+    #[test]
+    fn reserved_ignorable_characters_are_escaped() {
+        assert_eq!(shown("AB\u{FFF0}C"), "AB\\u{FFF0}C");
+        assert_eq!(names("AB\u{FFF8}C", "ABC"), ["U+FFF8 invisible character"]);
+    }
+
+    /// Characters a SKU may hold that make hints interesting: letters in two cases
+    /// (and the ones whose case is odd), separators, spaces of several kinds, and
+    /// invisible characters.
+    const SKU_CHARS: [char; 24] = [
+        'a', 'A', 'b', 'B', '1', '-', '_', ' ', '\u{A0}', '\u{2013}', '\u{3000}', '\t', '\u{200B}',
+        '\u{200D}', '\u{FEFF}', '\u{202E}', '\u{7}', '\u{AD}', 'İ', 'i', '\u{212A}', 'k', 'ß',
+        '\u{301}',
+    ];
+
+    fn sku() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(proptest::sample::select(&SKU_CHARS[..]), 0..7)
+            .prop_map(String::from_iter)
+    }
+
+    fn any_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![sku(), any::<String>()]
+    }
+
+    /// Unicode's Default_Ignorable_Code_Point: characters a renderer shows as nothing.
+    fn default_ignorable(c: char) -> bool {
+        matches!(c,
+            '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+            | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+    }
+
+    /// The hints for `listing` against a Shopify catalogue of `shopify` SKUs.
+    fn hints(listing: &str, shopify: &[&str]) -> Vec<NearMiss> {
+        let variants: Vec<VariantRow> = shopify
+            .iter()
+            .enumerate()
+            .map(|(i, s)| variant(&i.to_string(), Some(s), true, "ACTIVE"))
+            .collect();
+        NearMissIndex::new(&variants).near_misses(listing)
+    }
+
+    /// What `d` says seen from the other side.
+    fn mirrored(d: Difference) -> Difference {
+        match d {
+            Separator(a, b) => Separator(b, a),
+            other => other,
+        }
+    }
+
+    proptest::proptest! {
+        /// A SKU shown to a person never carries a character they cannot see (or
+        /// cannot tell from a space) raw, nor a space at either end; a SKU with none
+        /// is shown as it is.
+        #[test]
+        fn shown_never_leaves_a_hidden_character_raw(s in any_text()) {
+            let out = shown(&s);
+            proptest::prop_assert!(!out.chars().any(is_hidden), "{:?} -> {:?}", s, out);
+            proptest::prop_assert!(!out.starts_with(' ') && !out.ends_with(' '), "{:?}", out);
+            let plain = !s.chars().any(is_hidden) && !s.starts_with(' ') && !s.ends_with(' ');
+            if plain {
+                proptest::prop_assert_eq!(&out, &s);
+            }
+        }
+
+        /// Every character Unicode says renders as nothing, every control character
+        /// and every space other than the plain one count as hidden.
+        #[test]
+        fn every_invisible_character_is_hidden(
+            c in proptest::prop_oneof![
+                proptest::prelude::any::<char>(),
+                proptest::sample::select(
+                    ('\u{0}'..='\u{FFFF}').filter(|c| default_ignorable(*c)).collect::<Vec<_>>()
+                ),
+                proptest::char::range('\u{E0000}', '\u{E0FFF}'),
+            ],
+        ) {
+            if default_ignorable(c) || c.is_control() || (c.is_whitespace() && c != ' ') {
+                proptest::prop_assert!(is_hidden(c), "{:?}", c);
+                proptest::prop_assert!(!shown(&c.to_string()).contains(c));
+            }
+        }
+
+        /// A SKU is never a near miss of itself: no difference, and no hint when
+        /// Shopify has it exactly.
+        #[test]
+        fn a_sku_and_itself_never_differ(s in any_text()) {
+            proptest::prop_assert!(differences(&Parts::of(&s), &Parts::of(&s)).is_empty());
+            proptest::prop_assert!(hints(&s, &[&s]).is_empty());
+        }
+
+        /// A hint appears exactly when the two SKUs differ but normalise alike (and
+        /// are not all spaces and invisibles); it always names a difference; and it
+        /// is symmetric: the other side sees the same differences, mirrored.
+        #[test]
+        fn hints_are_exactly_the_skus_that_normalise_alike(a in sku(), b in sku()) {
+            let (pa, pb) = (Parts::of(&a), Parts::of(&b));
+            let alike = a != b && !b.is_empty() && pa.key() == pb.key() && !pb.key().is_empty();
+            let found = hints(&a, &[&b]);
+            proptest::prop_assert_eq!(found.len(), usize::from(alike), "{:?} vs {:?}", a, b);
+            if let Some(hint) = found.first() {
+                proptest::prop_assert_eq!(&hint.shopify_sku, &b);
+                proptest::prop_assert!(!hint.differences.is_empty(), "{:?} vs {:?}", a, b);
+                let back = hints(&b, &[&a]);
+                proptest::prop_assert_eq!(back.len(), 1);
+                let mut there: Vec<String> =
+                    hint.differences.iter().map(|d| format!("{d:?}")).collect();
+                let mut here: Vec<String> =
+                    back[0].differences.iter().map(|d| format!("{:?}", mirrored(*d))).collect();
+                there.sort();
+                here.sort();
+                proptest::prop_assert_eq!(there, here, "{:?} vs {:?}", a, b);
+                let problem = ListingProblem {
+                    channel: "iconic".into(),
+                    product_id: "1".into(),
+                    sku: a.clone(),
+                    reason: Reason::NoVariant,
+                    near_misses: found.clone(),
+                };
+                let text = problem.hint().unwrap();
+                proptest::prop_assert!(!text.chars().any(is_hidden), "{:?}", text);
+                proptest::prop_assert!(text.contains(&shown(&b)), "{:?}", text);
+            }
+        }
+
+        /// The report never turns a near miss into a match: a listing is reported
+        /// unless Shopify has its SKU byte for byte (on one tracked variant of a
+        /// product that sells), and a reported SKU is never hinted at itself.
+        #[test]
+        fn the_report_hints_but_never_matches(
+            shopify in proptest::collection::vec(sku(), 0..5),
+            listings in proptest::collection::vec(sku(), 0..5),
+        ) {
+            let variants: Vec<VariantRow> = shopify
+                .iter()
+                .enumerate()
+                .map(|(i, s)| variant(&i.to_string(), Some(s), true, "ACTIVE"))
+                .collect();
+            let listed: Vec<Listing> = listings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| active(&i.to_string(), s))
+                .collect();
+            let r = report(&variants, &[("iconic", &listed)]);
+            for (i, l) in listed.iter().enumerate() {
+                let exact = shopify.iter().filter(|s| **s == l.sku).count();
+                let twins = listed.iter().filter(|o| o.sku == l.sku).count();
+                let synced = exact == 1 && twins == 1 && !l.sku.is_empty();
+                let reported = r.listings.iter().find(|p| p.product_id == i.to_string());
+                proptest::prop_assert_eq!(reported.is_none(), synced, "{:?}", l.sku);
+                if let Some(p) = reported {
+                    proptest::prop_assert!(p.near_misses.iter().all(|n| n.shopify_sku != l.sku));
+                }
+            }
         }
     }
 }

@@ -295,4 +295,197 @@ mod tests {
     fn empty_file_is_an_empty_catalog() {
         assert_eq!(parse_in_chunks("", 1).unwrap(), (vec![], vec![]));
     }
+
+    /// One variant line and its levels' lines, as Shopify writes them.
+    fn variant_lines(
+        i: usize,
+        sku: Option<&str>,
+        levels: &[(bool, u8, i64, bool)],
+    ) -> (Vec<String>, Vec<(String, String, i64)>) {
+        let id = format!("gid://shopify/ProductVariant/{i}");
+        let item = format!("gid://shopify/InventoryItem/{}", 100 + i);
+        let mut lines = vec![serde_json::json!({
+            "id": id, "sku": sku, "updatedAt": "2026-03-01T00:00:00Z",
+            "product": {"id": format!("gid://shopify/Product/{}", i / 2), "status": "ACTIVE", "tags": []},
+            "inventoryItem": {"id": item, "tracked": !i.is_multiple_of(3)},
+        })
+        .to_string()];
+        let mut expected = Vec::new();
+        for &(by_item, location, available, dated) in levels {
+            let location = format!("gid://shopify/Location/{location}");
+            lines.push(
+                serde_json::json!({
+                    "updatedAt": dated.then_some("2026-03-02T00:00:00Z"),
+                    "location": {"id": location},
+                    "quantities": [{"name": "available", "quantity": available}],
+                    "__parentId": if by_item { &item } else { &id },
+                })
+                .to_string(),
+            );
+            expected.push((item.clone(), location, available));
+        }
+        (lines, expected)
+    }
+
+    /// Splits `text` at the given sizes (cycled) and parses it piece by piece.
+    fn parse_in_pieces(
+        text: &[u8],
+        sizes: &[usize],
+    ) -> Result<(Vec<Variant>, Vec<Level>), LineError> {
+        let mut parser = Parser::default();
+        let mut rest = text;
+        for size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, more) = rest.split_at((*size).min(rest.len()));
+            parser.feed(piece)?;
+            rest = more;
+        }
+        parser.finish()
+    }
+
+    /// The catalogue with the order of lines taken out: variants by id, levels by
+    /// item, location and quantity.
+    fn sorted(
+        (mut variants, levels): (Vec<Variant>, Vec<Level>),
+    ) -> (Vec<Variant>, Vec<(String, String, i64)>) {
+        variants.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut levels: Vec<(String, String, i64)> = levels
+            .iter()
+            .map(|l| {
+                let (item, location, available) = l.key();
+                (item.to_string(), location.to_string(), available)
+            })
+            .collect();
+        levels.sort();
+        (variants, levels)
+    }
+
+    proptest::proptest! {
+        /// Whatever order the lines come in (levels before their variant) and however
+        /// the download is cut into chunks, the catalogue is the same, every level
+        /// linked to its variant's inventory item; a file that cannot be read fails the
+        /// same way at the same line whatever the chunks.
+        #[test]
+        fn line_order_and_chunks_never_change_the_catalogue(
+            variants in proptest::collection::vec(
+                (
+                    proptest::option::of(proptest::sample::select(vec!["A-1", "a-1 ", "Ü\u{200B}", "\"q\"", ""])),
+                    proptest::collection::vec(
+                        (proptest::prelude::any::<bool>(), 0u8..3, -5i64..50, proptest::prelude::any::<bool>()),
+                        0..3,
+                    ),
+                ),
+                0..6,
+            ),
+            keys in proptest::collection::vec(proptest::prelude::any::<u32>(), 24),
+            sizes in proptest::collection::vec(1usize..64, 1..8),
+            crlf in proptest::prelude::any::<bool>(),
+            final_newline in proptest::prelude::any::<bool>(),
+            broken in proptest::option::of((proptest::prelude::any::<proptest::sample::Index>(), 0u8..3)),
+        ) {
+            let mut lines = Vec::new();
+            let mut expected_levels = Vec::new();
+            for (i, (sku, levels)) in variants.iter().enumerate() {
+                let (more, levels) = variant_lines(i, *sku, levels);
+                lines.extend(more);
+                expected_levels.extend(levels);
+            }
+            let in_order = lines.clone();
+            // Shuffled by the generated keys: children may come before their parent.
+            let mut keyed: Vec<(u32, String)> = keys.iter().copied().zip(lines).collect();
+            keyed.sort_by_key(|(k, _)| *k);
+            let mut lines: Vec<String> = keyed.into_iter().map(|(_, l)| l).collect();
+            lines.extend(in_order.into_iter().skip(24));
+            if let Some((at, how)) = broken.filter(|_| !lines.is_empty()) {
+                let i = at.index(lines.len());
+                match how {
+                    0 => {
+                        let mut half = lines[i].len() / 2;
+                        while !lines[i].is_char_boundary(half) {
+                            half -= 1;
+                        }
+                        lines[i].truncate(half);
+                    }
+                    1 => lines[i] = r#"{"id":"gid://shopify/ProductVariant/99"}"#.into(),
+                    _ => lines[i] = lines[i].replace("ProductVariant", "Elsewhere"),
+                }
+            }
+            let newline = if crlf { "\r\n" } else { "\n" };
+            let mut text = lines.join(newline);
+            if final_newline && !text.is_empty() {
+                text.push_str(newline);
+            }
+            let whole = parse_in_pieces(text.as_bytes(), &[text.len().max(1)]);
+            let pieces = parse_in_pieces(text.as_bytes(), &sizes);
+            proptest::prop_assert_eq!(&pieces, &whole);
+            if broken.is_none() {
+                let (variants_read, levels) = sorted(whole.unwrap());
+                proptest::prop_assert_eq!(variants_read.len(), variants.len());
+                for (i, v) in variants_read.iter().enumerate() {
+                    proptest::prop_assert_eq!(&v.sku.as_deref(), &variants[i].0);
+                }
+                expected_levels.sort();
+                proptest::prop_assert_eq!(levels, expected_levels);
+            }
+        }
+    }
+
+    /// Bulk files of any content, cut anywhere, in chunks of any size: never a panic;
+    /// the same answer whatever the chunks; an error names its line (within the file);
+    /// every level read belongs to a variant read.
+    #[test]
+    #[ignore = "fuzzing: make fuzz"]
+    fn fuzz_shopify_jsonl() {
+        use crate::http::fuzz::{self, body, pick};
+        let samples: Vec<serde_json::Value> = FILE
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        fuzz::run("shopify_jsonl", |rng, input| {
+            let mut bytes = Vec::new();
+            for _ in 0..rng.usize(0..12) {
+                let sample = pick(rng, &samples);
+                let line = if rng.u8(..3) == 0 {
+                    body(rng, sample)
+                } else {
+                    sample.to_string().into_bytes()
+                };
+                bytes.extend(line);
+                bytes.extend_from_slice(if rng.u8(..4) == 0 { b"\r\n" } else { b"\n" });
+            }
+            if rng.u8(..4) == 0 {
+                bytes.truncate(rng.usize(..=bytes.len()));
+            }
+            *input = String::from_utf8_lossy(&bytes).into_owned();
+            let lines = bytes.split(|b| *b == b'\n').count() as u64;
+            let whole = parse_in_pieces(&bytes, &[bytes.len().max(1)]);
+            let sizes: Vec<usize> = (0..rng.usize(1..6)).map(|_| rng.usize(1..80)).collect();
+            let pieces = parse_in_pieces(&bytes, &sizes);
+            if pieces != whole {
+                return Err(format!("chunks {sizes:?} change the result"));
+            }
+            match whole {
+                Err(e) if e.line == 0 || e.line > lines => {
+                    Err(format!("error at line {} of {lines}", e.line))
+                }
+                Err(e) if e.message.is_empty() => Err("an error without a message".into()),
+                Err(_) => Ok(()),
+                Ok((variants, levels)) => {
+                    let items: Vec<&str> = variants
+                        .iter()
+                        .map(|v| v.inventory_item_id.as_str())
+                        .collect();
+                    match levels
+                        .iter()
+                        .find(|l| !items.contains(&l.inventory_item_id.as_str()))
+                    {
+                        Some(l) => Err(format!("level of unknown item {}", l.inventory_item_id)),
+                        None => Ok(()),
+                    }
+                }
+            }
+        });
+    }
 }

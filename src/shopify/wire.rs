@@ -197,4 +197,123 @@ mod tests {
         assert_eq!(level.location_id, "L");
         assert_eq!(level.inventory_item_id, "I");
     }
+
+    /// The `data` of each read, decoded as the client does (`serde_path_to_error` over
+    /// the reply's `data`), then turned into the public types.
+    mod data {
+        use super::*;
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct Variants {
+            pub product_variants: Connection<VariantNode>,
+        }
+
+        #[derive(Deserialize)]
+        pub struct Levels {
+            pub location: Option<LocationLevels>,
+        }
+
+        #[derive(Deserialize)]
+        pub struct Locations {
+            pub locations: Connection<LocationNode>,
+        }
+
+        #[derive(Deserialize)]
+        pub struct ShopData {
+            pub shop: ShopNode,
+        }
+    }
+
+    fn samples() -> [serde_json::Value; 4] {
+        let page = serde_json::json!({"hasNextPage": true, "endCursor": "eyJsYXN0X2lkIjoxfQ=="});
+        [
+            serde_json::json!({"productVariants": {"pageInfo": page, "nodes": [
+                {"id": "gid://shopify/ProductVariant/1", "sku": "A-1 ", "updatedAt": "2026-03-01T00:00:00Z",
+                 "product": {"id": "gid://shopify/Product/10", "status": "ACTIVE", "tags": ["HardToFind"]},
+                 "inventoryItem": {"id": "gid://shopify/InventoryItem/100", "tracked": true}},
+                {"id": "gid://shopify/ProductVariant/2", "sku": null, "updatedAt": null,
+                 "product": {"id": "gid://shopify/Product/10", "status": "UNLISTED", "tags": []},
+                 "inventoryItem": {"id": "gid://shopify/InventoryItem/200", "tracked": false}}
+            ]}}),
+            serde_json::json!({"location": {"inventoryLevels": {"pageInfo": page, "nodes": [
+                {"updatedAt": "2026-03-01T00:00:00Z", "item": {"id": "gid://shopify/InventoryItem/100"},
+                 "quantities": [{"name": "available", "quantity": 5}, {"name": "on_hand", "quantity": 7}]}
+            ]}}}),
+            serde_json::json!({"locations": {"pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": [
+                {"id": "gid://shopify/Location/7", "name": "Warehouse", "isActive": true}
+            ]}}),
+            serde_json::json!({"shop": {"name": "Demo", "myshopifyDomain": "demo.myshopify.com"}}),
+        ]
+    }
+
+    /// Decodes `data` as the client would; `Err` carries the path and the message.
+    fn decode<T: serde::de::DeserializeOwned>(
+        data: &serde_json::Value,
+    ) -> Result<T, (String, String)> {
+        serde_path_to_error::deserialize(data.clone())
+            .map_err(|e| (e.path().to_string(), e.inner().to_string()))
+    }
+
+    /// Replies of any shape where the documents' data should be: never a panic, and a
+    /// reply that does not fit names where (the path, or the missing field).
+    #[test]
+    #[ignore = "fuzzing: make fuzz"]
+    fn fuzz_shopify_wire() {
+        use crate::http::fuzz::{self, text_body};
+        let samples = samples();
+        fuzz::run("shopify_wire", |rng, input| {
+            let which = rng.usize(..samples.len());
+            *input = text_body(rng, &samples[which]);
+            // Text that is not JSON is the envelope's to refuse (retried).
+            let Ok(data) = serde_json::from_str::<serde_json::Value>(input) else {
+                return Ok(());
+            };
+            let failed = match which {
+                0 => decode::<data::Variants>(&data).map(|d| {
+                    let _ = d.product_variants.page_info.next_cursor("graphql Variants");
+                    let _: Vec<Variant> = d
+                        .product_variants
+                        .nodes
+                        .into_iter()
+                        .map(Variant::from)
+                        .collect();
+                }),
+                1 => decode::<data::Levels>(&data).and_then(|d| {
+                    let Some(location) = d.location else {
+                        return Ok(());
+                    };
+                    let levels = location.inventory_levels;
+                    let _ = levels.page_info.next_cursor("graphql LevelsSince");
+                    for node in levels.nodes {
+                        if let Err(e) = node.into_level("graphql LevelsSince", "L") {
+                            let text = e.to_string();
+                            if !text.contains("item ") {
+                                return Err((String::new(), format!("names no item: {text}")));
+                            }
+                        }
+                    }
+                    Ok(())
+                }),
+                2 => decode::<data::Locations>(&data).map(|d| {
+                    let _: Vec<Location> =
+                        d.locations.nodes.into_iter().map(Location::from).collect();
+                }),
+                _ => decode::<data::ShopData>(&data).map(|d| {
+                    let _ = Shop::from(d.shop);
+                }),
+            };
+            match failed {
+                Ok(()) => Ok(()),
+                Err((_, message)) if message.starts_with("names no item") => Err(message),
+                // A reply that is an object: the path or the field says where.
+                Err((path, message))
+                    if data.is_object() && path == "." && !message.contains('`') =>
+                {
+                    Err(format!("names nothing: {message}"))
+                }
+                Err(_) => Ok(()),
+            }
+        });
+    }
 }

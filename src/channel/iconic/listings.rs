@@ -1,12 +1,15 @@
 //! Listings: product sets paged, then each set's products, fetched concurrently while
 //! the next page of sets is read.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::pin::pin;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::transport::{json, Transport};
 use super::WireId;
@@ -68,15 +71,47 @@ impl Product {
 
 /// A list answer: the documented envelope, or a bare array (PIA reads a set's
 /// products as one).
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub(super) enum ListBody<T> {
     Envelope {
         items: Vec<T>,
-        #[serde(default)]
         pagination: Option<Pagination>,
     },
     Bare(Vec<T>),
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    items: Vec<T>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+/// Told apart by the JSON's shape (an object or an array), so an item that does not
+/// fit is reported with where it is: an untagged enum only said that no shape matched.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Shape<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Shape<T> {
+            type Value = ListBody<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of items or an object with `items`")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::deserialize(SeqAccessDeserializer::new(seq)).map(ListBody::Bare)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let Envelope { items, pagination } =
+                    Envelope::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(ListBody::Envelope { items, pagination })
+            }
+        }
+
+        deserializer.deserialize_any(Shape(PhantomData))
+    }
 }
 
 /// Both documented shapes: `{limit, offset, totalCount}` and `{limit, offset, hasNext}`.
@@ -268,6 +303,34 @@ mod tests {
         assert_eq!(page_of("[1,2,3]", 0, 3), (vec![1, 2, 3], None));
     }
 
+    /// Found by fuzz_iconic_listings: a page that did not fit said only "data did not
+    /// match any variant of untagged enum ListBody", naming neither the item nor where.
+    #[test]
+    fn a_page_that_does_not_fit_says_where() {
+        let error = |json: &str| {
+            serde_json::from_str::<ListBody<Product>>(json)
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            error(r#"{"items":[{"id":1,"sellerSku":7}]}"#),
+            "invalid type: integer `7`, expected a string at line 1 column 31"
+        );
+        assert_eq!(
+            error(r#"[{"id":1},{"sellerSku":"A"}]"#),
+            "missing field `id` at line 1 column 27"
+        );
+        assert_eq!(
+            error(r#"{"item":[]}"#),
+            "missing field `items` at line 1 column 11"
+        );
+        assert_eq!(
+            error("-179"),
+            "invalid type: integer `-179`, expected a list of items or an object with `items` at line 1 column 4"
+        );
+    }
+
     #[test]
     fn product_becomes_a_listing() {
         let body = r#"{"items":[{"id":9001,"uuid":"u","sellerSku":"ABC_123 ","productSetId":77,
@@ -299,6 +362,91 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(update_date_param(since), "2026-03-04T05:06:07Z");
+    }
+
+    /// Where a list answer's error says the problem is: a position in the body, or a
+    /// field by name.
+    fn placed(message: &str) -> bool {
+        message.contains(" at line ") || message.contains('`')
+    }
+
+    /// Pages of product sets and products of any shape: never a panic; a page read
+    /// always moves on (no endless paging); SKUs are kept byte for byte; a page that
+    /// cannot be read says where.
+    #[test]
+    #[ignore = "fuzzing: make fuzz"]
+    fn fuzz_iconic_listings() {
+        use crate::http::fuzz::{self, text_body};
+        let products = serde_json::json!({"items": [
+            {"id": 9001, "uuid": "u", "sellerSku": "ABC_123 ", "productSetId": 77, "status": "active",
+             "updatedAt": "2026-01-02T03:04:05+10:00"},
+            {"id": "9002", "sellerSku": null, "status": "retired"},
+            {"id": 9003, "sellerSku": "Ü\u{200B}-1", "status": "inactive", "updatedAt": "02/01/2026"}
+        ], "pagination": {"limit": 100, "offset": 0, "totalCount": 250}});
+        let sets = serde_json::json!({"items": [{"id": 1, "name": "Tee"}, {"id": "2"}],
+                                      "pagination": {"limit": 2, "offset": 0, "hasNext": true}});
+        fuzz::run("iconic_listings", |rng, input| {
+            let offset = rng.u64(..10_000);
+            let limit = rng.u64(1..=MAX_PAGE);
+            if rng.bool() {
+                *input = text_body(rng, &sets);
+                return match json::<ListBody<ProductSet>>(input) {
+                    Ok(body) => {
+                        let (items, next) = body.into_page(offset, limit);
+                        let _: Vec<String> = items.iter().map(|s| s.id.to_string()).collect();
+                        moves_on(offset, items.len(), next)
+                    }
+                    Err(e) if !placed(&e.to_string()) => Err(format!("says nowhere: {e}")),
+                    Err(_) => Ok(()),
+                };
+            }
+            *input = text_body(rng, &products);
+            match json::<ListBody<Product>>(input) {
+                Ok(body) => {
+                    let (items, next) = body.into_page(offset, limit);
+                    let count = items.len();
+                    let listings: Vec<Listing> =
+                        items.into_iter().map(|p| p.into_listing("77")).collect();
+                    // What the channel wrote, byte for byte (unless nested deeper than
+                    // a `Value` reads; ignored fields are not).
+                    let Ok(value) = serde_json::from_str::<serde_json::Value>(input) else {
+                        return moves_on(offset, count, next);
+                    };
+                    let written = value
+                        .get("items")
+                        .unwrap_or(&value)
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    for (l, w) in listings.iter().zip(&written) {
+                        // serde also reads a product from a list of its fields in turn.
+                        let Some(product) = w.as_object() else {
+                            continue;
+                        };
+                        let sku = product
+                            .get("sellerSku")
+                            .and_then(|s| s.as_str())
+                            .unwrap_or_default();
+                        if l.sku != sku {
+                            return Err(format!("SKU {:?} read as {:?}", sku, l.sku));
+                        }
+                    }
+                    moves_on(offset, count, next)
+                }
+                Err(e) if !placed(&e.to_string()) => Err(format!("says nowhere: {e}")),
+                Err(_) => Ok(()),
+            }
+        });
+    }
+
+    /// A next page is further on than this one: reading it cannot loop.
+    fn moves_on(offset: u64, got: usize, next: Option<u64>) -> Result<(), String> {
+        match next {
+            Some(n) if n <= offset || got == 0 => {
+                Err(format!("page at {offset} with {got} items points to {n}"))
+            }
+            _ => Ok(()),
+        }
     }
 
     mod over_http {
