@@ -62,6 +62,9 @@ pub enum FaultKind {
     StatusAfter { status: u16 },
     /// Shopify only: HTTP 200 with a THROTTLED GraphQL error and no data.
     Throttled,
+    /// Nothing runs; the answer promises a body it never sends, so the connection is
+    /// cut mid-answer, as a reset one is.
+    Reset,
 }
 
 #[derive(Default)]
@@ -186,6 +189,12 @@ pub async fn middleware(State(app): State<Arc<App>>, req: Request, next: Next) -
             let _ = next.run(req).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, "internal error").into_response()
+        }
+        FaultKind::Reset => {
+            let mut resp = (StatusCode::OK, "{\"cut\":").into_response();
+            resp.headers_mut()
+                .insert("content-length", HeaderValue::from(100_000u32));
+            resp
         }
         FaultKind::Throttled => {
             let body = serde_json::json!({

@@ -114,6 +114,9 @@ pub struct Engine<'a> {
     shopify_read: tokio::sync::Mutex<ShopifyRead>,
     notices: Mutex<Notices>,
     details: Mutex<Details>,
+    /// Per channel, why stock updates went unconfirmed in this pass (the first reason):
+    /// recorded as the stock step's error, so the endpoint is named where `status` shows it.
+    unconfirmed: Mutex<BTreeMap<String, String>>,
 }
 
 impl<'a> Engine<'a> {
@@ -139,6 +142,7 @@ impl<'a> Engine<'a> {
             shopify_read: Default::default(),
             notices: Default::default(),
             details: Default::default(),
+            unconfirmed: Default::default(),
         }
     }
 

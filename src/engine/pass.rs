@@ -180,6 +180,13 @@ impl Engine<'_> {
             self.db.discard()?;
             return Ok(report);
         }
+        // A stock step whose updates went unconfirmed failed, and says why.
+        let unconfirmed = std::mem::take(&mut *lock(&self.unconfirmed));
+        for s in &mut report.steps {
+            if s.step == StepName::Stock && s.error.is_none() {
+                s.error = unconfirmed.get(&s.channel).cloned();
+            }
+        }
         report.stopped = crate::stop::global().requested();
         if report.stopped.is_none() {
             self.notice_failures(&report)?;

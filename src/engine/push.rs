@@ -134,10 +134,14 @@ impl Engine<'_> {
         }
         self.notice(notices::refused(name, &outcome.refused));
         if let Some((_, reason)) = outcome.failed.first() {
-            warn!(
-                "{name}: {} stock updates not confirmed (first: {reason}); they are retried on the next pass",
+            let why = format!(
+                "{} stock updates not confirmed (first: {reason}); they are retried on the next pass",
                 outcome.failed.len()
             );
+            warn!("{name}: {why}");
+            lock(&self.unconfirmed)
+                .entry(name.to_string())
+                .or_insert(why);
         }
         counts.add(Count::Pushed, outcome.accepted.len() as i64);
         counts.add(Count::Refused, outcome.refused.len() as i64);

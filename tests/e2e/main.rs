@@ -9,6 +9,7 @@ mod deploy;
 mod doctor;
 mod email;
 mod errors;
+mod faults;
 mod fulfil;
 mod hardtofind;
 mod harness;
