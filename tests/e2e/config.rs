@@ -167,15 +167,3 @@ fn a_world_readable_config_with_a_literal_secret_is_warned_about() {
         assert!(!out.stderr.contains(crate::harness::ICONIC_SECRET));
     }
 }
-
-#[test]
-fn a_database_from_a_newer_skubridge_is_refused() {
-    let env = Env::standard();
-    env.run(&["sync"]).expect(0);
-    rusqlite::Connection::open(env.db_path())
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
-    let out = env.run(&["sync"]).expect(2);
-    assert!(out.stderr.contains("newer skubridge"), "{}", out.stderr);
-}

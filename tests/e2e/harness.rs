@@ -137,6 +137,25 @@ reserve_stock = 1
         })
     }
 
+    /// How many Shopify orders carry each source identifier (`channel:order id`).
+    pub fn orders_per_source(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for o in self.shopify_orders() {
+            let source = o["source_identifier"].as_str().unwrap_or_default();
+            *m.entry(source.to_string()).or_default() += 1;
+        }
+        m
+    }
+
+    /// The database and its WAL files gone, as when a disk is lost.
+    pub fn remove_database(&self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.db_path().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
     pub fn state(&self) -> Value {
         self.control(reqwest::Method::GET, "/_sandbox/state", None)
     }

@@ -45,19 +45,6 @@ fn order(id: u64, items: &[(u64, &str, &str)]) -> Value {
     })
 }
 
-fn source(o: &Value) -> &str {
-    o["source_identifier"].as_str().unwrap_or_default()
-}
-
-/// Shopify orders per source identifier: any value above 1 is a duplicate.
-fn per_source(env: &Env) -> std::collections::BTreeMap<String, usize> {
-    let mut m = std::collections::BTreeMap::new();
-    for o in env.shopify_orders() {
-        *m.entry(source(&o).to_string()).or_default() += 1;
-    }
-    m
-}
-
 /// Every email's subject, whole: merchants' filters match them exactly.
 fn subjects(env: &Env) -> Vec<String> {
     env.mails()
@@ -211,7 +198,7 @@ fn history_before_import_orders_since_is_never_imported() {
     env.add_channel_order(order(9102, &[(2, "LS-S", "10")]));
     env.run(&["sync"]).expect(0);
     assert_eq!(
-        per_source(&env).into_keys().collect::<Vec<_>>(),
+        env.orders_per_source().into_keys().collect::<Vec<_>>(),
         ["iconic:9102"]
     );
 }
@@ -262,7 +249,7 @@ fn held_orders_are_mailed_once_and_imported_when_the_cause_is_fixed() {
     env.set_shopify_stock("LS-M", 6);
     env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(3)).expect(0);
     assert_eq!(
-        per_source(&env).into_keys().collect::<Vec<_>>(),
+        env.orders_per_source().into_keys().collect::<Vec<_>>(),
         ["iconic:9202"]
     );
     assert_eq!(env.shopify_available("LS-M"), 2);
@@ -278,7 +265,7 @@ fn held_orders_are_mailed_once_and_imported_when_the_cause_is_fixed() {
         {"id": 990, "seller_sku": "NEW-1", "status": "active", "quantity": 0}]}),
     );
     env.run(&["sync"]).env("SKUBRIDGE_NOW", &at(62)).expect(0);
-    assert_eq!(per_source(&env).len(), 2);
+    assert_eq!(env.orders_per_source().len(), 2);
     assert_eq!(env.mails().len(), before + 1, "{:?}", subjects(&env));
     assert!(env
         .run(&["orders", "--state", "held"])
@@ -399,9 +386,15 @@ fn a_5xx_after_shopify_created_the_order_makes_no_duplicate() {
     let out = env.run(&["sync"]).expect(0);
     assert!(out.stderr.contains("outcome unknown"), "{}", out.stderr);
     assert_eq!(env.count("graphql OrderCreate"), 1);
-    assert_eq!(per_source(&env), [("iconic:9601".to_string(), 1)].into());
+    assert_eq!(
+        env.orders_per_source(),
+        [("iconic:9601".to_string(), 1)].into()
+    );
     env.run(&["sync"]).expect(0);
-    assert_eq!(per_source(&env), [("iconic:9601".to_string(), 1)].into());
+    assert_eq!(
+        env.orders_per_source(),
+        [("iconic:9601".to_string(), 1)].into()
+    );
     let json: Value =
         serde_json::from_str(&env.run(&["orders", "--format", "json"]).expect(0).stdout).unwrap();
     assert_eq!(json[0]["state"], "imported");
@@ -441,7 +434,10 @@ fn a_timeout_leaves_the_order_unresolved_until_a_lookup_decides() {
             &(t0 + chrono::Duration::minutes(5)).to_rfc3339(),
         )
         .expect(0);
-    assert_eq!(per_source(&env), [("iconic:9651".to_string(), 1)].into());
+    assert_eq!(
+        env.orders_per_source(),
+        [("iconic:9651".to_string(), 1)].into()
+    );
 }
 
 #[test]
@@ -515,7 +511,7 @@ fn a_dev_store_creates_five_orders_a_minute_and_the_rest_wait() {
         "{}",
         out.stderr
     );
-    assert_eq!(per_source(&env).len(), 5);
+    assert_eq!(env.orders_per_source().len(), 5);
     let waiting = env.run(&["orders", "--state", "pending"]).expect(0).stdout;
     assert!(waiting.contains("5 orders per minute"), "{waiting}");
 }
@@ -669,7 +665,7 @@ pub(crate) fn kill_during_imports(
     env.run(&["sync"])
         .env("SKUBRIDGE_NOW", &at(rounds + 2))
         .expect(0);
-    let found = per_source(env);
+    let found = env.orders_per_source();
     let duplicates: Vec<_> = found.iter().filter(|(_, n)| **n > 1).collect();
     assert!(duplicates.is_empty(), "duplicated: {duplicates:?}");
     let missing: Vec<_> = expected
@@ -735,7 +731,7 @@ fn a_stopped_pass_shows_in_status_and_frees_the_lock() {
     assert_eq!(out.status.code(), Some(143), "{stderr}");
     assert!(stderr.contains("STOPPED by SIGTERM"), "{stderr}");
     // The create in flight finished: the order exists, once.
-    assert_eq!(per_source(&env).get("iconic:41001"), Some(&1));
+    assert_eq!(env.orders_per_source().get("iconic:41001"), Some(&1));
     assert_eq!(rows_in_state(&env, "imported"), 1);
     let status = env.run(&["status"]).expect(0).stdout;
     assert!(status.contains("stopped by SIGTERM"), "{status}");
@@ -814,7 +810,7 @@ fn a_bad_order_is_held_on_its_own_and_the_others_are_imported() {
 
     let out = env.run(&["sync"]).expect(0);
     assert_eq!(
-        per_source(&env).into_keys().collect::<Vec<_>>(),
+        env.orders_per_source().into_keys().collect::<Vec<_>>(),
         ["iconic:9405"],
         "{}",
         out.stderr
@@ -869,7 +865,7 @@ fn a_bad_order_is_held_on_its_own_and_the_others_are_imported() {
     // Every pass the same: still held, not mailed again, nothing duplicated.
     env.run(&["sync"]).expect(0);
     assert_eq!(env.mails().len(), before + 1);
-    assert_eq!(per_source(&env).len(), 1);
+    assert_eq!(env.orders_per_source().len(), 1);
 
     // The channel corrects one order: it goes through on the next pass.
     env.control_delete("/_sandbox/iconic/orders/9401/items/94010");
@@ -879,7 +875,7 @@ fn a_bad_order_is_held_on_its_own_and_the_others_are_imported() {
     );
     env.run(&["sync"]).expect(0);
     assert_eq!(
-        per_source(&env).into_keys().collect::<Vec<_>>(),
+        env.orders_per_source().into_keys().collect::<Vec<_>>(),
         ["iconic:9401", "iconic:9405"]
     );
 }

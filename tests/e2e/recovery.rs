@@ -21,23 +21,6 @@ fn env() -> Env {
     env
 }
 
-fn per_source(env: &Env) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for o in env.shopify_orders() {
-        let source = o["source_identifier"].as_str().unwrap_or_default();
-        *m.entry(source.to_string()).or_default() += 1;
-    }
-    m
-}
-
-fn lose_the_database(env: &Env) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut path = env.db_path().into_os_string();
-        path.push(suffix);
-        let _ = std::fs::remove_file(path);
-    }
-}
-
 #[test]
 fn a_lost_database_recovers_every_pending_order_and_every_fulfilment_owed() {
     let env = env();
@@ -47,14 +30,14 @@ fn a_lost_database_recovers_every_pending_order_and_every_fulfilment_owed() {
     env.add_channel_order(order(3, &[(31, "NOT-IN-SHOPIFY")]));
     env.run(&["sync"]).expect(0);
     assert_eq!(
-        per_source(&env).into_keys().collect::<Vec<_>>(),
+        env.orders_per_source().into_keys().collect::<Vec<_>>(),
         ["iconic:1", "iconic:2"]
     );
     // Order 1 ships in Shopify, order 4 arrives, and the database is gone before the
     // next pass could see either.
     fulfil(&env, 1, "Australia Post", "TRK1", None);
     env.add_channel_order(order(4, &[(41, "LS-S")]));
-    lose_the_database(&env);
+    env.remove_database();
 
     // doctor says what the next pass will do.
     let doctor = env.run(&["doctor"]).expect(0).stdout;
@@ -79,7 +62,7 @@ fn a_lost_database_recovers_every_pending_order_and_every_fulfilment_owed() {
         out.stderr
     );
     // Every order pending on the channel is in Shopify exactly once (3 is held again).
-    let orders = per_source(&env);
+    let orders = env.orders_per_source();
     assert_eq!(
         orders,
         BTreeMap::from([
@@ -114,7 +97,7 @@ fn a_lost_database_recovers_every_pending_order_and_every_fulfilment_owed() {
     env.run(&["sync"]).expect(0);
     assert_eq!(statuses(&env, 2), [ready("AusPost", "TRK2")]);
     assert_eq!(env.count(READY), 2);
-    assert_eq!(per_source(&env).values().sum::<usize>(), 3);
+    assert_eq!(env.orders_per_source().values().sum::<usize>(), 3);
     let doctor = env.run(&["doctor"]).expect(0).stdout;
     assert!(
         doctor.contains("PASS  iconic order history: importing orders created since"),

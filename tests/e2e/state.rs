@@ -20,23 +20,6 @@ fn total_requests(env: &Env) -> u64 {
     env.requests().values().sum()
 }
 
-fn per_source(env: &Env) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for o in env.shopify_orders() {
-        let source = o["source_identifier"].as_str().unwrap_or_default();
-        *m.entry(source.to_string()).or_default() += 1;
-    }
-    m
-}
-
-fn remove_database(env: &Env) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut path = env.db_path().into_os_string();
-        path.push(suffix);
-        let _ = std::fs::remove_file(path);
-    }
-}
-
 /// The shell command between backquotes after "move it aside (".
 fn way_back_command(stderr: &str) -> String {
     let start = stderr
@@ -85,7 +68,7 @@ fn a_damaged_or_foreign_database_is_refused_untouched_and_the_way_back_works() {
     let path = env.db_path().display().to_string();
     let mut stderr = String::new();
     for (what, bytes, said) in damaged {
-        remove_database(&env);
+        env.remove_database();
         std::fs::write(env.db_path(), &bytes).unwrap();
         let requests = total_requests(&env);
         for command in ["sync", "status", "doctor", "orders"] {
@@ -128,7 +111,7 @@ fn a_damaged_or_foreign_database_is_refused_untouched_and_the_way_back_works() {
         out.stderr
     );
     assert_eq!(
-        per_source(&env),
+        env.orders_per_source(),
         BTreeMap::from([("iconic:1".to_string(), 1), ("iconic:2".to_string(), 1)])
     );
     assert_eq!(env.count(CREATE), 2, "order 1 adopted, order 2 created");
@@ -230,7 +213,7 @@ fn a_database_that_cannot_be_written_stops_the_pass_before_any_remote_change() {
     env.run(&["sync"]).expect(0);
     assert_eq!(env.count(CREATE), 1);
     assert_eq!(
-        per_source(&env),
+        env.orders_per_source(),
         BTreeMap::from([("iconic:1".to_string(), 1)])
     );
     assert_eq!(env.count(STOCK_WRITE), pushes + 1);
@@ -288,14 +271,14 @@ fn a_backup_taken_in_use_restores_without_duplicating_anything() {
     let stock = env.channel_stock();
 
     // The live database is lost; the backup is copied into its place.
-    remove_database(&env);
+    env.remove_database();
     std::fs::copy(&copy, env.db_path()).unwrap();
     let pushes = env.count(STOCK_WRITE);
     let out = env.run(&["sync"]).expect(0);
     // Order 2, imported after the backup, is found in Shopify and adopted.
     assert_eq!(env.count(CREATE), 2, "{}", out.stderr);
     assert_eq!(
-        per_source(&env),
+        env.orders_per_source(),
         BTreeMap::from([("iconic:1".to_string(), 1), ("iconic:2".to_string(), 1)])
     );
     // Levels the copy did not know were pushed are sent again (they are absolute):
