@@ -1,8 +1,8 @@
 //! skubridge-sandbox: local, stateful stand-ins for Shopify's Admin GraphQL API, The
-//! Iconic's Seller Center v2 REST API and Hard To Find's seller API, faithful to the
-//! contracts skubridge relies on (auth, pagination, limits, error shapes), plus a
-//! control API under `/_sandbox/` for tests, the demo and the benchmark. An SMTP sink on
-//! a second port keeps the mail it is sent (see [`smtp`]).
+//! Iconic's Seller Center v2 REST API, Hard To Find's seller API and Mirakl's seller
+//! API, faithful to the contracts skubridge relies on (auth, pagination, limits, error
+//! shapes), plus a control API under `/_sandbox/` for tests, the demo and the
+//! benchmark. An SMTP sink on a second port keeps the mail it is sent (see [`smtp`]).
 
 mod base64;
 pub mod faults;
@@ -10,6 +10,7 @@ pub mod hardtofind;
 pub mod iconic;
 #[cfg(test)]
 mod in_process;
+pub mod mirakl;
 pub mod money;
 mod raw_json;
 pub mod shopify;
@@ -37,26 +38,31 @@ pub struct Fixture {
     pub shopify: shopify::ShopifyFixture,
     pub iconic: iconic::IconicFixture,
     pub hardtofind: hardtofind::HardToFindFixture,
+    pub mirakl: mirakl::MiraklFixture,
 }
 
 impl Fixture {
-    /// Reads `shopify.json` and `iconic.json` from `dir`, and `hardtofind.json` if it is
-    /// there (a fixture directory predating Hard To Find serves its default seller).
+    /// Reads `shopify.json` and `iconic.json` from `dir`, and `hardtofind.json` and
+    /// `mirakl.json` if they are there (a fixture directory predating a channel serves
+    /// its default seller).
     pub fn load(dir: &Path) -> Result<Self> {
         Ok(Self {
             shopify: read_json(&dir.join("shopify.json"))?,
             iconic: read_json(&dir.join("iconic.json"))?,
             hardtofind: read_optional_json(&dir.join("hardtofind.json"))?,
+            mirakl: read_optional_json(&dir.join("mirakl.json"))?,
         })
     }
 
     /// A generated store of `skus` matched SKUs (benchmarks): one location, products
-    /// of five variants, the same SKUs listed on The Iconic and on Hard To Find.
+    /// of five variants, the same SKUs listed on The Iconic, on Hard To Find and as
+    /// Mirakl offers.
     pub fn generate(skus: usize) -> Self {
         Self {
             shopify: shopify::ShopifyFixture::generate(skus),
             iconic: iconic::IconicFixture::generate(skus),
             hardtofind: hardtofind::HardToFindFixture::generate(skus),
+            mirakl: mirakl::MiraklFixture::generate(skus),
         }
     }
 }
@@ -82,6 +88,7 @@ pub struct App {
     pub shopify: Mutex<shopify::ShopifyState>,
     pub iconic: Mutex<iconic::IconicState>,
     pub hardtofind: Mutex<hardtofind::HardToFindState>,
+    pub mirakl: Mutex<mirakl::MiraklState>,
     pub faults: faults::Faults,
     pub counts: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Added to every API request (not to control calls), in milliseconds.
@@ -160,6 +167,7 @@ pub async fn start(fixture: Fixture, addr: SocketAddr, options: Options) -> Resu
         initial_hardtofind: hardtofind::HardToFindState::new(fixture.hardtofind.clone())
             .dump(&format!("http://{addr}")),
         hardtofind: Mutex::new(hardtofind::HardToFindState::new(fixture.hardtofind)),
+        mirakl: Mutex::new(mirakl::MiraklState::new(fixture.mirakl)),
         faults: faults::Faults::default(),
         counts: Mutex::default(),
         latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
@@ -191,6 +199,7 @@ fn router(app: Arc<App>) -> Router {
     let apis = shopify::router()
         .merge(iconic::router())
         .merge(hardtofind::router())
+        .merge(mirakl::router())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             faults::middleware,
@@ -205,6 +214,7 @@ fn router(app: Arc<App>) -> Router {
         .merge(shopify::control_router())
         .merge(iconic::control_router())
         .merge(hardtofind::control_router())
+        .merge(mirakl::control_router())
         .merge(smtp::control_router());
     apis.merge(control).with_state(app)
 }
@@ -213,7 +223,10 @@ async fn dump_state(State(app): State<Arc<App>>) -> Json<Value> {
     let shopify = app.shopify.lock().unwrap().dump();
     let iconic = app.iconic.lock().unwrap().dump();
     let hardtofind = app.hardtofind.lock().unwrap().dump(&app.base_url);
-    Json(json!({ "shopify": shopify, "iconic": iconic, "hardtofind": hardtofind }))
+    let mirakl = app.mirakl.lock().unwrap().dump();
+    Json(json!({
+        "shopify": shopify, "iconic": iconic, "hardtofind": hardtofind, "mirakl": mirakl,
+    }))
 }
 
 /// The Iconic's listings as a plain-text table, marking quantities that changed since

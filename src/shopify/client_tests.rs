@@ -805,8 +805,7 @@ async fn fulfilled_orders_read_the_sandboxs_fulfilments() {
                 {"id": 1, "sku": "LS-WHT-S", "inventory_item_id": 11, "available": {"1": 10}}]}]
         }))
         .unwrap(),
-        iconic: Default::default(),
-        hardtofind: Default::default(),
+        ..Default::default()
     };
     let addr = "127.0.0.1:0".parse().unwrap();
     let sb = skubridge_sandbox::start(fixture, addr, Default::default())

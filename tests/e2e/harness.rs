@@ -41,6 +41,7 @@ impl Env {
             shopify: serde_json::from_value(shopify).expect("shopify fixture"),
             iconic: serde_json::from_value(iconic).expect("iconic fixture"),
             hardtofind: serde_json::from_value(hardtofind).expect("hardtofind fixture"),
+            ..Default::default()
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
