@@ -100,9 +100,7 @@ async fn accept(
     let mut guard = app.mirakl.lock().unwrap();
     let state = &mut *guard;
     let decisions = check(state.orders.get_mut(&id)?, &body)?;
-    if let Some(message) = state.orders.take_refusal(Refusable::Or21) {
-        return Err(MiraklError::bad_request(message));
-    }
+    state.orders.check_refusal(Refusable::Or21)?;
     let at = now();
     let order = state.orders.get_mut(&id)?;
     order.decide(&decisions, ACCEPTED_STATE, at);

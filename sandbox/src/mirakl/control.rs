@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::error::{parse_body, MiraklError};
 use super::export::Failure;
 use super::offers::{offer_json, FixtureOffer};
-use super::orders::{order_json, Adjustment, FixtureOrder, Order, OrderState, Refusal};
+use super::orders::{order_json, Adjustment, FixtureOrder, LineAction, Order, OrderState, Refusal};
 use super::{now, MiraklState, Money};
 use crate::raw_json::Raw;
 use crate::App;
@@ -31,7 +31,7 @@ pub(super) fn routes() -> Router<Arc<App>> {
         .route(&format!("{base}/orders/{{order_id}}/debit"), post(debit))
         .route(
             &format!("{base}/orders/{{order_id}}/incident"),
-            post(open_incident).delete(close_incident),
+            post(incident).delete(incident),
         )
         .route(
             &format!("{base}/orders/{{order_id}}/lines/{{line_id}}/{{action}}"),
@@ -119,24 +119,15 @@ async fn debit(
     })
 }
 
-async fn open_incident(
+/// POST opens an incident on the order, DELETE closes it.
+async fn incident(
+    method: Method,
     State(app): State<Arc<App>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Raw, MiraklError> {
     let Path(id) = path?;
     with_order(&app, &id, |order| {
-        order.set_incident(true, now());
-        Ok(())
-    })
-}
-
-async fn close_incident(
-    State(app): State<Arc<App>>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Raw, MiraklError> {
-    let Path(id) = path?;
-    with_order(&app, &id, |order| {
-        order.set_incident(false, now());
+        order.set_incident(method == Method::POST, now());
         Ok(())
     })
 }
@@ -150,13 +141,20 @@ async fn adjust_line(
 ) -> Result<Raw, MiraklError> {
     let Path((id, line, action)) = path?;
     let adjustment: Adjustment = parse_body(&body)?;
-    with_order(&app, &id, |order| match action.as_str() {
-        "cancel" => order.cancel(&line, adjustment, now()),
-        "refund" => order.refund(&line, adjustment, now()),
+    with_order(&app, &id, |order| {
+        order.adjust(&line, line_action(&action)?, adjustment, now())
+    })
+}
+
+/// The `{action}` of a line route (404 when neither).
+fn line_action(name: &str) -> Result<LineAction, MiraklError> {
+    match name {
+        "cancel" => Ok(LineAction::Cancel),
+        "refund" => Ok(LineAction::Refund),
         other => Err(MiraklError::not_found(format!(
             "unknown line action {other:?} (cancel or refund)"
         ))),
-    })
+    }
 }
 
 /// Answers the offer as OF21 shows it.

@@ -1,7 +1,7 @@
 //! The error answer every Mirakl route gives, and the request parsing that turns bad
 //! input into it.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -69,12 +69,6 @@ impl IntoResponse for MiraklError {
     fn into_response(self) -> Response {
         let body = error_body(self.status, &self.message, self.code);
         (self.status, Json(body)).into_response()
-    }
-}
-
-impl From<JsonRejection> for MiraklError {
-    fn from(rejection: JsonRejection) -> Self {
-        Self::bad_request(rejection.body_text())
     }
 }
 

@@ -9,36 +9,24 @@ use serde::Deserialize;
 use super::error::MiraklError;
 
 /// What a frequency limit applies to: an operation, OF52 split by export mode (a full
-/// export is allowed far less often than a differential one).
+/// export is allowed far less often than a differential one). Fixtures spell each in
+/// capitals, words split by `_` (`OF52_FULL`, `STO01`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Limit {
-    #[serde(rename = "A01")]
     A01,
-    #[serde(rename = "OF21")]
     Of21,
-    #[serde(rename = "OF52_FULL")]
     Of52Full,
-    #[serde(rename = "OF52_DIFFERENTIAL")]
     Of52Differential,
-    #[serde(rename = "OF53")]
     Of53,
-    #[serde(rename = "OF54")]
     Of54,
-    #[serde(rename = "STO01")]
     Sto01,
-    #[serde(rename = "STO02")]
     Sto02,
-    #[serde(rename = "STO03")]
     Sto03,
-    #[serde(rename = "SH21")]
     Sh21,
-    #[serde(rename = "OR11")]
     Or11,
-    #[serde(rename = "OR21")]
     Or21,
-    #[serde(rename = "OR23")]
     Or23,
-    #[serde(rename = "OR24")]
     Or24,
 }
 

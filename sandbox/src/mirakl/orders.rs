@@ -166,6 +166,13 @@ fn sydney() -> FixtureCustomer {
     }
 }
 
+/// What the control API does to a line: cancel it or refund it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LineAction {
+    Cancel,
+    Refund,
+}
+
 /// A cancelation or a refund of (part of) a line.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -274,35 +281,31 @@ impl Order {
             .ok_or_else(|| MiraklError::not_found(format!("order line {id} not found")))
     }
 
-    /// Cancels a line (CANCELED); an order whose every line is canceled is too.
-    pub(super) fn cancel(
+    /// Cancels a line (CANCELED; an order whose every line is canceled is too) or
+    /// records a refund on it (its state is unchanged).
+    pub(super) fn adjust(
         &mut self,
         line_id: &str,
+        action: LineAction,
         adjustment: Adjustment,
         at: DateTime<Utc>,
     ) -> Result<(), MiraklError> {
         let line = self.line_mut(line_id)?;
-        let record = adjustment_json(line, &adjustment, "cancelation", at);
-        line.cancelations.push(record);
-        line.state = OrderState::Canceled;
-        if self.lines.iter().all(|l| l.state == OrderState::Canceled) {
-            self.state = OrderState::Canceled;
+        match action {
+            LineAction::Cancel => {
+                let record = adjustment_json(line, &adjustment, "cancelation", at);
+                line.cancelations.push(record);
+                line.state = OrderState::Canceled;
+                if self.lines.iter().all(|l| l.state == OrderState::Canceled) {
+                    self.state = OrderState::Canceled;
+                }
+            }
+            LineAction::Refund => {
+                let mut record = adjustment_json(line, &adjustment, "refund", at);
+                record["state"] = json!("REFUNDED");
+                line.refunds.push(record);
+            }
         }
-        self.touch(at);
-        Ok(())
-    }
-
-    /// Records a refund on a line (its state is unchanged).
-    pub(super) fn refund(
-        &mut self,
-        line_id: &str,
-        adjustment: Adjustment,
-        at: DateTime<Utc>,
-    ) -> Result<(), MiraklError> {
-        let line = self.line_mut(line_id)?;
-        let mut record = adjustment_json(line, &adjustment, "refund", at);
-        record["state"] = json!("REFUNDED");
-        line.refunds.push(record);
         self.touch(at);
         Ok(())
     }
@@ -405,12 +408,10 @@ pub(super) struct Refusal {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(super) enum Refusable {
-    #[serde(rename = "OR21")]
     Or21,
-    #[serde(rename = "OR23")]
     Or23,
-    #[serde(rename = "OR24")]
     Or24,
 }
 
@@ -526,19 +527,19 @@ impl Orders {
         }
     }
 
-    /// Takes one firing of the first refusal of `operation`: its message.
-    pub(super) fn take_refusal(&mut self, operation: Refusable) -> Option<String> {
-        let i = self
-            .refusals
-            .iter()
-            .position(|r| r.operation == operation)?;
+    /// Takes one firing of the first refusal of `operation`, if any: a 400 with its
+    /// message.
+    pub(super) fn check_refusal(&mut self, operation: Refusable) -> Result<(), MiraklError> {
+        let Some(i) = self.refusals.iter().position(|r| r.operation == operation) else {
+            return Ok(());
+        };
         let refusal = &mut self.refusals[i];
         refusal.times -= 1;
         let message = refusal.message.clone();
         if refusal.times == 0 {
             self.refusals.remove(i);
         }
-        Some(message)
+        Err(MiraklError::bad_request(message))
     }
 
     pub(super) fn record_shipping_call(&mut self, call: Value) {
@@ -647,26 +648,27 @@ async fn list(call: Call, State(app): State<Arc<App>>) -> Result<Raw, MiraklErro
 mod tests {
     use super::*;
 
+    /// Every state code the contract lists reads as a state that writes it back, and
+    /// `as_str` (for messages) agrees.
     #[test]
     fn states_read_back_what_they_write() {
-        use OrderState::*;
-        let all = [
-            Staging,
-            WaitingAcceptance,
-            WaitingDebit,
-            WaitingDebitPayment,
-            Shipping,
-            Shipped,
-            ToCollect,
-            Received,
-            Closed,
-            Refused,
-            Canceled,
+        let codes = [
+            "STAGING",
+            "WAITING_ACCEPTANCE",
+            "WAITING_DEBIT",
+            "WAITING_DEBIT_PAYMENT",
+            "SHIPPING",
+            "SHIPPED",
+            "TO_COLLECT",
+            "RECEIVED",
+            "CLOSED",
+            "REFUSED",
+            "CANCELED",
         ];
-        for state in all {
-            let wire = serde_json::to_value(state).unwrap();
-            assert_eq!(wire, state.as_str());
-            assert_eq!(serde_json::from_value::<OrderState>(wire).unwrap(), state);
+        for code in codes {
+            let state: OrderState = serde_json::from_value(json!(code)).unwrap();
+            assert_eq!(serde_json::to_value(state).unwrap(), code);
+            assert_eq!(state.as_str(), code);
         }
         assert_eq!(list_param(Some("A, B,,C")).unwrap(), ["A", "B", "C"]);
     }

@@ -181,9 +181,7 @@ async fn tracking(
         return Err(invalid_state(order, "OR23"));
     }
     let tracking = tracking_update(&state.carriers, request)?;
-    if let Some(message) = state.orders.take_refusal(Refusable::Or23) {
-        return Err(MiraklError::bad_request(message));
-    }
+    state.orders.check_refusal(Refusable::Or23)?;
     let at = now();
     let order = state.orders.get_mut(&id)?;
     order.tracking = tracking.clone();
@@ -210,9 +208,7 @@ async fn ship(
     if order.state != OrderState::Shipping {
         return Err(invalid_state(order, "OR24"));
     }
-    if let Some(message) = state.orders.take_refusal(Refusable::Or24) {
-        return Err(MiraklError::bad_request(message));
-    }
+    state.orders.check_refusal(Refusable::Or24)?;
     let at = now();
     state
         .orders

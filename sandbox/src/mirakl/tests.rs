@@ -45,6 +45,11 @@ fn with_orders(orders: Value) -> MiraklFixture {
     }
 }
 
+/// One [`order`], `1001-A`.
+fn one_order(at: &str) -> MiraklFixture {
+    with_orders(json!([order("1001-A", at)]))
+}
+
 impl Reply {
     /// Asserts an error with this status and returns its message.
     fn fails_with(&self, status: StatusCode) -> &str {
@@ -98,9 +103,15 @@ impl Harness {
             .await
     }
 
-    /// A control-API request (no key: none is needed).
-    async fn control(&self, method: &str, uri: &str, body: &Value) -> Reply {
-        self.call(method, uri, None, body.to_string().into()).await
+    /// A control-API request to `/_sandbox/mirakl/{path}` (no key: none is needed).
+    async fn control(&self, method: &str, path: &str, body: &Value) -> Reply {
+        let uri = format!("/_sandbox/mirakl/{path}");
+        self.call(method, &uri, None, body.to_string().into()).await
+    }
+
+    /// Tells the channel to refuse calls (`{"operation", "message", "times"}`).
+    async fn refuse(&self, refusal: Value) {
+        self.control("POST", "refusals", &refusal).await.answer();
     }
 
     /// STO01 with `csv` as the `file` part.
@@ -123,15 +134,31 @@ impl Harness {
         self.get(&uri).await.answer().clone()
     }
 
-    /// OF52 then OF53 until done: the final status.
-    async fn export(&self, request: Value) -> Value {
-        let started = self
-            .send("POST", "/mirakl/api/offers/export/async", &request)
-            .await;
-        let id = started.answer()["tracking_id"]
+    /// STO01 then STO02 once: the new import's first status.
+    async fn import(&self, csv: &str) -> Value {
+        let uploaded = self.upload(csv).await;
+        self.import_status(uploaded.body["import_id"].as_str().unwrap())
+            .await
+    }
+
+    /// OF52.
+    async fn start_export(&self, request: &Value) -> Reply {
+        self.send("POST", "/mirakl/api/offers/export/async", request)
+            .await
+    }
+
+    /// OF52, which must succeed: its tracking id.
+    async fn export_id(&self, request: &Value) -> String {
+        let started = self.start_export(request).await;
+        started.answer()["tracking_id"]
             .as_str()
             .unwrap()
-            .to_string();
+            .to_string()
+    }
+
+    /// OF52 then OF53 until done: the final status.
+    async fn export(&self, request: Value) -> Value {
+        let id = self.export_id(&request).await;
         let uri = format!("/mirakl/api/offers/export/async/status/{id}");
         let first = self.get(&uri).await;
         assert_eq!(first.answer()["status"], "PENDING");
@@ -150,6 +177,11 @@ impl Harness {
             .await
             .answer()
             .clone()
+    }
+
+    /// The first order OR11 lists for `query`.
+    async fn first_order(&self, query: &str) -> Value {
+        self.orders(query).await["orders"][0].clone()
     }
 
     fn dump(&self) -> Value {
@@ -264,18 +296,9 @@ async fn exports_are_pending_then_complete_in_chunks_of_every_offer() {
     let h = Harness::start(f).await;
     let request = json!({"export_type": "application/json", "items_per_chunk": 2,
         "include_inactive_offers": true});
-    let started = h
-        .send("POST", "/mirakl/api/offers/export/async", &request)
-        .await;
-    let id = started.answer()["tracking_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = h.export_id(&request).await;
     assert_eq!(id.len(), 36, "{id}");
-    let again = h
-        .send("POST", "/mirakl/api/offers/export/async", &request)
-        .await;
-    assert_eq!(again.answer()["tracking_id"], id.as_str());
+    assert_eq!(h.export_id(&request).await, id);
     let status_uri = format!("/mirakl/api/offers/export/async/status/{id}");
     assert_eq!(h.get(&status_uri).await.answer()["status"], "PENDING");
     let early = format!("/mirakl/api/offers/export/async/file/{id}?file=0.json");
@@ -335,14 +358,10 @@ async fn exports_are_pending_then_complete_in_chunks_of_every_offer() {
 async fn differential_exports_hold_only_what_changed_deleted_offers_flagged() {
     let h = Harness::start(fixture(4)).await;
     let patched = h
-        .control(
-            "PATCH",
-            "/_sandbox/mirakl/offers/SKU-000002",
-            &json!({"quantity": 9}),
-        )
+        .control("PATCH", "offers/SKU-000002", &json!({"quantity": 9}))
         .await;
     assert_eq!(patched.answer()["quantity"], 9);
-    h.control("DELETE", "/_sandbox/mirakl/offers/SKU-000004", &json!({}))
+    h.control("DELETE", "offers/SKU-000004", &json!({}))
         .await
         .answer();
     let since = json!({"export_type": "application/json",
@@ -367,15 +386,13 @@ async fn differential_exports_hold_only_what_changed_deleted_offers_flagged() {
     assert_eq!(nothing["urls"], json!([]));
     let mut mixed = since;
     mixed["include_inactive_offers"] = json!(true);
-    h.send("POST", "/mirakl/api/offers/export/async", &mixed)
-        .await
-        .fails_with(StatusCode::BAD_REQUEST);
     for bad in [
+        mixed,
         json!({"export_type": "text/xml"}),
         json!({"items_per_chunk": 0}),
         json!({"channel_codes": ["x"]}),
     ] {
-        h.send("POST", "/mirakl/api/offers/export/async", &bad)
+        h.start_export(&bad)
             .await
             .fails_with(StatusCode::BAD_REQUEST);
     }
@@ -384,13 +401,9 @@ async fn differential_exports_hold_only_what_changed_deleted_offers_flagged() {
 #[tokio::test]
 async fn an_export_told_to_fail_says_failed_with_its_error() {
     let h = Harness::start(fixture(2)).await;
-    h.control(
-        "POST",
-        "/_sandbox/mirakl/exports/fail-next",
-        &json!({"detail": "disk full"}),
-    )
-    .await
-    .answer();
+    h.control("POST", "exports/fail-next", &json!({"detail": "disk full"}))
+        .await
+        .answer();
     let failed = h.export(json!({})).await;
     assert_eq!(failed["status"], "FAILED");
     assert_eq!(failed["urls"], json!([]));
@@ -486,26 +499,16 @@ async fn failed_held_and_unreadable_imports_apply_nothing() {
         ..fixture(2)
     })
     .await;
-    h.control("POST", "/_sandbox/mirakl/imports/fail-next", &json!({}))
+    h.control("POST", "imports/fail-next", &json!({}))
         .await
         .answer();
-    let failing = h.upload("offer-sku;quantity\nSKU-000001;5").await;
-    let status = h
-        .import_status(failing.body["import_id"].as_str().unwrap())
-        .await;
+    let status = h.import("offer-sku;quantity\nSKU-000001;5").await;
     assert_eq!(status["status"], "FAILED");
     assert_eq!(status["has_error_report"], false);
-    let unreadable = h.upload("sku;qty\nSKU-000001;5").await;
-    assert_eq!(
-        h.import_status(unreadable.body["import_id"].as_str().unwrap())
-            .await["status"],
-        "FAILED"
-    );
-    let warehouse = h
-        .upload("offer-sku;quantity;warehouse-code\nSKU-000001;5;SYD")
-        .await;
+    let unreadable = h.import("sku;qty\nSKU-000001;5").await;
+    assert_eq!(unreadable["status"], "FAILED");
     let status = h
-        .import_status(warehouse.body["import_id"].as_str().unwrap())
+        .import("offer-sku;quantity;warehouse-code\nSKU-000001;5;SYD")
         .await;
     assert_eq!(
         (status["status"].clone(), status["lines_in_error"].clone()),
@@ -513,16 +516,14 @@ async fn failed_held_and_unreadable_imports_apply_nothing() {
     );
     assert_eq!(h.dump()["offers"][0]["quantity"], 0);
 
-    h.control("POST", "/_sandbox/mirakl/imports/hold", &json!({}))
-        .await
-        .answer();
+    h.control("POST", "imports/hold", &json!({})).await.answer();
     let held = h.upload("offer-sku;quantity\nSKU-000001;5").await;
     let id = held.body["import_id"].as_str().unwrap().to_string();
     for _ in 0..3 {
         assert_eq!(h.import_status(&id).await["status"], "WAITING");
     }
     assert_eq!(h.dump()["offers"][0]["quantity"], 0);
-    h.control("POST", "/_sandbox/mirakl/imports/release", &json!({}))
+    h.control("POST", "imports/release", &json!({}))
         .await
         .answer();
     assert_eq!(h.import_status(&id).await["status"], "COMPLETE");
@@ -555,9 +556,7 @@ async fn calls_inside_their_frequency_limit_are_refused_429_until_reset() {
     );
     assert_eq!(h.dump()["imports"].as_array().unwrap().len(), 1);
     assert_eq!(h.count("mirakl STO01"), 2);
-    h.control("DELETE", "/_sandbox/mirakl/limits", &json!({}))
-        .await
-        .answer();
+    h.control("DELETE", "limits", &json!({})).await.answer();
     assert_eq!(h.upload(file).await.status, StatusCode::CREATED);
 
     // STO02 is limited per import.
@@ -567,20 +566,12 @@ async fn calls_inside_their_frequency_limit_are_refused_429_until_reset() {
         .await
         .fails_with(StatusCode::TOO_MANY_REQUESTS);
     // A full export a day, differential ones a minute apart.
-    h.send("POST", "/mirakl/api/offers/export/async", &json!({}))
+    h.start_export(&json!({})).await.answer();
+    h.start_export(&json!({"items_per_chunk": 5}))
         .await
-        .answer();
-    h.send(
-        "POST",
-        "/mirakl/api/offers/export/async",
-        &json!({"items_per_chunk": 5}),
-    )
-    .await
-    .fails_with(StatusCode::TOO_MANY_REQUESTS);
+        .fails_with(StatusCode::TOO_MANY_REQUESTS);
     let since = json!({"last_request_date": "2026-01-01T00:00:00Z"});
-    h.send("POST", "/mirakl/api/offers/export/async", &since)
-        .await
-        .answer();
+    h.start_export(&since).await.answer();
     // OR11 is not limited by default.
     for _ in 0..3 {
         h.orders("").await;
@@ -644,11 +635,7 @@ async fn orders_filter_by_state_ids_and_dates_with_update_overlap() {
 
 #[tokio::test]
 async fn orders_show_lines_customer_and_exact_amounts() {
-    let h = Harness::start(with_orders(json!([order(
-        "1001-A",
-        "2026-03-01T09:30:00Z"
-    )])))
-    .await;
+    let h = Harness::start(one_order("2026-03-01T09:30:00Z")).await;
     let page = h.get("/mirakl/api/orders").await;
     // Written from cents, never through a float: exactly these digits.
     let text = page.body_text();
@@ -732,13 +719,8 @@ async fn accepting_needs_every_line_once_and_a_waiting_order() {
     missing.fails_with(StatusCode::NOT_FOUND);
     assert_eq!(h.dump()["orders"][0]["order_state"], "WAITING_ACCEPTANCE");
 
-    h.control(
-        "POST",
-        "/_sandbox/mirakl/refusals",
-        &json!({"operation": "OR21", "message": "shop suspended"}),
-    )
-    .await
-    .answer();
+    h.refuse(json!({"operation": "OR21", "message": "shop suspended"}))
+        .await;
     let split = json!([{"id": "1001-A-1", "accepted": true},
         {"id": "1001-A-2", "accepted": false}]);
     let refused = accept(&h, "1001-A", split.clone()).await;
@@ -748,7 +730,7 @@ async fn accepting_needs_every_line_once_and_a_waiting_order() {
     );
     let done = accept(&h, "1001-A", split.clone()).await;
     assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
-    let o = h.orders("order_ids=1001-A").await["orders"][0].clone();
+    let o = h.first_order("order_ids=1001-A").await;
     assert_eq!(o["order_state"], "WAITING_DEBIT_PAYMENT");
     assert_eq!(
         o["order_lines"][0]["order_line_state"],
@@ -768,7 +750,7 @@ async fn accepting_needs_every_line_once_and_a_waiting_order() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        h.orders("order_ids=1002-A").await["orders"][0]["order_state"],
+        h.first_order("order_ids=1002-A").await["order_state"],
         "REFUSED"
     );
 }
@@ -777,7 +759,7 @@ async fn accepting_needs_every_line_once_and_a_waiting_order() {
 async fn auto_debit_takes_accepted_orders_straight_to_shipping() {
     let h = Harness::start(MiraklFixture {
         auto_debit: true,
-        ..with_orders(json!([order("1001-A", "2026-03-01T00:00:00Z")]))
+        ..one_order("2026-03-01T00:00:00Z")
     })
     .await;
     let all = json!([{"id": "1001-A-1", "accepted": true}, {"id": "1001-A-2", "accepted": false}]);
@@ -785,7 +767,7 @@ async fn auto_debit_takes_accepted_orders_straight_to_shipping() {
         accept(&h, "1001-A", all).await.status,
         StatusCode::NO_CONTENT
     );
-    let o = h.orders("").await["orders"][0].clone();
+    let o = h.first_order("").await;
     assert_eq!(o["order_state"], "SHIPPING");
     assert_eq!(o["order_lines"][0]["order_line_state"], "SHIPPING");
     assert_eq!(o["order_lines"][1]["order_line_state"], "REFUSED");
@@ -793,51 +775,36 @@ async fn auto_debit_takes_accepted_orders_straight_to_shipping() {
 
 #[tokio::test]
 async fn tracking_then_ship_from_shipping_only() {
-    let h = Harness::start(with_orders(json!([order(
-        "1001-A",
-        "2026-03-01T00:00:00Z"
-    )])))
-    .await;
+    let h = Harness::start(one_order("2026-03-01T00:00:00Z")).await;
+    let tracking_uri = "/mirakl/api/orders/1001-A/tracking";
+    let ship_uri = "/mirakl/api/orders/1001-A/ship";
     let tracking = json!({"carrier_code": "AUPOST", "tracking_number": "33XYZ"});
-    let early = h
-        .send("PUT", "/mirakl/api/orders/1001-A/tracking", &tracking)
-        .await;
-    early.fails_coded("ORDER_INVALID_STATE");
-    h.send("PUT", "/mirakl/api/orders/1001-A/ship", &json!({}))
+    h.send("PUT", tracking_uri, &tracking)
+        .await
+        .fails_coded("ORDER_INVALID_STATE");
+    h.send("PUT", ship_uri, &json!({}))
         .await
         .fails_coded("ORDER_INVALID_STATE");
     let all = json!([{"id": "1001-A-1", "accepted": true}, {"id": "1001-A-2", "accepted": true}]);
     accept(&h, "1001-A", all).await;
-    h.control("POST", "/_sandbox/mirakl/orders/1001-A/debit", &json!({}))
+    h.control("POST", "orders/1001-A/debit", &json!({}))
         .await
         .answer();
-    h.control("POST", "/_sandbox/mirakl/orders/1001-A/debit", &json!({}))
+    h.control("POST", "orders/1001-A/debit", &json!({}))
         .await
         .fails_with(StatusCode::CONFLICT);
 
     let unknown = json!({"carrier_code": "FEDEX", "tracking_number": "1"});
-    h.send("PUT", "/mirakl/api/orders/1001-A/tracking", &unknown)
-        .await
-        .fails_with(StatusCode::BAD_REQUEST);
-    h.send(
-        "PUT",
-        "/mirakl/api/orders/1001-A/tracking",
-        &json!({"tracking_number": "1"}),
-    )
-    .await
-    .fails_with(StatusCode::BAD_REQUEST);
-    h.control(
-        "POST",
-        "/_sandbox/mirakl/refusals",
-        &json!({"operation": "OR24", "message": "no label printed", "times": 1}),
-    )
-    .await
-    .answer();
-    let set = h
-        .send("PUT", "/mirakl/api/orders/1001-A/tracking", &tracking)
+    for bad in [unknown, json!({"tracking_number": "1"})] {
+        h.send("PUT", tracking_uri, &bad)
+            .await
+            .fails_with(StatusCode::BAD_REQUEST);
+    }
+    h.refuse(json!({"operation": "OR24", "message": "no label printed", "times": 1}))
         .await;
+    let set = h.send("PUT", tracking_uri, &tracking).await;
     assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.body);
-    let o = h.orders("").await["orders"][0].clone();
+    let o = h.first_order("").await;
     assert_eq!(o["shipping_carrier_code"], "AUPOST");
     assert_eq!(o["shipping_tracking"], "33XYZ");
     assert_eq!(
@@ -846,30 +813,21 @@ async fn tracking_then_ship_from_shipping_only() {
     );
     assert_eq!(o["order_state"], "SHIPPING");
 
-    let refused = h
-        .send("PUT", "/mirakl/api/orders/1001-A/ship", &json!({}))
-        .await;
+    let refused = h.send("PUT", ship_uri, &json!({})).await;
     assert_eq!(
         refused.fails_with(StatusCode::BAD_REQUEST),
         "no label printed"
     );
-    let shipped = h
-        .call(
-            "PUT",
-            "/mirakl/api/orders/1001-A/ship",
-            Some(KEY),
-            Body::empty(),
-        )
-        .await;
+    let shipped = h.call("PUT", ship_uri, Some(KEY), Body::empty()).await;
     assert_eq!(shipped.status, StatusCode::NO_CONTENT, "{}", shipped.body);
-    let o = h.orders("").await["orders"][0].clone();
+    let o = h.first_order("").await;
     assert_eq!(o["order_state"], "SHIPPED");
     assert_eq!(o["order_lines"][1]["order_line_state"], "SHIPPED");
     assert!(o["order_lines"][1]["shipped_date"].is_string());
-    h.send("PUT", "/mirakl/api/orders/1001-A/ship", &json!({}))
+    h.send("PUT", ship_uri, &json!({}))
         .await
         .fails_coded("ORDER_INVALID_STATE");
-    h.send("PUT", "/mirakl/api/orders/1001-A/tracking", &tracking)
+    h.send("PUT", tracking_uri, &tracking)
         .await
         .fails_coded("ORDER_INVALID_STATE");
     let calls = h.dump()["shipping_calls"].clone();
@@ -911,29 +869,15 @@ async fn carriers_are_listed_by_label() {
 #[tokio::test]
 async fn control_adds_orders_and_cancels_refunds_and_flags_them() {
     let h = Harness::start(with_orders(json!([]))).await;
-    let added = h
-        .control(
-            "POST",
-            "/_sandbox/mirakl/orders",
-            &order("2001-A", "2026-03-01T00:00:00Z"),
-        )
-        .await;
+    let new = order("2001-A", "2026-03-01T00:00:00Z");
+    let added = h.control("POST", "orders", &new).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     assert_eq!(added.body["order_id"], "2001-A");
-    h.control(
-        "POST",
-        "/_sandbox/mirakl/orders",
-        &order("2001-A", "2026-03-01T00:00:00Z"),
-    )
-    .await
-    .fails_with(StatusCode::CONFLICT);
-    let fresh = h
-        .control(
-            "POST",
-            "/_sandbox/mirakl/orders",
-            &json!({"order_id": "2002-A", "lines": []}),
-        )
-        .await;
+    h.control("POST", "orders", &new)
+        .await
+        .fails_with(StatusCode::CONFLICT);
+    let undated = json!({"order_id": "2002-A", "lines": []});
+    let fresh = h.control("POST", "orders", &undated).await;
     let created: DateTime<Utc> = fresh.body["created_date"]
         .as_str()
         .unwrap()
@@ -941,7 +885,7 @@ async fn control_adds_orders_and_cancels_refunds_and_flags_them() {
         .unwrap();
     assert!((Utc::now() - created).num_seconds() < 5);
 
-    let base = "/_sandbox/mirakl/orders/2001-A";
+    let base = "orders/2001-A";
     let refund = h
         .control(
             "POST",
@@ -972,12 +916,11 @@ async fn control_adds_orders_and_cancels_refunds_and_flags_them() {
         .control("POST", &format!("{base}/lines/2001-A-1/cancel"), &json!({}))
         .await;
     assert_eq!(all.answer()["order_state"], "CANCELED");
-    h.control("POST", &format!("{base}/lines/9/cancel"), &json!({}))
-        .await
-        .fails_with(StatusCode::NOT_FOUND);
-    h.control("POST", &format!("{base}/lines/2001-A-1/return"), &json!({}))
-        .await
-        .fails_with(StatusCode::NOT_FOUND);
+    for missing in ["lines/9/cancel", "lines/2001-A-1/return"] {
+        h.control("POST", &format!("{base}/{missing}"), &json!({}))
+            .await
+            .fails_with(StatusCode::NOT_FOUND);
+    }
 
     let incident = h
         .control("POST", &format!("{base}/incident"), &json!({}))
@@ -987,28 +930,19 @@ async fn control_adds_orders_and_cancels_refunds_and_flags_them() {
         .control("DELETE", &format!("{base}/incident"), &json!({}))
         .await;
     assert_eq!(closed.answer()["has_incident"], false);
-    let moved = h
-        .control(
-            "PUT",
-            "/_sandbox/mirakl/orders/2002-A/state",
-            &json!({"state": "CLOSED"}),
-        )
-        .await;
+    let closed_state = json!({"state": "CLOSED"});
+    let moved = h.control("PUT", "orders/2002-A/state", &closed_state).await;
     assert_eq!(moved.answer()["order_state"], "CLOSED");
-    h.control(
-        "PUT",
-        "/_sandbox/mirakl/orders/2002-A/state",
-        &json!({"state": "LOST"}),
-    )
-    .await
-    .fails_with(StatusCode::BAD_REQUEST);
-    h.control(
-        "PUT",
-        "/_sandbox/mirakl/orders/9-A/state",
-        &json!({"state": "CLOSED"}),
-    )
-    .await
-    .fails_with(StatusCode::NOT_FOUND);
+    for (path, body, status) in [
+        (
+            "orders/2002-A/state",
+            json!({"state": "LOST"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("orders/9-A/state", closed_state, StatusCode::NOT_FOUND),
+    ] {
+        h.control("PUT", path, &body).await.fails_with(status);
+    }
     let counts = h.0.sandbox.app.counts.lock().unwrap().clone();
     assert!(counts.keys().all(|k| !k.contains("_sandbox")), "{counts:?}");
 }
@@ -1016,14 +950,9 @@ async fn control_adds_orders_and_cancels_refunds_and_flags_them() {
 #[tokio::test]
 async fn control_edits_offers_and_the_report_shows_what_changed() {
     let h = Harness::start(fixture(3)).await;
-    let off = h
-        .control(
-            "PATCH",
-            "/_sandbox/mirakl/offers/SKU-000001",
-            &json!({"quantity": 6, "active": false, "inactivity_reasons": ["SHOP_NOT_OPEN"],
-            "price": "12.50"}),
-        )
-        .await;
+    let patch = json!({"quantity": 6, "active": false,
+        "inactivity_reasons": ["SHOP_NOT_OPEN"], "price": "12.50"});
+    let off = h.control("PATCH", "offers/SKU-000001", &patch).await;
     assert_eq!(
         (
             off.answer()["active"].clone(),
@@ -1032,37 +961,24 @@ async fn control_edits_offers_and_the_report_shows_what_changed() {
         ),
         (json!(false), json!(["SHOP_NOT_OPEN"]), json!(12.5))
     );
-    h.control(
-        "PATCH",
-        "/_sandbox/mirakl/offers/NOPE",
-        &json!({"quantity": 1}),
-    )
-    .await
-    .fails_with(StatusCode::NOT_FOUND);
-    h.control(
-        "PATCH",
-        "/_sandbox/mirakl/offers/SKU-000001",
-        &json!({"stock": 1}),
-    )
-    .await
-    .fails_with(StatusCode::BAD_REQUEST);
-    let added = h
-        .control(
-            "POST",
-            "/_sandbox/mirakl/offers",
-            &json!({"shop_sku": "NEW-1", "quantity": 2, "price": "5"}),
-        )
-        .await;
+    for (path, body, status) in [
+        ("offers/NOPE", json!({"quantity": 1}), StatusCode::NOT_FOUND),
+        (
+            "offers/SKU-000001",
+            json!({"stock": 1}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        h.control("PATCH", path, &body).await.fails_with(status);
+    }
+    let new = json!({"shop_sku": "NEW-1", "quantity": 2, "price": "5"});
+    let added = h.control("POST", "offers", &new).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     assert_eq!(added.body["offer_id"], 4);
-    h.control(
-        "POST",
-        "/_sandbox/mirakl/offers",
-        &json!({"shop_sku": "NEW-1"}),
-    )
-    .await
-    .fails_with(StatusCode::CONFLICT);
-    h.control("DELETE", "/_sandbox/mirakl/offers/SKU-000003", &json!({}))
+    h.control("POST", "offers", &json!({"shop_sku": "NEW-1"}))
+        .await
+        .fails_with(StatusCode::CONFLICT);
+    h.control("DELETE", "offers/SKU-000003", &json!({}))
         .await
         .answer();
     let report =
