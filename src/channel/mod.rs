@@ -112,6 +112,19 @@ pub enum ChannelError {
 /// One marketplace account, as the engine sees it. Each kind implements it in its own
 /// folder and owns its rules (what a tracking number may hold, its currency, what its
 /// product ids are valid for).
+/// Where a channel's listings go as they are read: the engine stores each batch as it
+/// comes, so a catalogue of any size is never held in memory (the bound makes a fast
+/// reader wait for the store).
+pub type ListingsOut = tokio::sync::mpsc::Sender<Vec<Listing>>;
+
+/// Sends a batch of listings on. The engine receives until the channel is done, even
+/// after a failed store (reported then), so a closed receiver is not this read's error.
+pub async fn send_listings(out: &ListingsOut, batch: Vec<Listing>) {
+    if !batch.is_empty() {
+        let _ = out.send(batch).await;
+    }
+}
+
 #[async_trait]
 pub trait Channel: Send + Sync {
     fn capabilities(&self) -> Capabilities;
@@ -135,13 +148,14 @@ pub trait Channel: Send + Sync {
         None
     }
 
-    /// Every listing, or those changed since `updated_since`; `on_progress` gets the
-    /// running count.
+    /// Every listing, or those changed since `updated_since`, sent to `out` a batch at
+    /// a time as they are read; `on_progress` gets the running count.
     async fn listings(
         &self,
         updated_since: Option<DateTime<Utc>>,
+        out: ListingsOut,
         on_progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Vec<Listing>, ChannelError>;
+    ) -> Result<(), ChannelError>;
 
     /// Absolute stock levels in the largest batches the channel allows
     /// ([`StockWrite::Batches`]). Never fails as a whole: each update ends up accepted,

@@ -3,7 +3,6 @@
 //! progress since …") meanwhile; a reset of one channel (`--channel`) pauses only that
 //! channel's sync until it writes its matches.
 
-use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Result;
@@ -63,21 +62,19 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         tracing::error!("product reset failed: {e:#}; the previous matches are unchanged");
         Ok(FAILED)
     };
-    let mut read = HashMap::new();
+    let mut staged = Vec::new();
     let mut _run_lock = None;
     if let Some(channel) = args.channel.as_deref() {
         match engine.reset_listings(channel).await {
-            Ok(Some(listings)) => {
-                read.insert(channel.to_string(), listings);
-            }
-            Ok(None) => {}
+            Ok(true) => staged.push(channel),
+            Ok(false) => {}
             Err(e) => return failed(e),
         }
         // A pass running now finishes within its budget.
         let patience = ctx.cfg.schedule.pass_budget;
         _run_lock = Some(ctx.run_lock(lock::RESET_PURPOSE, patience)?);
     }
-    let results = match engine.reset_products(&only, read).await {
+    let results = match engine.reset_products(&only, &staged).await {
         Ok(r) => r,
         Err(e) => return failed(e),
     };

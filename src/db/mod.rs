@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_order_lines.sql"),
     include_str!("migrations/006_channels.sql"),
     include_str!("migrations/007_product_tags.sql"),
+    include_str!("migrations/008_staging.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

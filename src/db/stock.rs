@@ -20,8 +20,14 @@ pub struct StockRow {
     pub refused: Option<i64>,
 }
 
-/// Every matched listing of `channel`, in no particular order (callers sort what they show).
-pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
+/// Up to `limit` matched listings of `channel` whose product id sorts after `after`,
+/// by product id: a catalogue of any size is planned a page at a time, never held.
+pub fn rows_page(
+    db: &Db,
+    channel: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<StockRow>, DbError> {
     db.read(|c| {
         let mut st = c.prepare_cached(
             "SELECT m.product_id, m.sku, v.product_status,
@@ -35,9 +41,11 @@ pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
                LEFT JOIN shopify_variants v ON v.variant_id = m.variant_id
                LEFT JOIN stock_pushed p ON p.channel = m.channel AND p.product_id = m.product_id
                LEFT JOIN stock_refused r ON r.channel = m.channel AND r.product_id = m.product_id
-              WHERE m.channel = ?1",
+              WHERE m.channel = ?1 AND (?2 IS NULL OR m.product_id > ?2)
+              ORDER BY m.product_id
+              LIMIT ?3",
         )?;
-        let rows = st.query_map([channel], |r| {
+        let rows = st.query_map(params![channel, after, limit as i64], |r| {
             Ok(StockRow {
                 product_id: r.get(0)?,
                 sku: r.get(1)?,
@@ -54,7 +62,7 @@ pub fn rows(db: &Db, channel: &str) -> Result<Vec<StockRow>, DbError> {
 /// Listings of `channel` that lost their match (their SKU was renamed, deleted or became
 /// a duplicate in Shopify) while holding stock skubridge pushed, still active on the
 /// channel and not yet set to 0: rows with no Shopify variant, so their target is 0.
-/// Recorded when the matches change (`catalog::replace_matches`), so a pass reads only
+/// Recorded when the matches change (`catalog::rematch`), so a pass reads only
 /// these, never the whole catalogue.
 ///
 /// `unlisted_too`: the channel cannot list its catalogue, so a SKU it is no longer
@@ -330,26 +338,31 @@ mod tests {
             available: n,
             updated_at: None,
         };
-        catalog::replace_shopify(&db, &[v], &[level("L1", 5), level("L2", 100)]).unwrap();
+        catalog::replace_shopify_for_test(&db, &[v], &[level("L1", 5), level("L2", 100)]);
         let m = |pid: &str, vid: &str| MatchRow {
             product_id: pid.into(),
             sku: "S1".into(),
             variant_id: vid.into(),
             inventory_item_id: "I1".into(),
         };
-        catalog::replace_matches(&db, "ch", &[m("501", "V1"), m("502", "GONE")], "t").unwrap();
+        catalog::replace_matches(&db, "ch", &[m("501", "V1"), m("502", "GONE")], "t");
         let u = StockUpdate {
             product_id: "501".into(),
             sku: "S1".into(),
             quantity: 4,
         };
         record_refused(&db, "ch", &[(u.clone(), "no".into())], "t").unwrap();
-        let rows = rows(&db, "ch").unwrap();
+        let rows = rows_page(&db, "ch", None, 10).unwrap();
         assert_eq!(rows[0].available, 5, "only the counted location");
         assert_eq!(rows[0].refused, Some(4));
         assert_eq!(rows[1].product_status, None, "variant gone");
         record_accepted(&db, "ch", &[u], "t").unwrap();
-        let rows = super::rows(&db, "ch").unwrap();
+        let rows = rows_page(&db, "ch", None, 10).unwrap();
+        assert_eq!(
+            rows_page(&db, "ch", Some("501"), 10).unwrap().len(),
+            1,
+            "a page after 501"
+        );
         assert_eq!((rows[0].pushed, rows[0].refused), (Some(4), None));
     }
 

@@ -9,8 +9,9 @@ use super::report::{Count, Counts};
 use super::{Engine, ShopifyRead};
 use crate::clock;
 use crate::config::Config;
-use crate::db::catalog::{self, LevelRow, VariantRow};
+use crate::db::catalog::{self, LevelRow, StagedLevel, Swapped, VariantRow};
 use crate::db::meta;
+use crate::db::Db;
 use crate::shopify;
 
 /// Incremental level reads start this far before the last watermark: Shopify's search
@@ -134,17 +135,20 @@ impl Engine<'_> {
             .collect();
         catalog::replace_locations(self.db, &locs, &self.cfg.shopify.locations)?;
         let started = self.now();
-        let cat = {
-            let sink = self.reporter.progress("Shopify: reading catalog");
+        let read_at = {
+            let progress = self.reporter.progress("Shopify: reading catalog");
             self.shopify
-                .bulk_catalog(&|n| sink.set(n))
+                .bulk_catalog(&mut Staging(self.db), &|n| progress.set(n))
                 .await
                 .context("reading the Shopify catalog (bulk operation)")?
         };
-        let variants: Vec<VariantRow> = cat.variants.into_iter().map(variant_row).collect();
-        let levels: Vec<LevelRow> = cat.levels.into_iter().map(level_row).collect();
-        catalog::replace_shopify(self.db, &variants, &levels)?;
-        meta::set_watermark(self.db, LEVELS_WATERMARK, &clock::rfc3339(cat.read_at))?;
+        let (variants, levels) = match catalog::swap_in_staged_shopify(self.db)? {
+            Swapped::Done { variants, levels } => (variants, levels),
+            Swapped::Orphan { line, parent_id } => bail!(
+                "reading the Shopify catalog (bulk operation): line {line} of its result is an inventory level of unknown parent {parent_id}; the catalogue was not stored and is read again next pass"
+            ),
+        };
+        meta::set_watermark(self.db, LEVELS_WATERMARK, &clock::rfc3339(read_at))?;
         // Every variant was just read: the next product sync reads only what changed
         // since, not the whole catalogue again.
         meta::set_watermark(self.db, SHOPIFY_PRODUCTS_WATERMARK, &started)?;
@@ -153,8 +157,8 @@ impl Engine<'_> {
         state.levels_fresh = true;
         Ok(Counts::of([
             (Count::Full, 1),
-            (Count::Variants, variants.len() as i64),
-            (Count::Levels, levels.len() as i64),
+            (Count::Variants, variants),
+            (Count::Levels, levels),
         ]))
     }
 
@@ -212,6 +216,32 @@ pub(super) fn shopify_settings(cfg: &Config) -> shopify::ShopifySettings {
                 client_secret: client_secret.clone(),
             },
         },
+    }
+}
+
+/// A full Shopify read goes to the database's staging tables as it is parsed.
+struct Staging<'a>(&'a Db);
+
+impl shopify::CatalogSink for Staging<'_> {
+    fn restart(&mut self) -> Result<(), String> {
+        catalog::clear_staged_shopify(self.0).map_err(|e| e.to_string())
+    }
+
+    fn put(
+        &mut self,
+        variants: Vec<shopify::Variant>,
+        levels: Vec<shopify::ParentedLevel>,
+    ) -> Result<(), String> {
+        let variants: Vec<VariantRow> = variants.into_iter().map(variant_row).collect();
+        let levels: Vec<StagedLevel> = levels
+            .into_iter()
+            .map(|p| StagedLevel {
+                parent_id: p.parent_id,
+                line: p.line,
+                level: level_row(p.level),
+            })
+            .collect();
+        catalog::stage_shopify(self.0, &variants, &levels).map_err(|e| e.to_string())
     }
 }
 

@@ -36,6 +36,19 @@ pub struct MatchCounts {
     pub no_sku: usize,
 }
 
+impl MatchCounts {
+    /// One more listing with this verdict.
+    pub fn count(&mut self, verdict: &Verdict) {
+        match verdict {
+            Verdict::Matched(_) => self.matched += 1,
+            Verdict::Inactive => self.inactive += 1,
+            Verdict::NoVariant => self.unmatched += 1,
+            Verdict::DuplicateInShopify(_) | Verdict::DuplicateOnChannel => self.duplicate += 1,
+            Verdict::Untracked => self.untracked += 1,
+        }
+    }
+}
+
 /// One verdict per listing, in the order the listings were given.
 #[derive(Debug, Default)]
 pub struct MatchResult {
@@ -62,34 +75,38 @@ impl MatchResult {
     }
 }
 
-/// For a channel that cannot list its catalogue: one active listing per distinct
-/// non-empty Shopify SKU (of the products tagged `tag`, when given; Shopify's tags
-/// ignore case), keyed by the SKU itself. Matching then applies its usual rules (a
-/// SKU on two variants is a duplicate, an untracked variant does not sync).
-pub fn listings_of_skus(variants: &[VariantRow], tag: Option<&str>) -> Vec<Listing> {
-    let tagged = |v: &VariantRow| {
-        tag.is_none_or(|tag| {
-            v.product_tags
-                .iter()
-                .flatten()
-                .any(|t| t.trim().eq_ignore_ascii_case(tag.trim()))
-        })
-    };
-    let skus: std::collections::BTreeSet<&str> = variants
-        .iter()
-        .filter(|v| tagged(v))
-        .filter_map(|v| v.sku.as_deref())
-        .filter(|sku| !sku.is_empty())
-        .collect();
-    skus.into_iter()
-        .map(|sku| Listing {
-            product_id: sku.to_string(),
-            sku: sku.to_string(),
-            status: ListingStatus::Active,
-            parent_id: None,
-            updated_at: None,
-        })
-        .collect()
+/// Whether a variant whose product carries `tags` (`None`: not read yet, so not known to
+/// carry any) is offered to a channel limited to products tagged `tag` (any, when
+/// `None`). Shopify's tags ignore case.
+pub fn offered(tags: Option<&[String]>, tag: Option<&str>) -> bool {
+    tag.is_none_or(|tag| {
+        tags.into_iter()
+            .flatten()
+            .any(|t| t.trim().eq_ignore_ascii_case(tag.trim()))
+    })
+}
+
+/// The rule for one listing: whether it is `active`, how many active listings of the
+/// channel have its SKU, how many Shopify variants have it, and, when exactly one does,
+/// that variant (its index) and whether it tracks inventory.
+pub fn verdict(
+    active: bool,
+    active_with_sku: usize,
+    variants_with_sku: usize,
+    only: Option<(usize, bool)>,
+) -> Verdict {
+    if !active {
+        return Verdict::Inactive;
+    }
+    if active_with_sku > 1 {
+        return Verdict::DuplicateOnChannel;
+    }
+    match (variants_with_sku, only) {
+        (0, _) | (1, None) => Verdict::NoVariant,
+        (1, Some((_, false))) => Verdict::Untracked,
+        (1, Some((v, true))) => Verdict::Matched(v),
+        (n, _) => Verdict::DuplicateInShopify(n),
+    }
 }
 
 pub fn match_catalogs(variants: &[VariantRow], listings: &[Listing]) -> MatchResult {
@@ -117,27 +134,17 @@ pub fn match_catalogs(variants: &[VariantRow], listings: &[Listing]) -> MatchRes
     let verdicts = listings
         .iter()
         .map(|l| {
-            let verdict = if l.status != ListingStatus::Active {
-                Verdict::Inactive
-            } else if active_per_sku[l.sku.as_str()] > 1 {
-                Verdict::DuplicateOnChannel
-            } else {
-                match by_sku.get(l.sku.as_str()).map(Vec::as_slice) {
-                    None | Some([]) => Verdict::NoVariant,
-                    Some(&[v]) if !variants[v].tracked => Verdict::Untracked,
-                    Some(&[v]) => Verdict::Matched(v),
-                    Some(many) => Verdict::DuplicateInShopify(many.len()),
-                }
-            };
-            match &verdict {
-                Verdict::Matched(_) => counts.matched += 1,
-                Verdict::Inactive => counts.inactive += 1,
-                Verdict::NoVariant => counts.unmatched += 1,
-                Verdict::DuplicateInShopify(_) | Verdict::DuplicateOnChannel => {
-                    counts.duplicate += 1
-                }
-                Verdict::Untracked => counts.untracked += 1,
-            }
+            let variants_with_sku = by_sku.get(l.sku.as_str()).map_or(&[][..], Vec::as_slice);
+            let verdict = verdict(
+                l.status == ListingStatus::Active,
+                active_per_sku.get(l.sku.as_str()).copied().unwrap_or(0),
+                variants_with_sku.len(),
+                match variants_with_sku {
+                    &[v] => Some((v, variants[v].tracked)),
+                    _ => None,
+                },
+            );
+            counts.count(&verdict);
             verdict
         })
         .collect();
@@ -244,28 +251,6 @@ mod tests {
     }
 
     #[test]
-    fn a_channel_without_listings_is_offered_each_shopify_sku_once() {
-        let variants = [
-            variant("1", Some("A"), true),
-            variant("2", Some("DUP"), true),
-            variant("3", Some("DUP"), true),
-            variant("4", Some("UNTRACKED"), false),
-            variant("5", None, true),
-            variant("6", Some(""), true),
-        ];
-        let listings = listings_of_skus(&variants, None);
-        let skus: Vec<&str> = listings.iter().map(|l| l.product_id.as_str()).collect();
-        assert_eq!(skus, ["A", "DUP", "UNTRACKED"]);
-        let r = match_catalogs(&variants, &listings);
-        assert_eq!(verdict_of(&r, &listings, "A"), Verdict::Matched(0));
-        assert_eq!(
-            verdict_of(&r, &listings, "DUP"),
-            Verdict::DuplicateInShopify(2)
-        );
-        assert_eq!(verdict_of(&r, &listings, "UNTRACKED"), Verdict::Untracked);
-    }
-
-    #[test]
     fn a_tag_limits_the_offer_to_its_products_whatever_the_case() {
         let tagged = |id: &str, sku: &str, tags: Option<&[&str]>| VariantRow {
             product_tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
@@ -279,13 +264,14 @@ mod tests {
             tagged("4", "OLD-1", None),
         ];
         let skus = |tag| {
-            listings_of_skus(&variants, tag)
-                .into_iter()
-                .map(|l| l.sku)
+            variants
+                .iter()
+                .filter(|v| offered(v.product_tags.as_deref(), tag))
+                .filter_map(|v| v.sku.as_deref())
                 .collect::<Vec<_>>()
         };
         assert_eq!(skus(Some("hardtofind")), ["GIFT-1", "GIFT-2"]);
-        assert_eq!(skus(None), ["GIFT-1", "GIFT-2", "OLD-1", "PLAIN-1"]);
+        assert_eq!(skus(None), ["GIFT-1", "PLAIN-1", "GIFT-2", "OLD-1"]);
     }
 
     /// SKUs that differ only in ways people miss: case, a trailing space, a dash, an

@@ -1,19 +1,23 @@
 //! Matching a channel's listings with Shopify's variants (design §6): in full the first
 //! time and on `reset-products`, then incrementally when product sync is due.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::levels::PRODUCTS_OVERLAP;
+use super::matching::{MatchCounts, Verdict};
 use super::report::{Count, Counts};
 use super::{matching, notices, unmatched, ChannelHandle, Engine};
-use crate::channel::{Listing, ListingsRead};
+use crate::channel::{ListingStatus, ListingsRead};
 use crate::clock;
+use crate::db::catalog::MatchRow;
 use crate::db::{catalog, channels, meta, runs};
 use crate::notify;
+
+/// Batches of listings read and not yet stored: a reader faster than the store waits.
+const LISTING_BATCHES_IN_FLIGHT: usize = 8;
 
 fn products_watermark(channel: &str) -> String {
     format!("products.{channel}")
@@ -30,28 +34,24 @@ impl Engine<'_> {
         let every =
             chrono::Duration::minutes(i64::from(self.cfg.schedule.product_sync_every_minutes));
         match last {
-            None => self.full_match(ch, None).await,
+            None => self.full_match(ch, false).await,
             Some(t) if self.clock.now() - t >= every => self.incremental_match(ch).await,
             Some(_) => Ok(Counts::default()),
         }
     }
 
-    /// Every listing (`read`, or re-read now) re-matched against a full Shopify read,
-    /// written in one transaction: a run killed midway leaves the previous matches.
-    async fn full_match(
-        &self,
-        ch: &ChannelHandle<'_>,
-        read: Option<Vec<Listing>>,
-    ) -> Result<Counts> {
+    /// Every listing (already staged by a reset, or read now) re-matched against a full
+    /// Shopify read, written in one transaction: a run killed midway leaves the previous
+    /// matches.
+    async fn full_match(&self, ch: &ChannelHandle<'_>, staged: bool) -> Result<Counts> {
         self.ensure_full_read().await?;
-        let listings = match read {
-            Some(listings) => listings,
-            None => self.read_listings(ch, None).await?,
-        };
+        if !staged {
+            self.stage_listings(ch, None).await?;
+        }
         let started = self.now();
         self.db.atomically(|| -> Result<Counts> {
-            catalog::replace_listings(self.db, ch.name(), &listings)?;
-            let counts = self.rematch(ch, listings, &started)?;
+            catalog::swap_in_staged_listings(self.db, ch.name(), true)?;
+            let counts = self.rematch(ch, &started)?;
             channels::set_fingerprint(self.db, ch.name(), &ch.client.fingerprint())?;
             Ok(counts)
         })
@@ -73,60 +73,92 @@ impl Engine<'_> {
         if let Some(tag) = ch.client.offered_tag() {
             self.read_tagged_variants(tag).await?;
         }
-        let read = self.read_listings(ch, since).await?;
+        self.stage_listings(ch, since).await?;
         self.db.atomically(|| -> Result<Counts> {
+            let read = catalog::swap_in_staged_listings(self.db, ch.name(), !incremental)?;
+            let mut counts = self.rematch(ch, &started)?;
             if incremental {
-                catalog::upsert_listings(self.db, ch.name(), &read)?;
-            } else {
-                catalog::replace_listings(self.db, ch.name(), &read)?;
-            }
-            let all = catalog::listings(self.db, ch.name())?;
-            let mut counts = self.rematch(ch, all, &started)?;
-            if incremental {
-                counts.add(Count::ListingsChanged, read.len() as i64);
+                counts.add(Count::ListingsChanged, read);
             }
             Ok(counts)
         })
     }
 
-    /// The channel's listings (those changed since `since`), or, for a channel that
-    /// cannot list its catalogue, one listing per Shopify SKU, keyed by the SKU: stock
-    /// is offered for each, and the channel ignores the SKUs it does not sell.
-    async fn read_listings(
+    /// Stages the channel's listings (those changed since `since`) as they are read,
+    /// or, for a channel that cannot list its catalogue, one listing per Shopify SKU,
+    /// keyed by the SKU: stock is offered for each, and the channel ignores the SKUs it
+    /// does not sell.
+    async fn stage_listings(
         &self,
         ch: &ChannelHandle<'_>,
         since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<Listing>> {
-        if ch.client.capabilities().listings == ListingsRead::None {
-            let variants = catalog::variants(self.db)?;
-            return Ok(matching::listings_of_skus(
-                &variants,
-                ch.client.offered_tag(),
-            ));
-        }
+    ) -> Result<()> {
         let name = ch.name();
-        let sink = self.reporter.progress(&format!("{name}: reading listings"));
-        ch.client
-            .listings(since, &|n| sink.set(n))
-            .await
-            .with_context(|| format!("reading {name} listings"))
+        catalog::clear_staged_listings(self.db, name)?;
+        if ch.client.capabilities().listings == ListingsRead::None {
+            let tag = ch.client.offered_tag();
+            catalog::stage_skus_as_listings(self.db, name, |tags| matching::offered(tags, tag))?;
+            return Ok(());
+        }
+        let progress = self.reporter.progress(&format!("{name}: reading listings"));
+        let (out, mut batches) = tokio::sync::mpsc::channel(LISTING_BATCHES_IN_FLIGHT);
+        let on_progress = |n| progress.set(n);
+        let read = ch.client.listings(since, out, &on_progress);
+        // Everything sent is received, even after a failed store: the read ends on its own.
+        let store = async {
+            let mut stored = Ok(());
+            while let Some(batch) = batches.recv().await {
+                if stored.is_ok() {
+                    stored = catalog::stage_listings(self.db, name, &batch);
+                }
+            }
+            stored
+        };
+        let (read, stored) = tokio::join!(read, store);
+        read.with_context(|| format!("reading {name} listings"))?;
+        stored.with_context(|| format!("storing {name} listings"))?;
+        Ok(())
     }
 
-    /// Matches the stored Shopify variants with the channel's `listings` (all of them, as
-    /// stored) and stores the matches when they changed.
-    fn rematch(&self, ch: &ChannelHandle<'_>, listings: Vec<Listing>, now: &str) -> Result<Counts> {
+    /// Matches the stored Shopify variants with the channel's stored listings, a row at
+    /// a time, and stores the matches when they changed.
+    fn rematch(&self, ch: &ChannelHandle<'_>, now: &str) -> Result<Counts> {
         let name = ch.name();
-        let variants = catalog::variants(self.db)?;
-        let result = matching::match_catalogs(&variants, &listings);
-        let matches = result.matches(&variants, &listings);
-        if matches != catalog::matches(self.db, name)? {
-            catalog::replace_matches(self.db, name, &matches, now)?;
-        }
-        drop(matches);
-        let problems = unmatched::listing_problems(&variants, name, &listings, &result);
+        let mut c = MatchCounts::default();
+        let mut problems = Vec::new();
+        catalog::rematch(self.db, name, now, |candidate| {
+            let variant = candidate.variant;
+            let verdict = matching::verdict(
+                candidate.listing.status == ListingStatus::Active,
+                candidate.active_with_sku,
+                candidate.variants_with_sku,
+                variant.as_ref().map(|v| (0, v.tracked)),
+            );
+            c.listings += 1;
+            c.count(&verdict);
+            let status = variant.as_ref().map(|v| v.product_status.as_str());
+            if let Some(reason) = unmatched::reason(&verdict, status) {
+                problems.push((candidate.listing.clone(), reason));
+            }
+            match (verdict, variant) {
+                (Verdict::Matched(_), Some(v)) => Some(MatchRow {
+                    product_id: candidate.listing.product_id,
+                    sku: candidate.listing.sku,
+                    variant_id: v.variant_id,
+                    inventory_item_id: v.inventory_item_id,
+                }),
+                _ => None,
+            }
+        })?;
+        c.no_sku = catalog::variants_without_sku(self.db)?;
+        // Shopify's SKUs are read for hints only when a listing needs one.
+        let skus = match problems.is_empty() {
+            true => Vec::new(),
+            false => catalog::skus(self.db)?,
+        };
+        let problems = unmatched::with_hints(name, problems, || skus);
         self.notice(notices::unmatched(name, &problems));
         meta::set_watermark(self.db, &products_watermark(name), now)?;
-        let c = &result.counts;
         Ok(Counts::of([
             (Count::Listings, c.listings as i64),
             (Count::Matched, c.matched as i64),
@@ -142,17 +174,17 @@ impl Engine<'_> {
     /// `only` (every channel when empty), re-matched from scratch. The next `sync`
     /// reconciles: every target is pushed again.
     ///
-    /// `read` holds listings already read in full for a channel (see
+    /// `staged` names channels whose listings were already read in full (see
     /// [`Engine::reset_listings`]); the other channels' are read now.
     pub async fn reset_products(
         &self,
         only: &[&str],
-        read: HashMap<String, Vec<Listing>>,
+        staged: &[&str],
     ) -> Result<Vec<(String, Counts)>> {
         let started = self.now();
         let run_id = runs::start(self.db, "reset-products", false, &started)?;
         let t0 = Instant::now();
-        let result = self.reset_channels(only, read).await;
+        let result = self.reset_channels(only, staged).await;
         if let Ok(results) = &result {
             notify::queue_message(
                 self.db,
@@ -183,23 +215,24 @@ impl Engine<'_> {
         result
     }
 
-    /// A channel's listings read in full, before a reset of that channel takes the run
-    /// lock (the long part of a reset runs while other channels sync); `None` for a
-    /// channel that cannot list (its listings come from Shopify's SKUs).
-    pub async fn reset_listings(&self, channel: &str) -> Result<Option<Vec<Listing>>> {
+    /// Stages a channel's listings read in full, before a reset of that channel takes
+    /// the run lock (the long part of a reset runs while other channels sync); false for
+    /// a channel that cannot list (its listings come from Shopify's SKUs, once read).
+    pub async fn reset_listings(&self, channel: &str) -> Result<bool> {
         let Some(ch) = self.channels.iter().find(|c| c.name() == channel) else {
             anyhow::bail!("no channel {channel} is configured");
         };
         if ch.client.capabilities().listings == ListingsRead::None {
-            return Ok(None);
+            return Ok(false);
         }
-        self.read_listings(ch, None).await.map(Some)
+        self.stage_listings(ch, None).await?;
+        Ok(true)
     }
 
     async fn reset_channels(
         &self,
         only: &[&str],
-        mut read: HashMap<String, Vec<Listing>>,
+        staged: &[&str],
     ) -> Result<Vec<(String, Counts)>> {
         self.fresh_full_read().await?;
         let mut out = Vec::new();
@@ -207,7 +240,7 @@ impl Engine<'_> {
             if !only.is_empty() && !only.contains(&ch.name()) {
                 continue;
             }
-            let counts = self.full_match(ch, read.remove(ch.name())).await?;
+            let counts = self.full_match(ch, staged.contains(&ch.name())).await?;
             channels::set_reconciled(self.db, ch.name(), None)?;
             out.push((ch.name().to_string(), counts));
         }

@@ -10,7 +10,7 @@ use anyhow::Result;
 use tracing::{info, warn};
 
 use super::report::{Count, Counts};
-use super::stock::{self, StockRules};
+use super::stock::{self, PlannedPush, StockRules};
 use super::{lock, notices, ChannelHandle, Engine};
 use crate::channel::{ImportState, ListingsRead, PushOutcome, StockUpdate, StockWrite};
 use crate::clock;
@@ -44,18 +44,6 @@ impl Engine<'_> {
             .map(|l| l.product_id)
             .collect();
         let settled = |r: &StockRow| !in_flight.contains(&r.product_id);
-        let rows: Vec<StockRow> = db::stock::rows(self.db, name)?
-            .into_iter()
-            .filter(settled)
-            .collect();
-        if rows.is_empty() && in_flight.is_empty() {
-            warn!("{name}: no matched SKUs yet, so no stock to push; `skubridge sync` matches products on its first pass");
-        }
-        let unlisted_too = ch.client.capabilities().listings == ListingsRead::None;
-        let lost: Vec<StockRow> = db::stock::lost_matches(self.db, name, unlisted_too)?
-            .into_iter()
-            .filter(settled)
-            .collect();
         // Reconcile only on fresh full data: pushing every target from a failed read
         // would cost N/100 calls and repair nothing.
         let full =
@@ -67,17 +55,44 @@ impl Engine<'_> {
         if full {
             db::stock::clear_refused(self.db, name)?;
         }
-        counts.add(Count::Matched, rows.len() as i64);
+        // Batches go out a chunk at a time as the catalogue is read a page at a time, so
+        // memory stays flat however many SKUs there are; an import, and a dry run's
+        // plan, take every level at once.
+        let streamed = matches!(write, StockWrite::Batches { .. }) && !dry_run;
+        let mut plan = Vec::new();
+        let mut matched = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = db::stock::rows_page(self.db, name, after.as_deref(), STOCK_PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.product_id.clone());
+            matched += page.len();
+            let page: Vec<StockRow> = page.into_iter().filter(settled).collect();
+            plan.extend(stock::plan(&page, rules, full));
+            if streamed && plan.len() >= STOCK_PAGE {
+                counts.add(Count::Planned, plan.len() as i64);
+                self.push_batch(ch, std::mem::take(&mut plan), &mut counts)
+                    .await?;
+            }
+        }
+        if matched == 0 && in_flight.is_empty() {
+            warn!("{name}: no matched SKUs yet, so no stock to push; `skubridge sync` matches products on its first pass");
+        }
+        counts.add(Count::Matched, matched as i64);
         // A lost match reads as a listing whose Shopify variant is gone: its target is 0.
-        let unlisted = lost.len() as i64;
-        let all: Vec<StockRow> = rows.into_iter().chain(lost.iter().cloned()).collect();
-        let plan = stock::plan(&all, rules, full);
+        let unlisted_too = ch.client.capabilities().listings == ListingsRead::None;
+        let lost: Vec<StockRow> = db::stock::lost_matches(self.db, name, unlisted_too)?
+            .into_iter()
+            .filter(settled)
+            .collect();
+        plan.extend(stock::plan(&lost, rules, full));
         counts.add(Count::Planned, plan.len() as i64);
         counts.add(Count::Full, i64::from(full));
-        if unlisted > 0 {
-            counts.add(Count::Unlisted, unlisted);
+        if !lost.is_empty() {
+            counts.add(Count::Unlisted, lost.len() as i64);
         }
         if dry_run {
+            stock::in_display_order(&mut plan);
             lock(&self.details).plans.push((name.to_string(), plan));
             return Ok(counts);
         }
@@ -87,23 +102,13 @@ impl Engine<'_> {
                 l.sku, l.product_id
             );
         }
-        let updates: Vec<StockUpdate> = plan
-            .iter()
-            .map(|p| StockUpdate {
-                product_id: p.product_id.clone(),
-                sku: p.sku.clone(),
-                quantity: p.new,
-            })
-            .collect();
         let sent = match write {
             StockWrite::Batches { .. } => {
-                let _on_the_wire = stop::global().change()?;
-                let outcome = ch.client.push_stock(updates).await;
-                self.record_outcome(name, outcome, &mut counts)?;
+                self.push_batch(ch, plan, &mut counts).await?;
                 true
             }
             StockWrite::Import { min_interval } => {
-                self.import_stock(ch, updates, min_interval, &mut counts)
+                self.import_stock(ch, updates(plan), min_interval, &mut counts)
                     .await?
             }
         };
@@ -112,6 +117,18 @@ impl Engine<'_> {
             channels::set_reconciled(self.db, name, Some(self.clock.now()))?;
         }
         Ok(counts)
+    }
+
+    /// Sends planned levels in the channel's synchronous batches and records the outcome.
+    async fn push_batch(
+        &self,
+        ch: &ChannelHandle<'_>,
+        plan: Vec<PlannedPush>,
+        counts: &mut Counts,
+    ) -> Result<()> {
+        let _on_the_wire = stop::global().change()?;
+        let outcome = ch.client.push_stock(updates(plan)).await;
+        self.record_outcome(ch.name(), outcome, counts)
     }
 
     /// Records what the channel did with levels it was sent, and reports refusals.
@@ -261,4 +278,17 @@ impl Engine<'_> {
             Ok(())
         })
     }
+}
+
+/// Rows of the stock table read (and, for batches, levels pushed) at a time.
+const STOCK_PAGE: usize = 10_000;
+
+fn updates(plan: Vec<PlannedPush>) -> Vec<StockUpdate> {
+    plan.into_iter()
+        .map(|p| StockUpdate {
+            product_id: p.product_id,
+            sku: p.sku,
+            quantity: p.new,
+        })
+        .collect()
 }

@@ -38,13 +38,11 @@ pub fn target(row: &StockRow, rules: StockRules) -> i64 {
     rules.max.map_or(t, |m| t.min(m.max(0)))
 }
 
-/// What to push. A `full` plan (reconcile) pushes every target, repairing manual edits
-/// on the channel; otherwise a target the channel already holds, or last refused
-/// unchanged, is skipped.
-/// The plan is ordered by SKU, as it is shown.
+/// What to push, in the order of `rows`. A `full` plan (reconcile) pushes every
+/// target, repairing manual edits on the channel; otherwise a target the channel
+/// already holds, or last refused unchanged, is skipped.
 pub fn plan(rows: &[StockRow], rules: StockRules, full: bool) -> Vec<PlannedPush> {
-    let mut plan: Vec<PlannedPush> = rows
-        .iter()
+    rows.iter()
         .filter_map(|row| {
             let new = target(row, rules);
             let skip = !full && (row.pushed == Some(new) || row.refused == Some(new));
@@ -57,13 +55,16 @@ pub fn plan(rows: &[StockRow], rules: StockRules, full: bool) -> Vec<PlannedPush
                 new,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// A plan as it is shown: by SKU, then product id.
+pub fn in_display_order(plan: &mut [PlannedPush]) {
     plan.sort_by(|a, b| {
         a.sku
             .cmp(&b.sku)
             .then_with(|| a.product_id.cmp(&b.product_id))
     });
-    plan
 }
 
 #[cfg(test)]
@@ -187,8 +188,8 @@ mod tests {
     proptest::proptest! {
         /// The plan: one line per row whose target the channel does not already hold
         /// (or last refused), every row on a reconcile; each line the rule's target,
-        /// never negative, within the cap, and leaving the reserve in Shopify; in SKU
-        /// order.
+        /// never negative, within the cap, and leaving the reserve in Shopify; shown in
+        /// SKU order.
         #[test]
         fn the_plan_pushes_the_rules_target_where_it_differs(
             rows in proptest::collection::vec(
@@ -242,7 +243,9 @@ mod tests {
                 // The reserve stays in Shopify: what is offered plus it fits in stock.
                 proptest::prop_assert!(p.new == 0 || p.new + reserve.max(0) <= row.available);
             }
-            proptest::prop_assert!(planned
+            let mut shown = planned;
+            in_display_order(&mut shown);
+            proptest::prop_assert!(shown
                 .windows(2)
                 .all(|w| (&w[0].sku, &w[0].product_id) <= (&w[1].sku, &w[1].product_id)));
         }

@@ -163,39 +163,72 @@ pub fn report(variants: &[VariantRow], channels: &[(&str, &[Listing])]) -> Repor
 }
 
 /// The listings of one channel that do not sync, from a match already computed over
-/// these `variants` and `listings`. The near-miss index is built only when a problem
-/// needs it, so a clean 100k-SKU catalog costs no extra memory.
+/// these `variants` and `listings`.
 pub fn listing_problems(
     variants: &[VariantRow],
     channel: &str,
     listings: &[Listing],
     result: &MatchResult,
 ) -> Vec<ListingProblem> {
-    let mut hints: Option<NearMissIndex<'_>> = None;
-    let mut problems = Vec::new();
-    for (l, verdict) in listings.iter().zip(&result.verdicts) {
-        let reason = match verdict {
-            Verdict::Inactive => continue,
-            Verdict::Matched(i) => match variants[*i].product_status.as_str() {
-                "DRAFT" => Reason::ProductDraft,
-                "ARCHIVED" => Reason::ProductArchived,
-                _ => continue,
-            },
-            Verdict::NoVariant => Reason::NoVariant,
-            Verdict::DuplicateInShopify(n) => Reason::DuplicateInShopify(*n),
-            Verdict::DuplicateOnChannel => Reason::DuplicateOnChannel,
-            Verdict::Untracked => Reason::Untracked,
-        };
-        let hints = hints.get_or_insert_with(|| NearMissIndex::new(variants));
-        problems.push(ListingProblem {
-            channel: channel.to_string(),
-            product_id: l.product_id.clone(),
-            sku: l.sku.clone(),
-            reason,
-            near_misses: hints.near_misses(&l.sku),
-        });
+    let problems = listings
+        .iter()
+        .zip(&result.verdicts)
+        .filter_map(|(l, verdict)| {
+            let status = match verdict {
+                Verdict::Matched(i) => Some(variants[*i].product_status.as_str()),
+                _ => None,
+            };
+            Some((l.clone(), reason(verdict, status)?))
+        })
+        .collect();
+    with_hints(channel, problems, || {
+        variants
+            .iter()
+            .filter_map(real_sku)
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+/// Why a listing with this verdict is reported (`product_status`: its matched
+/// variant's); `None` when it syncs or is not active on the channel.
+pub fn reason(verdict: &Verdict, product_status: Option<&str>) -> Option<Reason> {
+    Some(match verdict {
+        Verdict::Inactive => return None,
+        Verdict::Matched(_) => match product_status {
+            Some("DRAFT") => Reason::ProductDraft,
+            Some("ARCHIVED") => Reason::ProductArchived,
+            _ => return None,
+        },
+        Verdict::NoVariant => Reason::NoVariant,
+        Verdict::DuplicateInShopify(n) => Reason::DuplicateInShopify(*n),
+        Verdict::DuplicateOnChannel => Reason::DuplicateOnChannel,
+        Verdict::Untracked => Reason::Untracked,
+    })
+}
+
+/// The problems of one channel with their near-miss hints. Shopify's SKUs (`skus`) are
+/// read only when there is a problem, so a clean catalogue costs no extra memory.
+pub fn with_hints(
+    channel: &str,
+    problems: Vec<(Listing, Reason)>,
+    skus: impl FnOnce() -> Vec<String>,
+) -> Vec<ListingProblem> {
+    if problems.is_empty() {
+        return Vec::new();
     }
+    let skus = skus();
+    let hints = NearMissIndex::new(skus.iter().map(String::as_str));
     problems
+        .into_iter()
+        .map(|(l, reason)| ListingProblem {
+            channel: channel.to_string(),
+            near_misses: hints.near_misses(&l.sku),
+            product_id: l.product_id,
+            sku: l.sku,
+            reason,
+        })
+        .collect()
 }
 
 /// For a channel that cannot list its catalogue: the SKUs its orders hold that no
@@ -212,7 +245,8 @@ pub fn ordered_problems(
         .iter()
         .filter(|(sku, _)| !known.contains(sku.as_str()))
         .map(|(sku, number)| {
-            let hints = hints.get_or_insert_with(|| NearMissIndex::new(variants));
+            let hints = hints
+                .get_or_insert_with(|| NearMissIndex::new(variants.iter().filter_map(real_sku)));
             ListingProblem {
                 channel: channel.to_string(),
                 product_id: format!("order {number}"),
@@ -269,8 +303,9 @@ struct NearMissIndex<'a> {
 }
 
 impl<'a> NearMissIndex<'a> {
-    fn new(variants: &'a [VariantRow]) -> Self {
-        let exact: HashSet<&str> = variants.iter().filter_map(real_sku).collect();
+    /// Over Shopify's non-empty SKUs.
+    fn new(skus: impl IntoIterator<Item = &'a str>) -> Self {
+        let exact: HashSet<&str> = skus.into_iter().filter(|s| !s.is_empty()).collect();
         let mut by_key: HashMap<String, Vec<&str>> = HashMap::new();
         for &sku in &exact {
             let key = Parts::of(sku).key();
@@ -909,7 +944,7 @@ mod tests {
             .enumerate()
             .map(|(i, s)| variant(&i.to_string(), Some(s), true, "ACTIVE"))
             .collect();
-        NearMissIndex::new(&variants).near_misses(listing)
+        NearMissIndex::new(variants.iter().filter_map(real_sku)).near_misses(listing)
     }
 
     /// What `d` says seen from the other side.

@@ -12,7 +12,7 @@ use tracing::{debug, info};
 use super::jsonl::{LineError, Parser};
 use super::queries::{BULK_CATALOG, BULK_RUN, CURRENT_BULK};
 use super::transport::{status_failure, Failure, Reply, Transport};
-use super::{Catalog, Level, ShopifyError, Variant};
+use super::{CatalogSink, ShopifyError};
 
 const DOWNLOAD: &str = "GET bulk result";
 /// The result file of a big catalog takes longer than one API call may.
@@ -27,6 +27,8 @@ const BULK_DEADLINE: Duration = Duration::from_secs(2 * 60 * 60);
 const ADOPT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 /// `on_progress` is called at most once per this many objects (and at the end).
 const PROGRESS_STEP: u64 = 1000;
+/// Objects parsed are handed to the sink this many at a time.
+const STORE_BATCH: usize = 5000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,24 +81,22 @@ struct CurrentData {
     current_bulk_operation: Option<BulkOperation>,
 }
 
-pub(super) async fn catalog(
+/// Runs the catalog query and streams its result into `sink`; returns the read's
+/// watermark (Shopify's clock before it started).
+pub(super) async fn catalog<S: CatalogSink>(
     t: &Transport,
+    sink: &mut S,
     on_progress: &(dyn Fn(u64) + Sync),
-) -> Result<Catalog, ShopifyError> {
+) -> Result<DateTime<Utc>, ShopifyError> {
     let (operation, read_at) = start(t).await?;
     debug!(id = %operation.id, "Shopify bulk query started");
     let operation = finish(t, operation).await?;
-    let (variants, levels) = match &operation.url {
-        Some(url) => download(t, url, on_progress).await?,
+    match &operation.url {
+        Some(url) => download(t, url, sink, on_progress).await?,
         // COMPLETED without a file: nothing matched the query.
-        None => (Vec::new(), Vec::new()),
-    };
-    on_progress((variants.len() + levels.len()) as u64);
-    Ok(Catalog {
-        variants,
-        levels,
-        read_at,
-    })
+        None => sink.restart().map_err(store_failure)?,
+    }
+    Ok(read_at)
 }
 
 /// Starts the catalog query, or adopts one already running it. Returns the operation
@@ -251,25 +251,28 @@ fn next_poll(delay: Duration) -> Duration {
     (delay + delay / 2).min(POLL_MAX)
 }
 
-/// Streams the result file through the JSONL parser; a cut-off or failed download
-/// starts over.
-async fn download(
+/// Streams the result file through the JSONL parser into `sink`, a batch at a time; a
+/// cut-off or failed download starts over (and so does the sink).
+async fn download<S: CatalogSink>(
     t: &Transport,
     url: &str,
+    sink: &mut S,
     on_progress: &(dyn Fn(u64) + Sync),
-) -> Result<(Vec<Variant>, Vec<Level>), ShopifyError> {
+) -> Result<(), ShopifyError> {
+    let sink = std::sync::Mutex::new(sink);
     t.retry(DOWNLOAD, true, |attempt| {
-        download_once(t, url, on_progress, attempt)
+        download_once(t, url, &sink, on_progress, attempt)
     })
     .await
 }
 
-async fn download_once(
+async fn download_once<S: CatalogSink>(
     t: &Transport,
     url: &str,
+    sink: &std::sync::Mutex<&mut S>,
     on_progress: &(dyn Fn(u64) + Sync),
     attempt: u32,
-) -> Result<(Vec<Variant>, Vec<Level>), Failure> {
+) -> Result<(), Failure> {
     t.count(DOWNLOAD);
     debug!(op = DOWNLOAD, attempt, "downloading the bulk result");
     // A signed URL: no Shopify token.
@@ -289,6 +292,15 @@ async fn download_once(
             DOWNLOAD, status, &headers, &body, false, backoff, attempt,
         ));
     }
+    let put = |(variants, levels)| {
+        let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+        sink.put(variants, levels)
+            .map_err(|e| Failure::Fatal(store_failure(e)))
+    };
+    sink.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .restart()
+        .map_err(|e| Failure::Fatal(store_failure(e)))?;
     let mut parser = Parser::default();
     let mut reported = 0;
     let mut chunks = response.bytes_stream();
@@ -297,12 +309,22 @@ async fn download_once(
         parser
             .feed(&chunk)
             .map_err(|e| line_failure(e, t, attempt))?;
+        if parser.buffered() >= STORE_BATCH {
+            put(parser.take())?;
+        }
         if parser.objects() >= reported + PROGRESS_STEP {
             reported = parser.objects();
             on_progress(reported);
         }
     }
-    parser.finish().map_err(|e| line_failure(e, t, attempt))
+    let objects = parser.objects();
+    put(parser.finish().map_err(|e| line_failure(e, t, attempt))?)?;
+    on_progress(objects);
+    Ok(())
+}
+
+fn store_failure(message: String) -> ShopifyError {
+    ShopifyError::Store { message }
 }
 
 fn line_failure(e: LineError, t: &Transport, attempt: u32) -> Failure {

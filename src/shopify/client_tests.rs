@@ -392,6 +392,26 @@ const JSONL: &str = concat!(
     "\n"
 );
 
+/// A bulk read's result, as a test keeps it.
+#[derive(Default)]
+struct Collected {
+    variants: Vec<Variant>,
+    levels: Vec<ParentedLevel>,
+}
+
+impl CatalogSink for Collected {
+    fn restart(&mut self) -> Result<(), String> {
+        *self = Self::default();
+        Ok(())
+    }
+
+    fn put(&mut self, variants: Vec<Variant>, levels: Vec<ParentedLevel>) -> Result<(), String> {
+        self.variants.extend(variants);
+        self.levels.extend(levels);
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn bulk_catalog_runs_polls_and_streams_the_result() {
     let server = TestServer::scripted(|base| {
@@ -408,15 +428,16 @@ async fn bulk_catalog_runs_polls_and_streams_the_result() {
     .await;
     let shopify = client(&server, static_token());
     let progress = AtomicU64::new(0);
-    let catalog = shopify
-        .bulk_catalog(&|n| progress.store(n, Ordering::Relaxed))
+    let mut catalog = Collected::default();
+    let read_at = shopify
+        .bulk_catalog(&mut catalog, &|n| progress.store(n, Ordering::Relaxed))
         .await
         .unwrap();
     assert_eq!(catalog.variants.len(), 1);
-    assert_eq!(catalog.levels[0].inventory_item_id, "I1");
-    assert_eq!(catalog.levels[0].available, 4);
+    assert_eq!(catalog.levels[0].parent_id, "V1");
+    assert_eq!(catalog.levels[0].level.available, 4);
     // The operation was created before the reply's Date: its clock is the mark.
-    assert_eq!(catalog.read_at, time("2026-03-01T09:59:00Z"));
+    assert_eq!(read_at, time("2026-03-01T09:59:00Z"));
     assert_eq!(progress.load(Ordering::Relaxed), 2);
 
     assert_eq!(
@@ -445,8 +466,9 @@ async fn an_ambiguous_bulk_start_adopts_the_operation_it_started() {
         ]
     })
     .await;
-    let catalog = client(&server, static_token())
-        .bulk_catalog(&|_| {})
+    let mut catalog = Collected::default();
+    client(&server, static_token())
+        .bulk_catalog(&mut catalog, &|_| {})
         .await
         .unwrap();
     assert!(catalog.variants.is_empty() && catalog.levels.is_empty());
@@ -472,7 +494,7 @@ async fn an_ambiguous_bulk_start_is_rerun_only_when_nothing_runs() {
     })
     .await;
     client(&server, static_token())
-        .bulk_catalog(&|_| {})
+        .bulk_catalog(&mut Collected::default(), &|_| {})
         .await
         .unwrap();
     assert_eq!(
@@ -491,7 +513,7 @@ async fn a_failed_bulk_operation_reports_its_error_code() {
     let server =
         TestServer::scripted(|_| vec![run_reply("CREATED"), current("FAILED", None)]).await;
     let err = client(&server, static_token())
-        .bulk_catalog(&|_| {})
+        .bulk_catalog(&mut Collected::default(), &|_| {})
         .await
         .unwrap_err();
     assert_eq!(
@@ -512,7 +534,7 @@ async fn bulk_user_errors_are_bulk_errors() {
     })
     .await;
     let err = client(&server, static_token())
-        .bulk_catalog(&|_| {})
+        .bulk_catalog(&mut Collected::default(), &|_| {})
         .await
         .unwrap_err();
     assert_eq!(
@@ -535,11 +557,16 @@ async fn a_cut_off_download_is_fetched_again() {
         ]
     })
     .await;
-    let catalog = client(&server, static_token())
-        .bulk_catalog(&|_| {})
+    let mut catalog = Collected::default();
+    client(&server, static_token())
+        .bulk_catalog(&mut catalog, &|_| {})
         .await
         .unwrap();
-    assert_eq!(catalog.levels.len(), 1);
+    assert_eq!(
+        catalog.levels.len(),
+        1,
+        "the cut-off download's part is forgotten"
+    );
     assert_eq!(server.seen().len(), 4);
 }
 
@@ -556,7 +583,8 @@ fn futures_can_be_spawned() {
     send(shopify.locations());
     send(shopify.variants(None));
     send(shopify.levels_since("L", Utc::now()));
-    send(shopify.bulk_catalog(&|_| {}));
+    let mut catalog = Collected::default();
+    send(shopify.bulk_catalog(&mut catalog, &|_| {}));
 }
 
 // ---- orders ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ mod bulk;
 mod client_tests;
 pub mod fulfilments;
 mod jsonl;
+pub use jsonl::ParentedLevel;
 pub mod orders;
 mod queries;
 mod search;
@@ -121,13 +122,13 @@ impl Level {
     }
 }
 
-/// The whole catalog as one bulk operation saw it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Catalog {
-    pub variants: Vec<Variant>,
-    pub levels: Vec<Level>,
-    /// Shopify's clock before any of this was read: the next watermark.
-    pub read_at: DateTime<Utc>,
+/// Where a bulk catalog read puts what it parses, as it parses it: a catalogue of any
+/// size is never held in memory. Levels come with their parent's id, to be linked to
+/// inventory items once every line is in (Shopify promises no order of lines).
+pub trait CatalogSink {
+    /// A download is starting (again, after a cut-off one): forget what was put so far.
+    fn restart(&mut self) -> Result<(), String>;
+    fn put(&mut self, variants: Vec<Variant>, levels: Vec<ParentedLevel>) -> Result<(), String>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,6 +168,9 @@ pub enum ShopifyError {
     NotFound { op: &'static str, id: String },
     #[error("Shopify bulk operation: {message}")]
     Bulk { message: String },
+    /// The catalogue could not be stored as it was read.
+    #[error("storing the Shopify catalog: {message}")]
+    Store { message: String },
 }
 
 pub struct ShopifyClient {
@@ -238,13 +242,15 @@ impl ShopifyClient {
     }
 
     /// The full catalog (variants and their levels at every location) through one bulk
-    /// operation and its JSONL download. `on_progress(objects_read)` is called as
-    /// lines are parsed; it restarts from zero if the download has to be retried.
-    pub async fn bulk_catalog(
+    /// operation and its JSONL download, streamed into `sink`; returns the read's
+    /// watermark (Shopify's clock before it started). `on_progress(objects_read)` is
+    /// called as lines are parsed; it restarts from zero if the download is retried.
+    pub async fn bulk_catalog<S: CatalogSink>(
         &self,
+        sink: &mut S,
         on_progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Catalog, ShopifyError> {
-        bulk::catalog(&self.transport, on_progress).await
+    ) -> Result<DateTime<Utc>, ShopifyError> {
+        bulk::catalog(&self.transport, sink, on_progress).await
     }
 
     /// Inventory levels at one location changed after `since`, paged 250 at a time.

@@ -16,9 +16,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use skubridge::channel::{
-    Address, Capabilities, Carrier, CarrierList, Channel, ChannelError, ChannelOrder, Connect,
-    ImportState, KeyPath, Kind, LineState, Listing, ListingStatus, ListingsRead, OrderLine,
-    OrderStage, OrdersRead, Settings, ShipOutcome, Shipment, Shipping, StockUpdate, StockWrite,
+    send_listings, Address, Capabilities, Carrier, CarrierList, Channel, ChannelError,
+    ChannelOrder, Connect, ImportState, KeyPath, Kind, LineState, Listing, ListingStatus,
+    ListingsOut, ListingsRead, OrderLine, OrderStage, OrdersRead, Settings, ShipOutcome, Shipment,
+    Shipping, StockUpdate, StockWrite,
 };
 
 pub const KIND: Kind = Kind {
@@ -350,29 +351,34 @@ impl Channel for Client {
     async fn listings(
         &self,
         since: Option<DateTime<Utc>>,
+        out: ListingsOut,
         _progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Vec<Listing>, ChannelError> {
-        let s = self.market.call(if since.is_some() {
-            "listings since"
-        } else {
-            "listings"
-        });
-        if self.listings == ListingsRead::None {
-            return Err(ChannelError::Unexpected {
-                endpoint: "listings",
-                reason: "the market has no listing endpoint, and said so".into(),
+    ) -> Result<(), ChannelError> {
+        let listings: Vec<Listing> = {
+            let s = self.market.call(if since.is_some() {
+                "listings since"
+            } else {
+                "listings"
             });
-        }
-        Ok(s.offers
-            .keys()
-            .map(|sku| Listing {
-                product_id: sku.clone(),
-                sku: sku.clone(),
-                status: ListingStatus::Active,
-                parent_id: None,
-                updated_at: None,
-            })
-            .collect())
+            if self.listings == ListingsRead::None {
+                return Err(ChannelError::Unexpected {
+                    endpoint: "listings",
+                    reason: "the market has no listing endpoint, and said so".into(),
+                });
+            }
+            s.offers
+                .keys()
+                .map(|sku| Listing {
+                    product_id: sku.clone(),
+                    sku: sku.clone(),
+                    status: ListingStatus::Active,
+                    parent_id: None,
+                    updated_at: None,
+                })
+                .collect()
+        };
+        send_listings(&out, listings).await;
+        Ok(())
     }
 
     async fn start_stock_import(&self, updates: &[StockUpdate]) -> Result<String, ChannelError> {

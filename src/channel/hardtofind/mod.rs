@@ -20,8 +20,9 @@ use serde::Deserialize;
 
 use crate::channel::transport::{json, Transport};
 use crate::channel::{
-    Capabilities, Carrier, CarrierList, Channel, ChannelError, ChannelOrder, Listing, ListingsRead,
-    OrderStage, OrdersRead, PushOutcome, ShipOutcome, Shipment, Shipping, StockUpdate, StockWrite,
+    Capabilities, Carrier, CarrierList, Channel, ChannelError, ChannelOrder, ListingsOut,
+    ListingsRead, OrderStage, OrdersRead, PushOutcome, ShipOutcome, Shipment, Shipping,
+    StockUpdate, StockWrite,
 };
 use crate::secret::Secret;
 
@@ -143,8 +144,9 @@ impl Channel for HardToFindClient {
     async fn listings(
         &self,
         _updated_since: Option<DateTime<Utc>>,
+        _out: ListingsOut,
         _on_progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Vec<Listing>, ChannelError> {
+    ) -> Result<(), ChannelError> {
         Err(ChannelError::Unexpected {
             endpoint: "-",
             reason: "Hard To Find has no listing endpoint".into(),

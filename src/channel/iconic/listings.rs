@@ -13,8 +13,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::transport::{json, Transport};
 use super::WireId;
-use crate::channel::ChannelError;
-use crate::channel::{Listing, ListingStatus};
+use crate::channel::{send_listings, ChannelError, Listing, ListingStatus, ListingsOut};
 
 const SETS: &str = "GET /v2/product-sets";
 const SET_PRODUCTS: &str = "GET /v2/product-set/{id}/products";
@@ -187,12 +186,12 @@ async fn set_products(transport: &Transport, set_id: String) -> Result<Vec<Listi
     Ok(listings)
 }
 
-/// One page of product-set ids, each with its position in the whole list.
+/// One page of product-set ids.
 async fn set_ids(
     transport: &Transport,
     filters: &[(&str, String)],
     offset: u64,
-) -> Result<(Vec<(u64, String)>, Option<u64>), ChannelError> {
+) -> Result<(Vec<String>, Option<u64>), ChannelError> {
     let (sets, next) = page::<ProductSet, ListBody<ProductSet>>(
         transport,
         SETS,
@@ -201,15 +200,17 @@ async fn set_ids(
         offset,
     )
     .await?;
-    let ids = (offset..).zip(sets.into_iter().map(|s| s.id.to_string()));
-    Ok((ids.collect(), next))
+    Ok((sets.into_iter().map(|s| s.id.to_string()).collect(), next))
 }
 
+/// Every product set's listings (those updated since `updated_since`), sent to `out`
+/// set by set as they arrive.
 pub(super) async fn fetch(
     transport: &Transport,
     updated_since: Option<DateTime<Utc>>,
+    out: &ListingsOut,
     on_progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<Listing>, ChannelError> {
+) -> Result<(), ChannelError> {
     let mut filters = vec![("status", SET_STATUS_FILTER.to_string())];
     if let Some(since) = updated_since {
         filters.push(("updateDateStart", update_date_param(since)));
@@ -226,26 +227,21 @@ pub(super) async fn fetch(
     })
     .boxed();
 
-    // Unordered, so a slow set never holds a finished request's slot; the sets'
-    // order is restored at the end so output is stable run to run. The transport's
-    // slots cap the requests in flight, the set-page reads included.
+    // Unordered, so a slow set never holds a finished request's slot (the store keys
+    // listings by id: their order does not matter). The transport's slots cap the
+    // requests in flight, the set-page reads included.
     let mut per_set = pin!(pages
         .map_ok(|ids| stream::iter(ids.into_iter().map(Ok)))
         .try_flatten()
-        .map_ok(|(position, id)| async move { Ok((position, set_products(transport, id).await?)) })
+        .map_ok(|id| set_products(transport, id))
         .try_buffer_unordered(transport.concurrency()));
-    let mut sets = Vec::new();
     let mut count = 0;
-    while let Some((position, listings)) = per_set.try_next().await? {
+    while let Some(listings) = per_set.try_next().await? {
         count += listings.len() as u64;
         on_progress(count);
-        sets.push((position, listings));
+        send_listings(out, listings).await;
     }
-    sets.sort_unstable_by_key(|(position, _)| *position);
-    Ok(sets
-        .into_iter()
-        .flat_map(|(_, listings)| listings)
-        .collect())
+    Ok(())
 }
 
 #[cfg(test)]
@@ -495,12 +491,29 @@ mod tests {
             .await
         }
 
+        /// Every listing `fetch` sends, by product id.
+        async fn fetch_all(
+            t: &Transport,
+            since: Option<DateTime<Utc>>,
+            on_progress: &(dyn Fn(u64) + Sync),
+        ) -> Result<Vec<Listing>, ChannelError> {
+            let (out, mut batches) = tokio::sync::mpsc::channel(64);
+            fetch(t, since, &out, on_progress).await?;
+            drop(out);
+            let mut listings = Vec::new();
+            while let Some(batch) = batches.recv().await {
+                listings.extend(batch);
+            }
+            listings.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+            Ok(listings)
+        }
+
         #[tokio::test]
-        async fn lists_every_set_and_its_products_in_order() {
+        async fn lists_every_set_and_its_products() {
             let server = catalog().await;
             let t = test_transport(&server.url, 3);
             let progress = Mutex::new(Vec::new());
-            let listings = fetch(&t, None, &|n| progress.lock().unwrap().push(n))
+            let listings = fetch_all(&t, None, &|n| progress.lock().unwrap().push(n))
                 .await
                 .unwrap();
             let ids: Vec<(&str, &str, Option<&str>)> = listings
@@ -550,7 +563,7 @@ mod tests {
             let since = DateTime::parse_from_rfc3339("2026-05-06T07:08:09Z")
                 .unwrap()
                 .with_timezone(&Utc);
-            fetch(&t, Some(since), &|_| {}).await.unwrap();
+            fetch_all(&t, Some(since), &|_| {}).await.unwrap();
             let first = server
                 .seen()
                 .into_iter()
@@ -579,7 +592,7 @@ mod tests {
             })
             .await;
             let t = test_transport(&server.url, 2);
-            let error = fetch(&t, None, &|_| {}).await.unwrap_err();
+            let error = fetch_all(&t, None, &|_| {}).await.unwrap_err();
             assert!(
                 matches!(error, ChannelError::Refused { status: 403, .. }),
                 "{error}"

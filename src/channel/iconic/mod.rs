@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::channel::{
-    Capabilities, Carrier, CarrierList, Channel, ChannelError, Listing, ListingsRead, OrdersRead,
-    PushOutcome, ShipOutcome, Shipment, Shipping, StockUpdate, StockWrite,
+    Capabilities, Carrier, CarrierList, Channel, ChannelError, ListingsOut, ListingsRead,
+    OrdersRead, PushOutcome, ShipOutcome, Shipment, Shipping, StockUpdate, StockWrite,
 };
 use crate::secret::Secret;
 
@@ -125,9 +125,10 @@ impl Channel for IconicClient {
     async fn listings(
         &self,
         updated_since: Option<DateTime<Utc>>,
+        out: ListingsOut,
         on_progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Vec<Listing>, ChannelError> {
-        listings::fetch(&self.transport, updated_since, on_progress).await
+    ) -> Result<(), ChannelError> {
+        listings::fetch(&self.transport, updated_since, &out, on_progress).await
     }
 
     /// `PUT /v2/stock/product` in batches of at most 100.
