@@ -29,6 +29,10 @@ STOCK_BATCH = 100  # The Iconic v2 PUT /v2/stock/product limit
 HTF_BATCH = 500  # skubridge's Hard To Find /batch size (the API states no limit)
 # Hard To Find's steady pass is measured at this size.
 HTF_SIZE = int(os.environ.get("BENCH_HTF_SIZE", "100000"))
+# Memory and CPU as the catalogue grows, at latency 0 (only skubridge's own cost).
+SCALING_SIZES = [int(n) for n in os.environ.get("BENCH_SCALING_SIZES", "10000,100000,1000000").split(",") if n]
+# Peak RSS limits (MiB) per kind of pass, whatever the catalogue size.
+RSS_LIMITS = {"first": 200, "steady": 50, "reset": 200}
 
 
 def call(url, method="GET", body=None):
@@ -54,11 +58,12 @@ def measured(config, env, *args):
     return code, wall, cpu, rss_mib, err
 
 
-def sandbox(n):
+def sandbox(n, latency_ms=None):
     """A generated sandbox of n SKUs; the process and its URL."""
+    latency_ms = LATENCY_MS if latency_ms is None else latency_ms
     proc = subprocess.Popen(
         [os.path.join(BIN, "skubridge-sandbox"), "--generate", str(n), "--addr", "127.0.0.1:0",
-         "--latency-ms", str(LATENCY_MS)],
+         "--latency-ms", str(latency_ms)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return proc, proc.stdout.readline().strip()
 
@@ -170,9 +175,9 @@ def runner(url, config, n, results):
     return run
 
 
-def bench_size(n):
+def bench_size(n, latency_ms=None):
     work = tempfile.mkdtemp(prefix=f"skubridge-bench-{n}-")
-    proc, url = sandbox(n)
+    proc, url = sandbox(n, latency_ms)
     try:
         config = write_config(work, url, [iconic("iconic", url)])
         results = []
@@ -234,6 +239,31 @@ def bench_hardtofind(n):
         proc.wait()
 
 
+def scaling():
+    """First, steady and reset passes at each SCALING_SIZES size with no latency: peak
+    RSS and CPU as the catalogue grows, against RSS_LIMITS."""
+    rows = []
+    for n in SCALING_SIZES:
+        print(f"bench: scaling, {n} SKUs at latency 0 ...", file=sys.stderr)
+        for (name, _, _, wall, cpu, rss, _, _), kind in zip(bench_size(n, 0), RSS_LIMITS):
+            rows.append((kind, n, wall, cpu, rss))
+    lines = [
+        "",
+        "## Memory and CPU as the catalogue grows (latency 0)",
+        "",
+        "Full reads stream into SQLite staging tables and stock is planned a page at a",
+        "time, so peak RSS should stay within the limits whatever the catalogue size.",
+        "",
+        "| pass | SKUs | wall s | CPU s | peak RSS MiB | limit MiB | within |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for kind, n, wall, cpu, rss in rows:
+        limit = RSS_LIMITS[kind]
+        lines.append(f"| {kind} | {n:,} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {limit} "
+                     f"| {'yes' if rss <= limit else '**no**'} |")
+    return lines
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -263,6 +293,7 @@ def main():
     rows.extend(bench_hardtofind(HTF_SIZE))
     print(f"bench: two channels side by side, {PAIR_SIZE} SKUs ...", file=sys.stderr)
     walls = side_by_side(PAIR_SIZE)
+    growth = scaling()
     lines = [
         "# skubridge benchmark",
         "",
@@ -326,7 +357,7 @@ def main():
         f"Both channels take {walls['both'] / slower:.2f}x the slower channel's wall time alone"
         " (the goal: at most 1.3x).",
     ]
-    text = "\n".join(lines + notes + pair + ["", "## Requests per endpoint"] + details) + "\n"
+    text = "\n".join(lines + notes + pair + growth + ["", "## Requests per endpoint"] + details) + "\n"
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
         f.write(text)

@@ -459,7 +459,7 @@ pub fn rematch(
         c.execute("DELETE FROM staged_matches WHERE channel = ?1", [channel])?;
         let mut read = c.prepare(
             "SELECT l.product_id, l.sku, l.status, l.parent_id, l.updated_at,
-                    (SELECT COUNT(*) FROM channel_listings x
+                    (SELECT COUNT(*) FROM channel_listings x INDEXED BY channel_listings_sku
                       WHERE x.channel = l.channel AND x.sku = l.sku AND x.status = 'active'),
                     (SELECT COUNT(*) FROM shopify_variants v WHERE v.sku = l.sku AND l.sku != ''),
                     v.variant_id, v.inventory_item_id, v.tracked, v.product_status
@@ -508,15 +508,17 @@ pub fn rematch(
 /// listing matched before and not now, holding stock skubridge pushed, is recorded as
 /// lost (its stock goes to 0).
 fn swap_in_staged_matches(c: &Connection, channel: &str, now: &str) -> rusqlite::Result<bool> {
+    // Row by row through the primary keys: a set operation would sort a million rows
+    // in memory.
     let changed: bool = c.query_row(
-        "SELECT EXISTS (SELECT product_id, sku, variant_id, inventory_item_id
-                          FROM staged_matches WHERE channel = ?1
-                        EXCEPT SELECT product_id, sku, variant_id, inventory_item_id
-                          FROM matches WHERE channel = ?1)
-             OR EXISTS (SELECT product_id, sku, variant_id, inventory_item_id
-                          FROM matches WHERE channel = ?1
-                        EXCEPT SELECT product_id, sku, variant_id, inventory_item_id
-                          FROM staged_matches WHERE channel = ?1)",
+        "SELECT EXISTS (SELECT 1 FROM staged_matches s WHERE s.channel = ?1
+                           AND NOT EXISTS (SELECT 1 FROM matches m
+                                            WHERE m.channel = ?1 AND m.product_id = s.product_id
+                                              AND m.sku = s.sku AND m.variant_id = s.variant_id
+                                              AND m.inventory_item_id = s.inventory_item_id))
+             OR EXISTS (SELECT 1 FROM matches m WHERE m.channel = ?1
+                           AND NOT EXISTS (SELECT 1 FROM staged_matches s
+                                            WHERE s.channel = ?1 AND s.product_id = m.product_id))",
         [channel],
         |r| r.get(0),
     )?;

@@ -28,8 +28,14 @@ pub fn rows_page(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<StockRow>, DbError> {
+    // Two statements rather than `?2 IS NULL OR …`, which keeps SQLite from seeking to
+    // the page's start in the primary key (every page would scan from the first row).
+    let from = match after {
+        Some(_) => "AND m.product_id > ?2",
+        None => "AND ?2 IS NULL",
+    };
     db.read(|c| {
-        let mut st = c.prepare_cached(
+        let mut st = c.prepare_cached(&format!(
             "SELECT m.product_id, m.sku, v.product_status,
                     (SELECT COALESCE(SUM(l.available), 0)
                        FROM shopify_levels l
@@ -41,10 +47,10 @@ pub fn rows_page(
                LEFT JOIN shopify_variants v ON v.variant_id = m.variant_id
                LEFT JOIN stock_pushed p ON p.channel = m.channel AND p.product_id = m.product_id
                LEFT JOIN stock_refused r ON r.channel = m.channel AND r.product_id = m.product_id
-              WHERE m.channel = ?1 AND (?2 IS NULL OR m.product_id > ?2)
+              WHERE m.channel = ?1 {from}
               ORDER BY m.product_id
-              LIMIT ?3",
-        )?;
+              LIMIT ?3"
+        ))?;
         let rows = st.query_map(params![channel, after, limit as i64], |r| {
             Ok(StockRow {
                 product_id: r.get(0)?,

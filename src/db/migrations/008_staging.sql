@@ -17,8 +17,9 @@ CREATE INDEX staged_variants_item ON staged_variants (inventory_item_id);
 
 -- A level names its parent (the variant, or its inventory item) and is linked to the
 -- item once every line is in: the file's lines come in no promised order.
+-- Keyed by line, so reading them in file order needs no sort.
 CREATE TABLE staged_levels (
-    line        INTEGER NOT NULL,
+    line        INTEGER PRIMARY KEY,
     parent_id   TEXT NOT NULL,
     location_id TEXT NOT NULL,
     available   INTEGER NOT NULL,
