@@ -170,24 +170,39 @@ fn insert_variants(c: &Connection, table: &str, variants: &[VariantRow]) -> rusq
 }
 
 /// Takes `tag` off the stored tags of every variant not in `tagged` (the variants
-/// Shopify says carry it now). Tags compare as Shopify's do, ignoring case.
+/// Shopify says carry it now). Tags compare as Shopify's do, ignoring case. The
+/// variants are visited, never held; only the stale ones are.
 pub fn untag_others(
     db: &Db,
     tag: &str,
     tagged: &std::collections::HashSet<String>,
 ) -> Result<usize, DbError> {
-    let stale: Vec<VariantRow> = variants(db)?
-        .into_iter()
-        .filter(|v| !tagged.contains(&v.variant_id))
-        .filter_map(|mut v| {
-            let tags = v.product_tags.as_mut()?;
+    db.write(|c| {
+        let mut stale = Vec::new();
+        let mut read = c.prepare(
+            "SELECT variant_id, product_tags FROM shopify_variants WHERE product_tags IS NOT NULL",
+        )?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let variant_id: String = r.get(0)?;
+            let Some(mut tags) = tags_of(r.get(1)?).filter(|_| !tagged.contains(&variant_id))
+            else {
+                continue;
+            };
             let before = tags.len();
             tags.retain(|t| !t.trim().eq_ignore_ascii_case(tag.trim()));
-            (tags.len() < before).then_some(v)
-        })
-        .collect();
-    db.write(|c| insert_variants(c, "shopify_variants", &stale))?;
-    Ok(stale.len())
+            if tags.len() < before {
+                stale.push((variant_id, tags));
+            }
+        }
+        let mut update =
+            c.prepare("UPDATE shopify_variants SET product_tags = ?2 WHERE variant_id = ?1")?;
+        for (variant_id, tags) in &stale {
+            let tags = serde_json::to_string(tags).expect("a list of strings serialises");
+            update.execute(params![variant_id, tags])?;
+        }
+        Ok(stale.len())
+    })
 }
 
 /// Adds or updates variants (an incremental product read); nothing is removed.
