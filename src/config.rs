@@ -1041,7 +1041,7 @@ reserve_stock = 1
     #[test]
     fn other_validations() {
         assert!(
-            error(&GOOD.replace("kind = \"iconic\"", "kind = \"mirakl\""))
+            error(&GOOD.replace("kind = \"iconic\"", "kind = \"seller_center\""))
                 .contains("not supported by this version")
         );
         assert!(error(&GOOD.replace("\"2\"", "\"warehouse\"")).starts_with("shopify.locations[1]"));

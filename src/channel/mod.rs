@@ -4,6 +4,7 @@
 
 pub mod hardtofind;
 pub mod iconic;
+pub mod mirakl;
 pub mod model;
 pub mod transport;
 
@@ -256,4 +257,4 @@ pub trait Connect: std::fmt::Debug + Send + Sync {
 }
 
 /// The kinds this build supports.
-pub const KINDS: &[&Kind] = &[&iconic::KIND, &hardtofind::KIND];
+pub const KINDS: &[&Kind] = &[&iconic::KIND, &hardtofind::KIND, &mirakl::KIND];

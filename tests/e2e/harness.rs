@@ -14,6 +14,7 @@ pub const ICONIC_ID: &str = "iconic-e2e";
 pub const ICONIC_SECRET: &str = "iconic-e2e-very-secret";
 pub const HTF_USER: &str = "owner@e2e-store.example";
 pub const HTF_PASSWORD: &str = "htf-e2e-very-secret";
+pub const MIRAKL_KEY: &str = "mirakl-e2e-shop-key";
 
 /// No run of the tests' small stores takes anywhere near this: one that does is hung.
 const HANG: Duration = Duration::from_secs(120);
@@ -37,12 +38,22 @@ impl Env {
     /// Like [`Env::new`], with a Hard To Find account too (the config names only The
     /// Iconic until a test adds the channel).
     pub fn with_hardtofind(shopify: Value, iconic: Value, hardtofind: Value) -> Self {
-        let fixture = skubridge_sandbox::Fixture {
-            shopify: serde_json::from_value(shopify).expect("shopify fixture"),
-            iconic: serde_json::from_value(iconic).expect("iconic fixture"),
+        Self::serving(skubridge_sandbox::Fixture {
             hardtofind: serde_json::from_value(hardtofind).expect("hardtofind fixture"),
-            ..Default::default()
-        };
+            ..store_fixture(shopify, iconic)
+        })
+    }
+
+    /// Like [`Env::new`], with a Mirakl shop too (the config names only The Iconic
+    /// until a test adds the channel).
+    pub fn with_mirakl(shopify: Value, iconic: Value, mirakl: Value) -> Self {
+        Self::serving(skubridge_sandbox::Fixture {
+            mirakl: serde_json::from_value(mirakl).expect("mirakl fixture"),
+            ..store_fixture(shopify, iconic)
+        })
+    }
+
+    fn serving(fixture: skubridge_sandbox::Fixture) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -308,6 +319,24 @@ reserve_stock = 1
             .sum()
     }
 
+    /// Runs `skubridge sync` and kills it (SIGKILL) as soon as a request to an endpoint
+    /// whose label contains `needle` reaches the sandbox (or after 20 s without one).
+    pub fn sync_killed_at(&self, needle: &str) {
+        let mut pass = self
+            .run(&["sync"])
+            .command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("skubridge runs");
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while self.count(needle) == 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        pass.kill().expect("the pass is killed");
+        pass.wait().expect("the killed pass is reaped");
+    }
+
     pub fn control_post(&self, path: &str, body: Value) -> Value {
         self.control(reqwest::Method::POST, path, Some(body))
     }
@@ -318,6 +347,15 @@ reserve_stock = 1
             "/_sandbox/latency",
             Some(json!({ "ms": ms })),
         );
+    }
+}
+
+/// The store and The Iconic from these fixtures; the other channels' defaults.
+fn store_fixture(shopify: Value, iconic: Value) -> skubridge_sandbox::Fixture {
+    skubridge_sandbox::Fixture {
+        shopify: serde_json::from_value(shopify).expect("shopify fixture"),
+        iconic: serde_json::from_value(iconic).expect("iconic fixture"),
+        ..Default::default()
     }
 }
 
@@ -405,6 +443,7 @@ impl Run<'_> {
             .env("SHOPIFY_TOKEN", SHOPIFY_TOKEN)
             .env("ICONIC_SECRET", ICONIC_SECRET)
             .env("HARDTOFIND_PASSWORD", HTF_PASSWORD)
+            .env("MIRAKL_API_KEY", MIRAKL_KEY)
             // Keep fault tests fast: backoff waits shrink, attempts stay the same.
             .env("SKUBRIDGE_BACKOFF_MS", "20");
         for (k, v) in &self.vars {

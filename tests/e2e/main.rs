@@ -16,6 +16,7 @@ mod harness;
 mod kind;
 mod market;
 mod migration;
+mod mirakl;
 mod orders;
 mod output;
 mod products;

@@ -1,0 +1,366 @@
+//! Offers, through the asynchronous export: OF52 starts it (in full, or differential:
+//! what changed since a date), OF53 is polled until it is ready, and each file it lists
+//! (OF54) is one chunk of offers, sent on as soon as it is read. OF21's paging is not
+//! used: an export reads any catalogue in a few requests.
+
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::{stream, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::channel::transport::{json, Transport};
+use crate::channel::{send_listings, ChannelError, Listing, ListingStatus, ListingsOut};
+use crate::clock;
+use crate::http::Backoff;
+
+const EXPORT: &str = "POST /api/offers/export/async";
+const EXPORT_STATUS: &str = "GET /api/offers/export/async/status/{id}";
+const EXPORT_FILE: &str = "GET (offer export file)";
+
+/// UNCONFIRMED: offers per export file. Mirakl documents no default; this bounds what
+/// one file holds in memory (a few megabytes) while a large shop takes a few files.
+const ITEMS_PER_CHUNK: usize = 10_000;
+
+/// UNCONFIRMED: how long an export takes to prepare. Mirakl states none; a full export
+/// of a large shop can take minutes. Past this the read fails, and the next one asks
+/// again: an identical request still pending answers the same export.
+const EXPORT_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Waits between status reads: from a second, doubling, at most half a minute.
+const POLL: Backoff = Backoff {
+    attempts: 1,
+    base: Duration::from_secs(1),
+    max: Duration::from_secs(30),
+};
+
+/// UNCONFIRMED: the inactivity reason of an offer that is off sale only for want of
+/// stock. Such an offer is a listing like any other: the stock sent revives it.
+const OUT_OF_STOCK: &str = "ZERO_QUANTITY";
+
+#[derive(Serialize)]
+struct ExportRequest {
+    export_type: &'static str,
+    items_per_chunk: usize,
+    /// Differential: every offer changed since (deleted and inactive ones included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_request_date: Option<String>,
+    /// A full export leaves inactive offers out unless asked; they are listings too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    include_inactive_offers: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Started {
+    tracking_id: String,
+}
+
+#[derive(Deserialize)]
+struct ExportStatus {
+    status: String,
+    #[serde(default)]
+    urls: Vec<String>,
+    error: Option<ExportError>,
+}
+
+#[derive(Deserialize)]
+struct ExportError {
+    code: Option<String>,
+    detail: Option<String>,
+}
+
+/// An offer in an export file: what a listing needs of it.
+#[derive(Debug, Deserialize)]
+struct ExportOffer {
+    shop_sku: String,
+    product_sku: Option<String>,
+    #[serde(default)]
+    active: bool,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    inactivity_reasons: Vec<String>,
+    last_updated: Option<String>,
+}
+
+impl ExportOffer {
+    /// Keyed by the shop SKU: it is what stock imports name and what the import's error
+    /// report gives back, and it is unique in a shop (an offer id changes when an offer
+    /// is deleted and made again).
+    fn into_listing(self) -> Listing {
+        let status = if self.deleted {
+            ListingStatus::Deleted
+        } else if self.active || for_want_of_stock(&self.inactivity_reasons) {
+            ListingStatus::Active
+        } else {
+            ListingStatus::Inactive
+        };
+        Listing {
+            product_id: self.shop_sku.clone(),
+            sku: self.shop_sku,
+            status,
+            parent_id: self.product_sku,
+            updated_at: self.last_updated.as_deref().and_then(clock::parse),
+        }
+    }
+}
+
+fn for_want_of_stock(reasons: &[String]) -> bool {
+    !reasons.is_empty() && reasons.iter().all(|r| r == OUT_OF_STOCK)
+}
+
+/// Starts an export and waits for its files, within [`EXPORT_WAIT`].
+async fn export_files(
+    transport: &Transport,
+    updated_since: Option<DateTime<Utc>>,
+) -> Result<Vec<String>, ChannelError> {
+    let request = ExportRequest {
+        export_type: "application/json",
+        items_per_chunk: ITEMS_PER_CHUNK,
+        last_request_date: updated_since.map(clock::rfc3339),
+        include_inactive_offers: updated_since.is_none().then_some(true),
+    };
+    let url = transport.url("/api/offers/export/async");
+    let started: Started = transport
+        .call(EXPORT, |http| http.post(&url).json(&request), json)
+        .await
+        .map_err(|e| match e {
+            ChannelError::Unavailable {
+                endpoint,
+                attempts,
+                reason,
+            } if updated_since.is_none() && reason.starts_with("HTTP 429") => {
+                ChannelError::Unavailable {
+                    endpoint,
+                    attempts,
+                    reason: format!("{reason} (Mirakl allows one full offer export a day)"),
+                }
+            }
+            other => other,
+        })?;
+    let id = started.tracking_id;
+    let url = transport.url(&format!("/api/offers/export/async/status/{id}"));
+    let since = Instant::now();
+    let mut polls = 0;
+    loop {
+        let status: ExportStatus = transport
+            .call(EXPORT_STATUS, |http| http.get(&url), json)
+            .await?;
+        let unavailable = |reason: String| ChannelError::Unavailable {
+            endpoint: EXPORT_STATUS,
+            attempts: 1,
+            reason,
+        };
+        match status.status.as_str() {
+            "COMPLETED" => return Ok(status.urls),
+            "FAILED" => {
+                let why = status
+                    .error
+                    .map(|e| {
+                        [e.code, e.detail]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(": ")
+                    })
+                    .unwrap_or_default();
+                return Err(unavailable(format!("the offer export {id} failed: {why}")));
+            }
+            // PENDING, or a state this version does not know: waited out like PENDING.
+            _ if since.elapsed() >= EXPORT_WAIT => {
+                return Err(unavailable(format!(
+                    "the offer export {id} was not ready after {} minutes; it is asked for again on the next product sync",
+                    EXPORT_WAIT.as_secs() / 60
+                )))
+            }
+            _ => {}
+        }
+        polls += 1;
+        tokio::time::sleep(POLL.delay(polls)).await;
+    }
+}
+
+/// One export file's offers. A file on the operator's own host takes the shop key like
+/// any call; UNCONFIRMED: a file elsewhere (a storage link) is fetched without it, so
+/// the key never leaves the operator.
+async fn file(transport: &Transport, url: String) -> Result<Vec<Listing>, ChannelError> {
+    let base = reqwest::Url::parse(&transport.url("/")).map_err(|e| ChannelError::Unexpected {
+        endpoint: EXPORT_FILE,
+        reason: e.to_string(),
+    })?;
+    let target = base.join(&url).map_err(|_| ChannelError::Unexpected {
+        endpoint: EXPORT_FILE,
+        reason: "the export listed a file that is not a URL".into(),
+    })?;
+    let offers: Vec<ExportOffer> = if target.origin() == base.origin() {
+        transport
+            .call(EXPORT_FILE, |http| http.get(target.clone()), json)
+            .await?
+    } else {
+        let http = transport.http();
+        transport
+            .unauthenticated(EXPORT_FILE, || http.get(target.clone()), json)
+            .await?
+    };
+    Ok(offers.into_iter().map(ExportOffer::into_listing).collect())
+}
+
+/// Every offer (those changed since `updated_since`), sent to `out` a file at a time,
+/// `concurrency` files in flight.
+pub(super) async fn fetch(
+    transport: &Transport,
+    updated_since: Option<DateTime<Utc>>,
+    out: &ListingsOut,
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ChannelError> {
+    let files = export_files(transport, updated_since).await?;
+    let mut read = pin!(stream::iter(files)
+        .map(|url| file(transport, url))
+        .buffer_unordered(transport.concurrency()));
+    let mut count = 0;
+    while let Some(listings) = read.try_next().await? {
+        count += listings.len() as u64;
+        on_progress(count);
+        send_listings(out, listings).await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::transport::test_transport;
+    use super::*;
+    use crate::test_server::{Reply, TestServer};
+    use serde_json::{json, Value};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn offer(sku: &str, active: bool, reasons: &[&str]) -> Value {
+        json!({"offer_id": 7, "shop_sku": sku, "product_sku": format!("P-{sku}"),
+               "product_title": "Linen Shirt", "quantity": 0, "price": "29.95",
+               "active": active, "inactivity_reasons": reasons, "state_code": "11",
+               "last_updated": "2026-03-01T10:00:00.000Z", "shop_id": 2001,
+               "currency_iso_code": "AUD", "deleted": false})
+    }
+
+    #[test]
+    fn export_rows_become_listings_keyed_by_shop_sku() {
+        let chunk = json!([
+            offer("LS-S", true, &[]),
+            offer("LS-M", false, &["ZERO_QUANTITY"]),
+            offer("LS-L", false, &["ZERO_QUANTITY", "SHOP_NOT_OPEN"]),
+            {"offer_id": 9, "shop_sku": "OLD-1", "product_sku": "P-OLD", "shop_id": 2001,
+             "active": false, "deleted": true},
+        ]);
+        let rows: Vec<ExportOffer> = json_rows(&chunk);
+        let listings: Vec<Listing> = rows.into_iter().map(ExportOffer::into_listing).collect();
+        let status: Vec<(&str, &ListingStatus)> = listings
+            .iter()
+            .map(|l| (l.product_id.as_str(), &l.status))
+            .collect();
+        assert_eq!(
+            status,
+            [
+                ("LS-S", &ListingStatus::Active),
+                ("LS-M", &ListingStatus::Active),
+                ("LS-L", &ListingStatus::Inactive),
+                ("OLD-1", &ListingStatus::Deleted),
+            ]
+        );
+        let first = &listings[0];
+        assert_eq!(first.sku, "LS-S");
+        assert_eq!(first.parent_id.as_deref(), Some("P-LS-S"));
+        assert_eq!(
+            first.updated_at,
+            Some(crate::clock::parse("2026-03-01T10:00:00Z").unwrap())
+        );
+    }
+
+    fn json_rows(v: &Value) -> Vec<ExportOffer> {
+        json(&v.to_string()).unwrap()
+    }
+
+    /// Serves one export: pending at the first status read, then `status` with these
+    /// file URLs; each file holds the offers named in its `file` query.
+    async fn export_server(status: Value) -> TestServer {
+        let reads = AtomicU32::new(0);
+        TestServer::start(move |seen| match seen.path() {
+            "/api/offers/export/async" => Reply::json(&json!({"tracking_id": "t-1"})),
+            "/api/offers/export/async/status/t-1" => match reads.fetch_add(1, Ordering::SeqCst) {
+                0 => Reply::json(&json!({"status": "PENDING", "urls": []})),
+                _ => Reply::json(&status),
+            },
+            _ => {
+                let query = seen.target.split("file=").nth(1).unwrap_or_default();
+                let skus = query.split('&').next().unwrap_or_default();
+                let rows: Vec<Value> = skus.split(',').map(|s| offer(s, true, &[])).collect();
+                Reply::json(&json!(rows))
+            }
+        })
+        .await
+    }
+
+    /// Every listing read, and the read's outcome.
+    async fn read_all(
+        t: &Transport,
+        since: Option<DateTime<Utc>>,
+    ) -> (Vec<String>, Result<(), ChannelError>) {
+        let (out, mut batches) = tokio::sync::mpsc::channel(8);
+        let outcome = fetch(t, since, &out, &|_| {}).await;
+        drop(out);
+        let mut skus = Vec::new();
+        while let Some(batch) = batches.recv().await {
+            skus.extend(batch.into_iter().map(|l| l.sku));
+        }
+        skus.sort();
+        (skus, outcome)
+    }
+
+    #[tokio::test]
+    async fn a_full_export_is_polled_until_ready_and_every_file_streamed() {
+        let storage = export_server(json!({})).await;
+        let server = export_server(json!({"status": "COMPLETED", "urls": [
+            "/api/offers/export/async/file/t-1?file=A,B",
+            format!("{}/elsewhere/t-1?file=C", storage.url),
+        ]}))
+        .await;
+        let t = test_transport(&server.url);
+        let (skus, outcome) = read_all(&t, None).await;
+        outcome.unwrap();
+        assert_eq!(skus, ["A", "B", "C"]);
+        let seen = server.seen();
+        let body: Value = serde_json::from_str(&seen[0].body).unwrap();
+        assert_eq!(
+            body,
+            json!({"export_type": "application/json", "items_per_chunk": ITEMS_PER_CHUNK,
+                   "include_inactive_offers": true})
+        );
+        assert_eq!(t.requests()[EXPORT_STATUS], 2);
+        assert!(seen
+            .iter()
+            .all(|s| s.header("authorization") == Some("shop-key-0f3c")));
+        // A file on another host never gets the key.
+        let elsewhere = storage.seen();
+        assert_eq!(elsewhere.len(), 1);
+        assert_eq!(elsewhere[0].header("authorization"), None);
+    }
+
+    #[tokio::test]
+    async fn a_differential_export_names_its_date_and_a_failed_one_says_why() {
+        let server = export_server(json!({"status": "FAILED", "urls": [],
+            "error": {"code": "EXPORT_FAILED", "detail": "disk full"}}))
+        .await;
+        let t = test_transport(&server.url);
+        let since = crate::clock::parse("2026-03-01T10:00:00Z");
+        let (skus, outcome) = read_all(&t, since).await;
+        assert!(skus.is_empty());
+        let error = outcome.unwrap_err().to_string();
+        assert!(
+            error.contains("t-1 failed: EXPORT_FAILED: disk full"),
+            "{error}"
+        );
+        let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
+        assert_eq!(body["last_request_date"], "2026-03-01T10:00:00.000Z");
+        assert!(body.get("include_inactive_offers").is_none());
+    }
+}
