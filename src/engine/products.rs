@@ -152,11 +152,12 @@ impl Engine<'_> {
         })?;
         c.no_sku = catalog::variants_without_sku(self.db)?;
         // Shopify's SKUs are read for hints only when a listing needs one.
-        let skus = match problems.is_empty() {
-            true => Vec::new(),
-            false => catalog::skus(self.db)?,
+        let skus = if problems.is_empty() {
+            Vec::new()
+        } else {
+            catalog::skus(self.db)?
         };
-        let problems = unmatched::with_hints(name, problems, || skus);
+        let problems = unmatched::with_hints(name, problems, &skus);
         self.notice(notices::unmatched(name, &problems));
         meta::set_watermark(self.db, &products_watermark(name), now)?;
         Ok(Counts::of([

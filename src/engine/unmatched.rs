@@ -170,7 +170,7 @@ pub fn listing_problems(
     listings: &[Listing],
     result: &MatchResult,
 ) -> Vec<ListingProblem> {
-    let problems = listings
+    let problems: Vec<(Listing, Reason)> = listings
         .iter()
         .zip(&result.verdicts)
         .filter_map(|(l, verdict)| {
@@ -181,13 +181,16 @@ pub fn listing_problems(
             Some((l.clone(), reason(verdict, status)?))
         })
         .collect();
-    with_hints(channel, problems, || {
+    let skus: Vec<String> = if problems.is_empty() {
+        Vec::new()
+    } else {
         variants
             .iter()
             .filter_map(real_sku)
             .map(str::to_string)
             .collect()
-    })
+    };
+    with_hints(channel, problems, &skus)
 }
 
 /// Why a listing with this verdict is reported (`product_status`: its matched
@@ -207,17 +210,13 @@ pub fn reason(verdict: &Verdict, product_status: Option<&str>) -> Option<Reason>
     })
 }
 
-/// The problems of one channel with their near-miss hints. Shopify's SKUs (`skus`) are
-/// read only when there is a problem, so a clean catalogue costs no extra memory.
+/// The problems of one channel with their near-miss hints among Shopify's SKUs (which
+/// callers read only when there is a problem: a clean catalogue costs no memory).
 pub fn with_hints(
     channel: &str,
     problems: Vec<(Listing, Reason)>,
-    skus: impl FnOnce() -> Vec<String>,
+    skus: &[String],
 ) -> Vec<ListingProblem> {
-    if problems.is_empty() {
-        return Vec::new();
-    }
-    let skus = skus();
     let hints = NearMissIndex::new(skus.iter().map(String::as_str));
     problems
         .into_iter()
