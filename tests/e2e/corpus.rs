@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{Env, HTF_PASSWORD, ICONIC_SECRET, SHOPIFY_TOKEN};
+use crate::harness::{Env, HTF_PASSWORD, ICONIC_SECRET, MIRAKL_KEY, SHOPIFY_TOKEN};
 
 struct Case {
     path: PathBuf,
@@ -106,6 +106,7 @@ fn every_broken_config_is_named_with_its_key_and_touches_nothing() {
             SHOPIFY_TOKEN,
             ICONIC_SECRET,
             HTF_PASSWORD,
+            MIRAKL_KEY,
             "shpat_literal_corpus_secret",
         ] {
             if out.stderr.contains(secret) {
@@ -152,6 +153,17 @@ fn target(folder: &str) -> (&'static str, &'static str, &'static str) {
         "htf-orders" => ("/hardtofind/orders", "GET", "GET /orders"),
         "htf-order" => ("/hardtofind/order/", "GET", "GET /order/{id}"),
         "htf-login" => ("/hardtofind/authenticate", "POST", "POST /authenticate"),
+        "mirakl-orders" => ("/mirakl/api/orders", "GET", "GET /api/orders"),
+        "mirakl-export-file" => (
+            "/mirakl/api/offers/export/async/file/",
+            "GET",
+            "GET (offer export file)",
+        ),
+        "mirakl-export-status" => (
+            "/mirakl/api/offers/export/async/status/",
+            "GET",
+            "GET /api/offers/export/async/status/{id}",
+        ),
         other => panic!("tests/corpus/api/{other}: no endpoint is known for it"),
     }
 }
@@ -159,11 +171,8 @@ fn target(folder: &str) -> (&'static str, &'static str, &'static str) {
 /// What the customer's order in the corpus holds: never to be printed.
 const CUSTOMER: [&str; 3] = ["Secretperson", "Private Lane", "sam@private.example"];
 
-/// One API body served in place of the real answer, every time it is asked for (so
-/// retries see it too). `fail-*`: the step fails, recorded with the endpoint named;
-/// `held-*`: the one order is held with the field named and no customer data; `ok-*`:
-/// the pass goes through. Never a panic.
-fn api_case(folder: &str, name: &str, body: &str) -> Result<(), String> {
+/// The standard store on The Iconic and Hard To Find, with one order on Hard To Find.
+fn hardtofind_env() -> Env {
     let htf = serde_json::json!({"username": crate::harness::HTF_USER, "password": HTF_PASSWORD});
     let env = Env::with_hardtofind(
         crate::harness::standard_shopify(),
@@ -183,6 +192,35 @@ fn api_case(folder: &str, name: &str, body: &str) -> Result<(), String> {
         "/_sandbox/hardtofind/orders",
         serde_json::json!({"id": 88001, "lines": [{"sku": "LS-S", "price": "10.00", "quantity": 1}]}),
     );
+    env
+}
+
+/// The standard store on The Iconic and Mirakl, with one order on Mirakl (88001-A, the
+/// id the corpus's orders carry) waiting for acceptance.
+fn mirakl_env() -> Env {
+    let env = Env::with_mirakl(
+        crate::harness::standard_shopify(),
+        crate::harness::standard_iconic(),
+        crate::harness::quick_mirakl(&["LS-S", "LS-M"]),
+    );
+    env.write_config_with("", &crate::harness::mirakl_channel(&env, ""));
+    env.control_post(
+        "/_sandbox/mirakl/orders",
+        serde_json::json!({"order_id": "88001-A", "lines": [{"offer_sku": "LS-S", "quantity": 1,
+                           "unit_price": "10.00", "shipping_price": "0.00"}]}),
+    );
+    env
+}
+
+/// One API body served in place of the real answer, every time it is asked for (so
+/// retries see it too). `fail-*`: the step fails, recorded with the endpoint named;
+/// `held-*`: the one order is held with the field named and no customer data; `ok-*`:
+/// the pass goes through. Never a panic.
+fn api_case(folder: &str, name: &str, body: &str) -> Result<(), String> {
+    let env = match folder.starts_with("mirakl-") {
+        true => mirakl_env(),
+        false => hardtofind_env(),
+    };
     let (path, method, label) = target(folder);
     env.fault(
         serde_json::json!({"path": path, "method": method, "times": 1000,

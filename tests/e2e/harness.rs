@@ -53,6 +53,21 @@ impl Env {
         })
     }
 
+    /// Like [`Env::new`], with a Hard To Find store and a Mirakl shop too (the config
+    /// names only The Iconic until a test adds the channels).
+    pub fn with_hardtofind_and_mirakl(
+        shopify: Value,
+        iconic: Value,
+        hardtofind: Value,
+        mirakl: Value,
+    ) -> Self {
+        Self::serving(skubridge_sandbox::Fixture {
+            hardtofind: serde_json::from_value(hardtofind).expect("hardtofind fixture"),
+            mirakl: serde_json::from_value(mirakl).expect("mirakl fixture"),
+            ..store_fixture(shopify, iconic)
+        })
+    }
+
     fn serving(fixture: skubridge_sandbox::Fixture) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -231,6 +246,10 @@ reserve_stock = 1
 
     pub fn control_patch(&self, path: &str, patch: Value) {
         self.control(reqwest::Method::PATCH, path, Some(patch));
+    }
+
+    pub fn control_put(&self, path: &str, body: Value) {
+        self.control(reqwest::Method::PUT, path, Some(body));
     }
 
     /// Emails the SMTP sink received, oldest first.
@@ -533,4 +552,43 @@ pub fn standard_iconic() -> Value {
             {"id": 50, "name": "Not in Shopify", "status": "active", "products": [listing(901, "NOSHOP-1", 3)]},
         ]
     })
+}
+
+/// A Mirakl shop (for [`Env::with_mirakl`]) selling these shop SKUs that never makes a
+/// pass wait: no frequency limit, a stock import complete at its first status read.
+pub fn quick_mirakl(skus: &[&str]) -> Value {
+    let limits: serde_json::Map<String, Value> = [
+        "A01",
+        "OF21",
+        "OF52_FULL",
+        "OF52_DIFFERENTIAL",
+        "OF53",
+        "OF54",
+        "STO01",
+        "STO02",
+        "STO03",
+        "SH21",
+        "OR11",
+        "OR21",
+        "OR23",
+        "OR24",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), json!(0)))
+    .collect();
+    let offers: Vec<Value> = skus
+        .iter()
+        .map(|sku| json!({"shop_sku": sku, "price": "29.95"}))
+        .collect();
+    json!({"api_key": MIRAKL_KEY, "stock_import_reads": 0, "frequency_limits": limits,
+           "offers": offers})
+}
+
+/// The `[[channel]]` table of a Mirakl channel named "mirakl" on `env`'s sandbox shop,
+/// importing orders since 2020, `extra` lines in it.
+pub fn mirakl_channel(env: &Env, extra: &str) -> String {
+    format!(
+        "[[channel]]\nname = \"mirakl\"\nkind = \"mirakl\"\nendpoint = \"{}/mirakl/api\"\napi_key = \"${{MIRAKL_API_KEY}}\"\nshop_id = 2001\nimport_orders_since = \"2020-01-01T00:00:00Z\"\n{extra}\n",
+        env.url
+    )
 }

@@ -363,4 +363,68 @@ mod tests {
         assert_eq!(body["last_request_date"], "2026-03-01T10:00:00.000Z");
         assert!(body.get("include_inactive_offers").is_none());
     }
+
+    /// Where an answer's error says the problem is: a position in the body, or a field
+    /// by name.
+    fn placed(message: &str) -> bool {
+        message.contains(" at line ") || message.contains('`')
+    }
+
+    /// Export chunks (OF54) and export statuses (OF53) of any shape: never a panic; a
+    /// chunk that cannot be read says where; a listing is keyed by its shop SKU byte for
+    /// byte, and deleted offers are never active.
+    #[test]
+    #[ignore = "fuzzing: make fuzz"]
+    fn fuzz_mirakl_export_chunk() {
+        use crate::http::fuzz::{self, text_body};
+        let mut chunk = json!([
+            offer("LS-S ", true, &[]),
+            offer("Ü\u{200B}-1", false, &["ZERO_QUANTITY"]),
+            offer("LS-L", false, &["ZERO_QUANTITY", "SHOP_NOT_OPEN"]),
+            {"offer_id": 9, "shop_sku": "OLD-1", "product_sku": null, "active": true,
+             "deleted": true, "last_updated": "02/01/2026"},
+        ]);
+        chunk[1]["inactivity_reasons"] = json!(["ZERO_QUANTITY", null]);
+        let status = json!({"status": "COMPLETED", "urls": ["/a?file=1", "https://x/b"],
+                            "error": {"code": "EXPORT_FAILED", "detail": null}});
+        fuzz::run("mirakl_export_chunk", |rng, input| {
+            if rng.u8(..4) == 0 {
+                *input = text_body(rng, &status);
+                return match json::<ExportStatus>(input) {
+                    Ok(_) => Ok(()),
+                    Err(e) if !placed(&e.to_string()) => Err(format!("says nowhere: {e}")),
+                    Err(_) => Ok(()),
+                };
+            }
+            *input = text_body(rng, &chunk);
+            let offers = match json::<Vec<ExportOffer>>(input) {
+                Ok(offers) => offers,
+                Err(e) if !placed(&e.to_string()) => return Err(format!("says nowhere: {e}")),
+                Err(_) => return Ok(()),
+            };
+            let listings: Vec<Listing> =
+                offers.into_iter().map(ExportOffer::into_listing).collect();
+            let Ok(Value::Array(written)) = serde_json::from_str::<Value>(input) else {
+                return Ok(());
+            };
+            for (l, w) in listings.iter().zip(&written) {
+                // serde also reads an offer from a list of its fields in turn.
+                let Some(offer) = w.as_object() else {
+                    continue;
+                };
+                let sku = offer["shop_sku"].as_str().unwrap_or_default();
+                if l.sku != sku || l.product_id != sku {
+                    return Err(format!(
+                        "shop SKU {sku:?} read as {:?}/{:?}",
+                        l.sku, l.product_id
+                    ));
+                }
+                let deleted = offer.get("deleted").and_then(Value::as_bool) == Some(true);
+                if deleted && l.status != ListingStatus::Deleted {
+                    return Err(format!("a deleted offer read as {:?}", l.status));
+                }
+            }
+            Ok(())
+        });
+    }
 }

@@ -707,4 +707,119 @@ mod tests {
             json!({"order_lines": [{"id": "5-A-1", "accepted": true}, {"id": "5-A-2", "accepted": false}]})
         );
     }
+
+    /// [`order_json`] with the customer's data planted: the address, the phone and the
+    /// notification email.
+    fn planted_order(rng: &mut fastrand::Rng) -> Value {
+        use crate::http::fuzz::planted;
+        let mut v = order_json("1001-A", "SHIPPING");
+        for field in [
+            "firstname",
+            "lastname",
+            "company",
+            "street_1",
+            "street_2",
+            "city",
+            "state",
+            "zip_code",
+            "country",
+            "phone",
+        ] {
+            v["customer"]["shipping_address"][field] = planted(rng);
+        }
+        v["customer_notification_email"] = planted(rng);
+        v["order_lines"][0]["refunds"] = json!([{"quantity": 1}, {"quantity": null}]);
+        v
+    }
+
+    /// Fields an order's reason may name: those of [`WireOrder`].
+    const FIELDS: [&str; 13] = [
+        "order_id",
+        "commercial_id",
+        "order_state",
+        "created_date",
+        "last_updated_date",
+        "currency_iso_code",
+        "total_price",
+        "shipping_deadline",
+        "shipping_type_label",
+        "shipping_type_code",
+        "customer",
+        "customer_notification_email",
+        "order_lines",
+    ];
+
+    /// OR11 pages and orders of any shape: never a panic; an order that cannot be read
+    /// names its field and never repeats customer data; a line read always holds between
+    /// one unit and the units ordered, with a SKU and an id.
+    #[test]
+    #[ignore = "fuzzing: make fuzz"]
+    fn fuzz_mirakl_read_order() {
+        use crate::http::fuzz::{self, text_body, PLANTED};
+        fuzz::run("mirakl_read_order", |rng, input| {
+            let sample = planted_order(rng);
+            *input = text_body(rng, &sample);
+            // The page around it: read without a panic, de-duplicated whatever it holds.
+            let page = format!(r#"{{"orders": [{input}, {input}], "total_count": 2}}"#);
+            if let Ok(page) = json::<Page>(&page) {
+                let mut read = OrdersRead::default();
+                for raw in &page.orders {
+                    match read_order(raw) {
+                        Ok(o) => read.orders.push(o),
+                        Err(u) => read.unreadable.push(u),
+                    }
+                }
+                let read = unique(read);
+                if read.orders.len() + read.unreadable.len() > 2 {
+                    return Err("one order read three times".into());
+                }
+            }
+            let raw = match json::<Box<RawValue>>(input) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    let said = crate::http::undecodable(&e, input);
+                    let json_like = input.trim_start().starts_with(['{', '[']);
+                    return match json_like && said.contains(PLANTED) {
+                        true => Err(format!("the page's error repeats customer data: {said}")),
+                        false => Ok(()),
+                    };
+                }
+            };
+            match read_order(&raw) {
+                Err(u) => {
+                    if format!("{u:?}").contains(PLANTED) {
+                        return Err(format!("repeats customer data: {u:?}"));
+                    }
+                    let object = raw.get().starts_with('{');
+                    let named = FIELDS.iter().any(|f| u.reason.contains(f));
+                    let placed = u.reason.starts_with(['.', '[']);
+                    if object && !named || !object && !placed {
+                        return Err(format!("names no field: {}", u.reason));
+                    }
+                }
+                Ok(o) => {
+                    // The units ordered, as written (when a `Value` can hold the body).
+                    let written: Vec<Option<i64>> = serde_json::from_str::<Value>(raw.get())
+                        .ok()
+                        .and_then(|v| v.get("order_lines").cloned())
+                        .and_then(|l| l.as_array().cloned())
+                        .map(|l| l.iter().map(|l| l["quantity"].as_i64()).collect())
+                        .unwrap_or_default();
+                    for (i, l) in o.lines.iter().enumerate() {
+                        let ordered = written.get(i).copied().flatten().unwrap_or(i64::MAX);
+                        if l.quantity < 1 || l.quantity > ordered {
+                            return Err(format!(
+                                "line {i} of {} units, {ordered} ordered",
+                                l.quantity
+                            ));
+                        }
+                    }
+                    if o.id.is_empty() && o.number.is_empty() {
+                        return Err("an order with neither id nor number".into());
+                    }
+                }
+            }
+            Ok(())
+        });
+    }
 }

@@ -81,14 +81,15 @@ impl Dialect for MiraklDialect {
 
 /// UNCONFIRMED: Mirakl's error body. Read as `{"message", "status"}` with the
 /// operation's error `code` where it has one ("ORDER_INVALID_STATE: ..."); anything
-/// else is shown as a short snippet.
+/// else is shown as it is. Either way as a short snippet: the reason goes into logs,
+/// `status` and email.
 pub(super) fn refusal_message(body: &str) -> String {
     #[derive(Deserialize)]
     struct Refusal {
         message: Option<String>,
         code: Option<String>,
     }
-    match serde_json::from_str::<Refusal>(body) {
+    let reason = match serde_json::from_str::<Refusal>(body) {
         Ok(Refusal {
             message: Some(message),
             code: Some(code),
@@ -97,8 +98,9 @@ pub(super) fn refusal_message(body: &str) -> String {
             message: Some(message),
             ..
         }) => message,
-        _ => snippet(body),
-    }
+        _ => body.to_string(),
+    };
+    snippet(&reason)
 }
 
 /// A transport to a `crate::test_server` at `url` for shop 2001, with millisecond
@@ -136,6 +138,16 @@ mod tests {
             refusal_message("<html>Bad gateway</html>"),
             "<html>Bad gateway</html>"
         );
+    }
+
+    /// Fuzzing found this (fuzz_mirakl_refusal_message): a message of kilobytes over
+    /// several lines was given whole to logs, `status` and email.
+    #[test]
+    fn a_long_refusal_is_cut_short_on_one_line() {
+        let body = serde_json::json!({"message": "line\n".repeat(1000), "code": "E1"});
+        let reason = refusal_message(&body.to_string());
+        assert!(reason.starts_with("E1: line line"), "{reason}");
+        assert!(reason.chars().count() <= 201 && !reason.contains('\n'));
     }
 
     #[tokio::test]
@@ -180,5 +192,23 @@ mod tests {
             text.contains("channel.api_key") && !text.contains("shop-key-0f3c"),
             "{text}"
         );
+    }
+
+    /// Error bodies of any shape: never a panic; the reason is short and on one line
+    /// (it goes into logs, `status` and email), and keeps the code Mirakl names.
+    #[test]
+    #[ignore = "fuzzing: make fuzz"]
+    fn fuzz_mirakl_refusal_message() {
+        use crate::http::fuzz::{self, text_body};
+        let sample = serde_json::json!({"message": "The order 7-A is in state SHIPPED",
+                                        "status": 400, "code": "ORDER_INVALID_STATE"});
+        fuzz::run("mirakl_refusal_message", |rng, input| {
+            *input = text_body(rng, &sample);
+            let reason = refusal_message(input);
+            if reason.chars().count() > 201 || reason.contains(['\n', '\r']) {
+                return Err(format!("a long or multi-line reason: {}", reason.len()));
+            }
+            Ok(())
+        });
     }
 }
