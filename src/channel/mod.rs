@@ -118,6 +118,20 @@ pub enum ChannelError {
 /// reader wait for the store).
 pub type ListingsOut = tokio::sync::mpsc::Sender<Vec<Listing>>;
 
+/// `ids` without repeats, in order, cut into owned chunks of at most `size` for the
+/// by-id reads channels cap (owned: a future borrowing them could not be proven `Send`).
+/// No ids, no chunk: an empty filter would ask for every order there is.
+pub fn id_chunks(ids: &[String], size: usize) -> Vec<Vec<String>> {
+    let ids: Vec<&String> = ids
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    ids.chunks(size)
+        .map(|chunk| chunk.iter().map(|id| (*id).clone()).collect())
+        .collect()
+}
+
 /// Sends a batch of listings on. The engine receives until the channel is done, even
 /// after a failed store (reported then), so a closed receiver is not this read's error.
 pub async fn send_listings(out: &ListingsOut, batch: Vec<Listing>) {

@@ -6,7 +6,7 @@
 //! and never stops the others.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::listings::{self, parse_timestamp, update_date_param, ListBody, Pagination};
 use super::transport::Transport;
 use super::WireId;
-use crate::channel::ChannelError;
+use crate::channel::{id_chunks, ChannelError};
 use crate::channel::{
     Address, ChannelOrder, LineState, OrderExtras, OrderLine, OrderStage, OrdersRead,
     UnreadableOrder,
@@ -405,19 +405,7 @@ pub(super) async fn by_id(
     transport: &Transport,
     ids: &[String],
 ) -> Result<OrdersRead, ChannelError> {
-    // No ids, no chunk, no request: an empty filter would ask for every order there is.
-    let ids: Vec<String> = ids
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // Owned chunks: a future borrowing them could not be proven `Send` (the same
-    // higher-ranked lifetime limitation listings.rs works around).
-    let chunks: Vec<Vec<String>> = ids
-        .chunks(ORDER_IDS_PER_REQUEST)
-        .map(<[_]>::to_vec)
-        .collect();
+    let chunks = id_chunks(ids, ORDER_IDS_PER_REQUEST);
     let answers: Vec<OrdersRead> = stream::iter(chunks)
         .map(|ids| chunk(transport, ids))
         .buffer_unordered(transport.concurrency())

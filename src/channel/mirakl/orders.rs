@@ -16,8 +16,8 @@ use serde_json::value::RawValue;
 
 use crate::channel::transport::{json, Transport};
 use crate::channel::{
-    Address, ChannelError, ChannelOrder, LineState, OrderExtras, OrderLine, OrderStage, OrdersRead,
-    Property, UnreadableOrder,
+    id_chunks, Address, ChannelError, ChannelOrder, LineState, OrderExtras, OrderLine, OrderStage,
+    OrdersRead, Property, UnreadableOrder,
 };
 use crate::clock;
 use crate::money::Money;
@@ -402,13 +402,7 @@ pub(super) async fn by_id(
     transport: &Transport,
     ids: &[String],
 ) -> Result<OrdersRead, ChannelError> {
-    let ids: Vec<String> = ids
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let chunks: Vec<Vec<String>> = ids.chunks(PAGE).map(<[_]>::to_vec).collect();
+    let chunks = id_chunks(ids, PAGE);
     let reads: Vec<OrdersRead> = stream::iter(chunks)
         .map(|asked| async move {
             let read = every_page(transport, &[("order_ids", asked.join(","))]).await?;
