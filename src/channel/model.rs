@@ -105,6 +105,9 @@ pub struct OrderExtras {
     pub note: Option<String>,
     /// Shown on the Shopify order (a dispatch due date, a packing slip link).
     pub attributes: Vec<Property>,
+    /// The customer or the operator opened a dispute on the order and it is not closed
+    /// (Mirakl's incident): a person must answer it on the channel.
+    pub incident: bool,
 }
 
 /// A name and a value shown with an order or a line ("Engraving": "For Sam").

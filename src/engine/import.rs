@@ -105,6 +105,7 @@ impl Engine<'_> {
         let mut counts = Counts::default();
         let mut to_import = Vec::new();
         let mut unacknowledged = Vec::new();
+        let mut disputed = Vec::new();
         let mut sorted: Vec<ChannelOrder> = current.into_values().collect();
         sorted.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         for order in sorted {
@@ -120,6 +121,10 @@ impl Engine<'_> {
                 continue;
             };
             if row.state == State::Imported {
+                if order.extras.incident {
+                    let shopify = row.shopify_name.clone().unwrap_or_default();
+                    disputed.push((order.id.clone(), order.number.clone(), shopify));
+                }
                 let change = self.watch(&name, &row, &order)?;
                 counts.one(change);
                 if change == Count::Watched && order.stage == OrderStage::Ready {
@@ -137,6 +142,7 @@ impl Engine<'_> {
         }
         // One email for every order held in this pass, each problem once.
         self.notice_once(notices::orders_held(&name, &held));
+        self.notice_once(notices::incidents(&name, &disputed));
         // An order without an id can only be found again by reading the same window.
         if let (Some(t), 0) = (newest, unidentified) {
             meta::set_watermark(self.db, &updated_watermark(&name), &clock::rfc3339(t))?;

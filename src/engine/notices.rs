@@ -168,6 +168,32 @@ pub fn orders_adopted(channel: &str, adopted: &[(String, String, String)]) -> (D
     (digest, items)
 }
 
+/// Imported orders on which the customer or the operator opened an incident (`disputed`:
+/// order id, number people see, Shopify name), each mailed once.
+pub fn incidents(channel: &str, disputed: &[(String, String, String)]) -> (Digest, Vec<Item>) {
+    let items = disputed
+        .iter()
+        .map(|(order_id, number, shopify_name)| Item {
+            key: format!("{channel}:{order_id}"),
+            line: format!("Order {number} (Shopify order {shopify_name})"),
+        })
+        .collect();
+    let digest = Digest {
+        kind: "order_incident",
+        subject: format!("{COUNT} {channel} orders have an incident open"),
+        intro: format!(
+            "An incident was opened on these {channel} orders after skubridge imported them \
+             (the customer or {channel} reports a problem with the delivery or the items):"
+        ),
+        action: format!(
+            "Answer each incident in {channel}'s seller centre: {channel} may refund the \
+             customer at your expense if it stays open. skubridge does not change the Shopify \
+             order; refund or re-ship it there as agreed."
+        ),
+    };
+    (digest, items)
+}
+
 pub fn recovered_subject(channel: &str) -> String {
     format!("skubridge recovered {channel} orders after a database loss")
 }

@@ -338,6 +338,85 @@ fn an_order_is_accepted_imported_once_when_paid_then_tracked_and_shipped() {
     assert_eq!(calls[1]["operation"], "OR24");
 }
 
+/// Subjects of the emails sent so far that contain `text`.
+fn subjects(env: &Env, text: &str) -> Vec<String> {
+    env.mails()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_string())
+        .filter(|s| s.contains(text))
+        .collect()
+}
+
+#[test]
+fn imported_orders_are_watched_for_refunds_cancellations_and_incidents() {
+    let env = env_with("");
+    env.run(&["sync"]).expect(0);
+    place(&env, "7001-A", &[("LS-S", 1, "29.95")]);
+    place(&env, "7002-A", &[("LS-S", 2, "29.95")]);
+    place(&env, "7003-A", &[("LS-M", 1, "19.95")]);
+    env.run(&["sync"]).expect(0);
+    for id in ["7001-A", "7002-A", "7003-A"] {
+        debit(&env, id);
+    }
+    env.run(&["sync"]).expect(0);
+    for id in ["7001-A", "7002-A", "7003-A"] {
+        assert_eq!(ledger(&env, id), "imported", "{id}");
+    }
+
+    // The customer opens an incident on 7001; Mirakl refunds one of 7002's two units
+    // and cancels 7003's only line.
+    env.control_post("/_sandbox/mirakl/orders/7001-A/incident", json!({}));
+    env.control_post(
+        "/_sandbox/mirakl/orders/7002-A/lines/7002-A-1/refund",
+        json!({"quantity": 1}),
+    );
+    env.control_post(
+        "/_sandbox/mirakl/orders/7003-A/lines/7003-A-1/cancel",
+        json!({}),
+    );
+    env.run(&["sync"]).expect(0);
+    env.run(&["sync"]).expect(0);
+
+    let incident = subjects(&env, "incident");
+    assert_eq!(
+        incident,
+        ["1 mirakl orders have an incident open"],
+        "mailed once"
+    );
+    let mail = env
+        .mails()
+        .into_iter()
+        .find(|m| m["subject"].as_str().unwrap().contains("incident"))
+        .unwrap();
+    assert!(
+        mail["body"]
+            .as_str()
+            .unwrap()
+            .contains("Order 7001 (Shopify order #"),
+        "{mail}"
+    );
+    assert_eq!(ledger(&env, "7001-A"), "imported", "still watched");
+
+    assert_eq!(
+        subjects(&env, "Order Items has changed"),
+        ["Order Items has changed for Order number: 7002. Please process manually"]
+    );
+    assert_eq!(ledger(&env, "7002-A"), "items_changed");
+
+    assert_eq!(
+        subjects(&env, "cancelled").len(),
+        1,
+        "{:?}",
+        subjects(&env, "")
+    );
+    assert!(subjects(&env, "cancelled")[0].contains("7003"));
+    assert_eq!(ledger(&env, "7003-A"), "cancelled");
+    // Each order is still in Shopify once: nothing is changed there behind the merchant.
+    for id in ["7001-A", "7002-A", "7003-A"] {
+        assert_eq!(imported(&env, id).len(), 1, "{id}");
+    }
+}
+
 #[test]
 fn a_lost_ship_answer_is_settled_from_the_order_state() {
     let env = placed("", "5101-A", &[("LS-M", 1, "19.95")]);

@@ -330,6 +330,7 @@ fn extras(
         discount: summary.discount.unwrap_or(Money::ZERO),
         note: (!notes.is_empty()).then(|| notes.join("\n")),
         attributes,
+        incident: false,
     }
 }
 

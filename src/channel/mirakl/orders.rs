@@ -56,6 +56,7 @@ struct WireOrder {
     customer: Option<WireCustomer>,
     customer_notification_email: Option<String>,
     order_lines: Option<Vec<WireLine>>,
+    has_incident: Option<bool>,
 }
 
 /// What names an order even when the rest of it cannot be read.
@@ -291,6 +292,7 @@ impl WireOrder {
             lines,
             extras: OrderExtras {
                 attributes,
+                incident: self.has_incident.unwrap_or(false),
                 ..OrderExtras::default()
             },
         })
@@ -550,6 +552,10 @@ mod tests {
             o.extras.attributes,
             [Property::new("Ship by", "2026-03-04T10:00:00.000Z")]
         );
+        assert!(!o.extras.incident);
+        let mut disputed = order_json("1001-A", "SHIPPED");
+        disputed["has_incident"] = json!(true);
+        assert!(read(&disputed).unwrap().extras.incident);
     }
 
     #[test]
