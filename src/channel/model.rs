@@ -18,6 +18,9 @@ pub struct Listing {
     /// The parent style, when the channel has one.
     pub parent_id: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Why the channel keeps a listing that is not active off sale, in its own words,
+    /// when it says (Mirakl's inactivity reasons).
+    pub inactive_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

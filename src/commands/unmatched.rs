@@ -1,5 +1,5 @@
-//! `skubridge unmatched`: every active channel listing that does not sync, why, and
-//! near-miss hints; then the Shopify variants no listing can match. It reads only what
+//! `skubridge unmatched`: every active channel listing that does not sync (and every
+//! inactive one the channel says why it keeps off sale), why, and near-miss hints; then the Shopify variants no listing can match. It reads only what
 //! the last product sync stored, so it runs alongside a pass and costs no API calls.
 //!
 //! A channel that cannot list its catalogue is offered Shopify's SKUs: for it, the
@@ -145,7 +145,7 @@ fn table(r: &Report) -> String {
                 p.channel.clone(),
                 p.product_id.clone(),
                 unmatched::shown(&p.sku),
-                p.reason.to_string(),
+                p.reason_text(),
                 p.hint().unwrap_or_default(),
             ]);
         }
@@ -238,7 +238,7 @@ fn json(r: &Report) -> Result<String> {
                 product_id: &p.product_id,
                 sku: &p.sku,
                 reason: p.reason.code(),
-                reason_text: p.reason.to_string(),
+                reason_text: p.reason_text(),
                 hint: p.hint(),
                 near_misses: p
                     .near_misses
@@ -317,7 +317,7 @@ fn csv(r: &Report) -> Result<String> {
             "",
             &cell(&unmatched::shown(&p.sku)),
             p.reason.code(),
-            &p.reason.to_string(),
+            &p.reason_text(),
             &cell(&p.hint().unwrap_or_default()),
         ])?;
     }
@@ -364,6 +364,7 @@ mod tests {
                 product_id: "501".into(),
                 sku: "AB\u{200B}C_1 ".into(),
                 reason: Reason::NoVariant,
+                channel_says: None,
                 near_misses: vec![
                     NearMiss {
                         shopify_sku: "ABC-1".into(),

@@ -385,7 +385,8 @@ pub fn swap_in_staged_listings(db: &Db, channel: &str, replace: bool) -> Result<
         }
         let n = c.execute(
             "INSERT OR REPLACE INTO channel_listings
-             SELECT channel, product_id, sku, status, parent_id, updated_at
+             (channel, product_id, sku, status, parent_id, updated_at, inactive_reason)
+             SELECT channel, product_id, sku, status, parent_id, updated_at, inactive_reason
                FROM staged_listings WHERE channel = ?1",
             [channel],
         )?;
@@ -401,8 +402,9 @@ fn insert_listings(
     listings: &[Listing],
 ) -> rusqlite::Result<()> {
     let mut st = c.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {table} (channel, product_id, sku, status, parent_id, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        "INSERT OR REPLACE INTO {table}
+                (channel, product_id, sku, status, parent_id, updated_at, inactive_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     ))?;
     for l in listings {
         st.execute(params![
@@ -411,7 +413,8 @@ fn insert_listings(
             l.sku,
             l.status.as_str(),
             l.parent_id,
-            l.updated_at.map(crate::clock::rfc3339)
+            l.updated_at.map(crate::clock::rfc3339),
+            l.inactive_reason
         ])?;
     }
     Ok(())
@@ -420,15 +423,16 @@ fn insert_listings(
 pub fn listings(db: &Db, channel: &str) -> Result<Vec<Listing>, DbError> {
     db.read(|c| {
         let mut st = c.prepare(
-            "SELECT product_id, sku, status, parent_id, updated_at FROM channel_listings
-             WHERE channel = ?1 ORDER BY product_id",
+            "SELECT product_id, sku, status, parent_id, updated_at, inactive_reason
+               FROM channel_listings WHERE channel = ?1 ORDER BY product_id",
         )?;
         let rows = st.query_map([channel], listing_row)?;
         rows.collect()
     })
 }
 
-/// A listing from columns 0-4: product_id, sku, status, parent_id, updated_at.
+/// A listing from columns 0-5: product_id, sku, status, parent_id, updated_at,
+/// inactive_reason.
 fn listing_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Listing> {
     let status: String = r.get(2)?;
     let updated: Option<String> = r.get(4)?;
@@ -438,6 +442,7 @@ fn listing_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Listing> {
         status: ListingStatus::parse(&status),
         parent_id: r.get(3)?,
         updated_at: updated.as_deref().and_then(crate::clock::parse),
+        inactive_reason: r.get(5)?,
     })
 }
 
@@ -473,7 +478,7 @@ pub fn rematch(
     db.write(|c| {
         c.execute("DELETE FROM staged_matches WHERE channel = ?1", [channel])?;
         let mut read = c.prepare(
-            "SELECT l.product_id, l.sku, l.status, l.parent_id, l.updated_at,
+            "SELECT l.product_id, l.sku, l.status, l.parent_id, l.updated_at, l.inactive_reason,
                     (SELECT COUNT(*) FROM channel_listings x INDEXED BY channel_listings_sku
                       WHERE x.channel = l.channel AND x.sku = l.sku AND x.status = 'active'),
                     (SELECT COUNT(*) FROM shopify_variants v WHERE v.sku = l.sku AND l.sku != ''),
@@ -490,17 +495,17 @@ pub fn rematch(
         )?;
         let mut rows = read.query([channel])?;
         while let Some(r) = rows.next()? {
-            let variant_id: Option<String> = r.get(7)?;
+            let variant_id: Option<String> = r.get(8)?;
             let candidate = Candidate {
                 listing: listing_row(r)?,
-                active_with_sku: r.get::<_, i64>(5)? as usize,
-                variants_with_sku: r.get::<_, i64>(6)? as usize,
+                active_with_sku: r.get::<_, i64>(6)? as usize,
+                variants_with_sku: r.get::<_, i64>(7)? as usize,
                 variant: match variant_id {
                     Some(variant_id) => Some(CandidateVariant {
                         variant_id,
-                        inventory_item_id: r.get(8)?,
-                        tracked: r.get(9)?,
-                        product_status: r.get(10)?,
+                        inventory_item_id: r.get(9)?,
+                        tracked: r.get(10)?,
+                        product_status: r.get(11)?,
                     }),
                     None => None,
                 },
@@ -841,6 +846,7 @@ mod tests {
             status: ListingStatus::Inactive,
             parent_id: Some("10".into()),
             updated_at: None,
+            inactive_reason: Some("SHOP_NOT_OPEN".into()),
         };
         clear_staged_listings(&db, "iconic").unwrap();
         stage_listings(&db, "iconic", std::slice::from_ref(&l)).unwrap();

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_channels.sql"),
     include_str!("migrations/007_product_tags.sql"),
     include_str!("migrations/008_staging.sql"),
+    include_str!("migrations/009_inactive_reason.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

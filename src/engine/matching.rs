@@ -175,6 +175,7 @@ mod tests {
             status,
             parent_id: None,
             updated_at: None,
+            inactive_reason: None,
         }
     }
 

@@ -16,7 +16,7 @@ pub fn unmatched(channel: &str, problems: &[ListingProblem]) -> (Digest, Vec<Ite
                 "SKU \"{}\" (product {}): {}{}",
                 shown(&p.sku),
                 p.product_id,
-                p.reason,
+                p.reason_text(),
                 p.hint()
                     .map(|h| format!(". Near miss: {h}"))
                     .unwrap_or_default()
@@ -27,12 +27,14 @@ pub fn unmatched(channel: &str, problems: &[ListingProblem]) -> (Digest, Vec<Ite
         kind: "unmatched",
         subject: format!("{COUNT} listings on {channel} are not syncing stock"),
         intro: format!(
-            "These active listings on {channel} do not sync with Shopify, so skubridge does not update their stock there:"
+            "These listings on {channel} do not sync with Shopify, so skubridge does not update their stock there:"
         ),
         action: "Make each SKU identical on both sides (skubridge matches exact SKUs and never guesses; \
                  a near miss names the difference), give each SKU to one Shopify variant only, track \
-                 inventory on the variant, or publish the product. Changes are picked up by the next \
-                 product sync; `skubridge unmatched` shows the current list."
+                 inventory on the variant, or publish the product. A listing the channel keeps off \
+                 sale needs the reason it gives fixed on the channel (its price, its dates, the shop's \
+                 state). Changes are picked up by the next product sync; `skubridge unmatched` shows \
+                 the current list."
             .to_string(),
     };
     (digest, items)
@@ -328,6 +330,7 @@ mod tests {
             product_id: "501".into(),
             sku: "AB_1\u{200B}".into(),
             reason: Reason::NoVariant,
+            channel_says: None,
             near_misses: vec![NearMiss {
                 shopify_sku: "AB-1".into(),
                 differences: vec![Difference::Separator('_', '-')],

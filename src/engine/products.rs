@@ -137,7 +137,7 @@ impl Engine<'_> {
             c.listings += 1;
             c.count(&verdict);
             let status = variant.as_ref().map(|v| v.product_status.as_str());
-            if let Some(reason) = unmatched::reason(&verdict, status) {
+            if let Some(reason) = unmatched::reason(&verdict, status, &candidate.listing) {
                 problems.push((candidate.listing.clone(), reason));
             }
             match (verdict, variant) {

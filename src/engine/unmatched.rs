@@ -1,5 +1,6 @@
 //! The `unmatched` report (design §6), pure: every active channel listing that does not
-//! sync and why, near-miss hints, and the Shopify variants that can never match.
+//! sync and why (and every inactive one the channel says why it keeps off sale),
+//! near-miss hints, and the Shopify variants that can never match.
 //!
 //! A hint names a Shopify SKU that is equal after normalisation (trim, case, `_`/`-`/space,
 //! Unicode spaces, invisible characters removed) and every difference. Hints only inform the
@@ -27,6 +28,9 @@ pub enum Reason {
     /// A channel that cannot list its catalogue sold this SKU, and no Shopify variant
     /// has it.
     OrderedNoVariant,
+    /// The channel keeps the listing off sale for a reason it gives (not for want of
+    /// stock, which skubridge's levels cure): stock is not synced to it.
+    InactiveOnChannel,
 }
 
 impl Reason {
@@ -40,6 +44,7 @@ impl Reason {
             Self::ProductDraft => "product_draft",
             Self::ProductArchived => "product_archived",
             Self::OrderedNoVariant => "ordered_no_variant",
+            Self::InactiveOnChannel => "inactive_on_channel",
         }
     }
 }
@@ -54,6 +59,7 @@ impl fmt::Display for Reason {
             Self::ProductDraft => f.write_str("product draft"),
             Self::ProductArchived => f.write_str("product archived"),
             Self::OrderedNoVariant => f.write_str("in a channel order; no Shopify variant"),
+            Self::InactiveOnChannel => f.write_str("inactive on the channel"),
         }
     }
 }
@@ -66,6 +72,8 @@ pub struct ListingProblem {
     /// Exactly as the channel holds it.
     pub sku: String,
     pub reason: Reason,
+    /// The channel's own words for the reason, when it gives them.
+    pub channel_says: Option<String>,
     /// Shopify SKUs equal to this one after normalisation, sorted; empty when none.
     pub near_misses: Vec<NearMiss>,
 }
@@ -178,7 +186,7 @@ pub fn listing_problems(
                 Verdict::Matched(i) => Some(variants[*i].product_status.as_str()),
                 _ => None,
             };
-            Some((l.clone(), reason(verdict, status)?))
+            Some((l.clone(), reason(verdict, status, l)?))
         })
         .collect();
     let skus: Vec<String> = if problems.is_empty() {
@@ -193,11 +201,19 @@ pub fn listing_problems(
     with_hints(channel, problems, &skus)
 }
 
-/// Why a listing with this verdict is reported (`product_status`: its matched
-/// variant's); `None` when it syncs or is not active on the channel.
-pub fn reason(verdict: &Verdict, product_status: Option<&str>) -> Option<Reason> {
+/// Why `listing`, with this verdict, is reported (`product_status`: its matched
+/// variant's); `None` when it syncs, or when the channel keeps it off sale without
+/// saying why (a seller's own choice).
+pub fn reason(
+    verdict: &Verdict,
+    product_status: Option<&str>,
+    listing: &Listing,
+) -> Option<Reason> {
     Some(match verdict {
-        Verdict::Inactive => return None,
+        Verdict::Inactive => {
+            listing.inactive_reason.as_ref()?;
+            Reason::InactiveOnChannel
+        }
         Verdict::Matched(_) => match product_status {
             Some("DRAFT") => Reason::ProductDraft,
             Some("ARCHIVED") => Reason::ProductArchived,
@@ -223,6 +239,9 @@ pub fn with_hints(
         .map(|(l, reason)| ListingProblem {
             channel: channel.to_string(),
             near_misses: hints.near_misses(&l.sku),
+            channel_says: l
+                .inactive_reason
+                .filter(|_| reason == Reason::InactiveOnChannel),
             product_id: l.product_id,
             sku: l.sku,
             reason,
@@ -251,6 +270,7 @@ pub fn ordered_problems(
                 product_id: format!("order {number}"),
                 sku: sku.clone(),
                 reason: Reason::OrderedNoVariant,
+                channel_says: None,
                 near_misses: hints.near_misses(sku),
             }
         })
@@ -500,6 +520,14 @@ pub fn shown(sku: &str) -> String {
 }
 
 impl ListingProblem {
+    /// The reason, with the channel's own words when it gave them.
+    pub fn reason_text(&self) -> String {
+        match &self.channel_says {
+            Some(says) => format!("{} ({says})", self.reason),
+            None => self.reason.to_string(),
+        }
+    }
+
     /// `"ABC_123" ≈ Shopify "ABC-123" (underscore vs dash)`, every near miss named.
     pub fn hint(&self) -> Option<String> {
         if self.near_misses.is_empty() {
@@ -631,6 +659,7 @@ mod tests {
             status: ListingStatus::Active,
             parent_id: None,
             updated_at: None,
+            inactive_reason: None,
         }
     }
 
@@ -813,8 +842,13 @@ mod tests {
             variant("9", None, true, "ACTIVE"),
             variant("10", Some("TWIN"), true, "ACTIVE"),
         ];
+        // Off sale by the seller's choice: not reported; for a reason the channel
+        // gives: reported with it.
         let mut gone = active("i", "NOPE");
         gone.status = ListingStatus::Inactive;
+        let mut closed = active("j", "OK");
+        closed.status = ListingStatus::Inactive;
+        closed.inactive_reason = Some("SHOP_NOT_OPEN".into());
         let iconic = [
             active("a", "OK"),
             active("b", "DUP"),
@@ -826,6 +860,7 @@ mod tests {
             active("h", "twin"),
             active("h2", "twin"),
             gone,
+            closed,
         ];
         let other = [active("z", "dup")];
         let r = report(&variants, &[("iconic", &iconic), ("other", &other)]);
@@ -851,9 +886,19 @@ mod tests {
                 ("iconic", "g", Reason::NoVariant, 0),
                 ("iconic", "h", Reason::DuplicateOnChannel, 1),
                 ("iconic", "h2", Reason::DuplicateOnChannel, 1),
+                ("iconic", "j", Reason::InactiveOnChannel, 0),
                 ("other", "z", Reason::NoVariant, 1),
             ]
         );
+        let closed = r.listings.iter().find(|p| p.product_id == "j").unwrap();
+        assert_eq!(
+            closed.reason_text(),
+            "inactive on the channel (SHOP_NOT_OPEN)"
+        );
+        assert!(r
+            .listings
+            .iter()
+            .all(|p| p.product_id == "j" || p.channel_says.is_none()));
         let problems: Vec<(&str, VariantIssue)> = r
             .variants
             .iter()
@@ -1021,6 +1066,7 @@ mod tests {
                     product_id: "1".into(),
                     sku: a.clone(),
                     reason: Reason::NoVariant,
+                channel_says: None,
                     near_misses: found.clone(),
                 };
                 let text = problem.hint().unwrap();

@@ -374,6 +374,7 @@ impl Channel for Client {
                     status: ListingStatus::Active,
                     parent_id: None,
                     updated_at: None,
+                    inactive_reason: None,
                 })
                 .collect()
         };

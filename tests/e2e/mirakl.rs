@@ -258,6 +258,68 @@ fn stock_goes_in_one_import_confirmed_later_and_refused_lines_are_reported() {
 }
 
 #[test]
+fn an_offer_mirakl_keeps_off_sale_shows_in_unmatched_with_mirakls_reasons() {
+    let env = env();
+    env.run(&["sync"]).expect(0);
+    // The seller's offer LS-L is switched off by Mirakl (its dates ran out).
+    env.control_patch(
+        "/_sandbox/mirakl/offers/LS-L",
+        json!({"active": false, "inactivity_reasons": ["OFFER_DATE_EXPIRED"]}),
+    );
+    env.set_shopify_stock("LS-L", 4);
+    // Product sync is due an hour later: the differential export brings the change.
+    sync_later(&env, 61);
+    let out = env
+        .run(&["unmatched", "--channel", "mirakl", "--format", "json"])
+        .expect(0);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let off: Vec<(&str, &str, &str)> = doc["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["reason"] == "inactive_on_channel")
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap(),
+                l["reason"].as_str().unwrap(),
+                l["reason_text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        off,
+        [(
+            "LS-L",
+            "inactive_on_channel",
+            "inactive on the channel (OFFER_DATE_EXPIRED)"
+        )]
+    );
+    // The merchant is told too, with Mirakl's reason (after the first pass's email).
+    let mail = env
+        .mails()
+        .into_iter()
+        .rev()
+        .find(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap()
+                .contains("on mirakl are not syncing")
+        })
+        .expect("an unmatched email");
+    assert!(
+        mail["body"]
+            .as_str()
+            .unwrap()
+            .contains("OFFER_DATE_EXPIRED"),
+        "{mail}"
+    );
+    // Its level is not sent while Mirakl keeps it off sale.
+    assert!(imports(&env)
+        .iter()
+        .all(|i| !i.contains_key("LS-L") || i["LS-L"] == "0"));
+}
+
+#[test]
 fn a_second_import_within_a_minute_is_never_sent() {
     let env = env();
     env.run(&["sync"]).expect(0);

@@ -64,6 +64,7 @@ impl Product {
             status: ListingStatus::parse(self.status.as_deref().unwrap_or_default()),
             parent_id: Some(set_id.to_string()),
             updated_at: self.updated_at.as_deref().and_then(parse_timestamp),
+            inactive_reason: None,
         }
     }
 }

@@ -96,12 +96,22 @@ impl ExportOffer {
         } else {
             ListingStatus::Inactive
         };
+        // The reasons beyond stock, which the levels skubridge sends cure.
+        let beyond_stock: Vec<&str> = self
+            .inactivity_reasons
+            .iter()
+            .map(String::as_str)
+            .filter(|r| *r != OUT_OF_STOCK && !r.trim().is_empty())
+            .collect();
+        let inactive_reason = (status == ListingStatus::Inactive && !beyond_stock.is_empty())
+            .then(|| beyond_stock.join(", "));
         Listing {
             product_id: self.shop_sku.clone(),
             sku: self.shop_sku,
             status,
             parent_id: self.product_sku,
             updated_at: self.last_updated.as_deref().and_then(clock::parse),
+            inactive_reason,
         }
     }
 }
@@ -254,17 +264,25 @@ mod tests {
         ]);
         let rows: Vec<ExportOffer> = json_rows(&chunk);
         let listings: Vec<Listing> = rows.into_iter().map(ExportOffer::into_listing).collect();
-        let status: Vec<(&str, &ListingStatus)> = listings
+        let status: Vec<(&str, &ListingStatus, Option<&str>)> = listings
             .iter()
-            .map(|l| (l.product_id.as_str(), &l.status))
+            .map(|l| {
+                (
+                    l.product_id.as_str(),
+                    &l.status,
+                    l.inactive_reason.as_deref(),
+                )
+            })
             .collect();
+        // Off sale for want of stock only is a listing like any other; the reasons
+        // beyond stock are kept for `unmatched`.
         assert_eq!(
             status,
             [
-                ("LS-S", &ListingStatus::Active),
-                ("LS-M", &ListingStatus::Active),
-                ("LS-L", &ListingStatus::Inactive),
-                ("OLD-1", &ListingStatus::Deleted),
+                ("LS-S", &ListingStatus::Active, None),
+                ("LS-M", &ListingStatus::Active, None),
+                ("LS-L", &ListingStatus::Inactive, Some("SHOP_NOT_OPEN")),
+                ("OLD-1", &ListingStatus::Deleted, None),
             ]
         );
         let first = &listings[0];

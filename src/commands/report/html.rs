@@ -603,7 +603,7 @@ fn channel(out: &mut String, c: &ChannelPage, figures: Option<&ChannelStatus>) {
                 vec![
                     sku(&p.sku),
                     text(&p.product_id),
-                    text(&p.reason.to_string()),
+                    text(&p.reason_text()),
                     text(&p.hint().unwrap_or_default()),
                 ]
             })
@@ -917,6 +917,7 @@ mod tests {
                 product_id: "9'01".into(),
                 sku: "<script>alert(1)</script>\u{200B} ".into(),
                 reason: Reason::NoVariant,
+                channel_says: None,
                 near_misses: vec![],
             }],
             orders: vec![order(
