@@ -55,8 +55,14 @@ pub enum StockWrite {
     /// Synchronous writes of at most `max` absolute levels, answered item by item.
     Batches { max: usize },
     /// One asynchronous import of every level at a time ([`Channel::start_stock_import`]),
-    /// confirmed later ([`Channel::stock_import`]); at most one per `min_interval`.
-    Import { min_interval: Duration },
+    /// confirmed later ([`Channel::stock_import`]); at most one per `min_interval`. An
+    /// import just uploaded is asked about again every `poll` for up to `wait` within
+    /// the pass; one still unsettled then is asked about on the next pass.
+    Import {
+        min_interval: Duration,
+        poll: Duration,
+        wait: Duration,
+    },
 }
 
 /// Where the carriers a shipment may name come from.

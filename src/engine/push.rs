@@ -34,8 +34,10 @@ impl Engine<'_> {
         let name = ch.name();
         let write = ch.client.capabilities().stock;
         let mut counts = Counts::default();
+        // Levels of imports still unsettled after this step.
+        let mut waiting = 0;
         if let (StockWrite::Import { .. }, false) = (write, dry_run) {
-            self.settle_imports(ch, &mut counts).await?;
+            waiting = self.settle_imports(ch, &mut counts).await?;
         }
         // Levels in an unsettled import are in flight: not offered again meanwhile.
         let in_flight: HashSet<String> = db::stock::open_imports(self.db, name)?
@@ -107,9 +109,27 @@ impl Engine<'_> {
                 self.push_batch(ch, plan, &mut counts).await?;
                 true
             }
-            StockWrite::Import { min_interval } => {
-                self.import_stock(ch, updates(plan), min_interval, &mut counts)
-                    .await?
+            StockWrite::Import {
+                min_interval,
+                poll,
+                wait,
+            } => {
+                let imported = self
+                    .import_stock(ch, updates(plan), min_interval, &mut counts)
+                    .await?;
+                if imported == Imported::Uploaded {
+                    waiting = self.settle_imports(ch, &mut counts).await?;
+                }
+                // An import is often confirmed within seconds: asked again while the
+                // wait allows, then on the next pass.
+                let poll = poll.max(std::time::Duration::from_secs(1));
+                let until = tokio::time::Instant::now() + wait;
+                while waiting > 0 && tokio::time::Instant::now() + poll <= until {
+                    tokio::time::sleep(poll).await;
+                    waiting = self.settle_imports(ch, &mut counts).await?;
+                }
+                counts.add(Count::Waiting, waiting as i64);
+                imported != Imported::Deferred
             }
         };
         // A reconcile whose import must wait is done by a later pass.
@@ -169,16 +189,16 @@ impl Engine<'_> {
     /// One asynchronous import of every level to send, at most one per `min_interval`.
     /// Its intent (the levels) is recorded before the upload, so a crash loses nothing:
     /// an import whose upload never answered is settled as failed and its levels, being
-    /// absolute, are simply sent again. False when the interval made the levels wait.
+    /// absolute, are simply sent again.
     async fn import_stock(
         &self,
         ch: &ChannelHandle<'_>,
         updates: Vec<StockUpdate>,
         min_interval: std::time::Duration,
         counts: &mut Counts,
-    ) -> Result<bool> {
+    ) -> Result<Imported> {
         if updates.is_empty() {
-            return Ok(true);
+            return Ok(Imported::Nothing);
         }
         let name = ch.name();
         let now = self.clock.now();
@@ -194,39 +214,39 @@ impl Engine<'_> {
                 updates.len()
             );
             counts.add(Count::Waiting, updates.len() as i64);
-            return Ok(false);
+            return Ok(Imported::Deferred);
         }
         let _on_the_wire = stop::global().change()?;
         let id = db::stock::begin_import(self.db, name, &updates, &clock::rfc3339(now))?;
         match ch.client.start_stock_import(&updates).await {
             Ok(import_id) => {
                 db::stock::import_uploaded(self.db, id, &import_id)?;
-                // Often settled at once; otherwise on a later pass.
-                self.settle_imports(ch, counts).await?;
-                Ok(true)
+                Ok(Imported::Uploaded)
             }
             Err(e) => {
                 warn!("{name}: the stock import was not taken ({e}); its levels are sent again next pass");
                 self.drop_import(name, id, &updates, &e.to_string())?;
                 counts.add(Count::Failed, updates.len() as i64);
-                Ok(true)
+                Ok(Imported::Failed)
             }
         }
     }
 
-    /// Asks the channel where each unsettled import stands and records the outcome.
-    async fn settle_imports(&self, ch: &ChannelHandle<'_>, counts: &mut Counts) -> Result<()> {
+    /// Asks the channel where each unsettled import stands and records the outcome;
+    /// the levels still waiting.
+    async fn settle_imports(&self, ch: &ChannelHandle<'_>, counts: &mut Counts) -> Result<usize> {
         let name = ch.name();
+        let mut waiting = 0;
         for open in db::stock::open_imports(self.db, name)? {
             let now = self.now();
-            let n = open.lines.len() as i64;
+            let n = open.lines.len();
             let Some(import_id) = &open.import_id else {
                 let why = "the upload never answered; its levels are sent again";
                 self.drop_import(name, open.id, &open.lines, why)?;
                 continue;
             };
             match ch.client.stock_import(import_id).await {
-                Ok(ImportState::Pending) => counts.add(Count::Waiting, n),
+                Ok(ImportState::Pending) => waiting += n,
                 Ok(ImportState::Done { refused }) => {
                     let reasons: HashMap<&str, &str> = refused
                         .iter()
@@ -257,15 +277,15 @@ impl Engine<'_> {
                 Ok(ImportState::Failed { reason }) => {
                     warn!("{name}: stock import {import_id} failed ({reason}); its levels are sent again");
                     self.drop_import(name, open.id, &open.lines, &reason)?;
-                    counts.add(Count::Failed, n);
+                    counts.add(Count::Failed, n as i64);
                 }
                 Err(e) => {
                     warn!("{name}: stock import {import_id} could not be checked ({e}); asked again next pass");
-                    counts.add(Count::Waiting, n);
+                    waiting += n;
                 }
             }
         }
-        Ok(())
+        Ok(waiting)
     }
 
     /// Settles an import that was not applied: its levels may or may not be on the
@@ -278,6 +298,19 @@ impl Engine<'_> {
             Ok(())
         })
     }
+}
+
+/// What became of the levels offered to a stock import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Imported {
+    /// No level to send.
+    Nothing,
+    /// Uploaded: the channel processes it.
+    Uploaded,
+    /// The channel did not take the upload: the levels are sent again next pass.
+    Failed,
+    /// Too soon after the last import: the levels wait for the next pass.
+    Deferred,
 }
 
 /// Rows of the stock table read (and, for batches, levels pushed) at a time.

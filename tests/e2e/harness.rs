@@ -585,10 +585,16 @@ pub fn quick_mirakl(skus: &[&str]) -> Value {
 }
 
 /// The `[[channel]]` table of a Mirakl channel named "mirakl" on `env`'s sandbox shop,
-/// importing orders since 2020, `extra` lines in it.
+/// importing orders since 2020 and never waiting within a pass for its stock import to
+/// be confirmed (the next pass asks), `extra` lines in it.
 pub fn mirakl_channel(env: &Env, extra: &str) -> String {
+    mirakl_waiting(env, 0, extra)
+}
+
+/// [`mirakl_channel`] waiting up to `seconds` within a pass for its stock import.
+pub fn mirakl_waiting(env: &Env, seconds: u64, extra: &str) -> String {
     format!(
-        "[[channel]]\nname = \"mirakl\"\nkind = \"mirakl\"\nendpoint = \"{}/mirakl/api\"\napi_key = \"${{MIRAKL_API_KEY}}\"\nshop_id = 2001\nimport_orders_since = \"2020-01-01T00:00:00Z\"\n{extra}\n",
+        "[[channel]]\nname = \"mirakl\"\nkind = \"mirakl\"\nendpoint = \"{}/mirakl/api\"\napi_key = \"${{MIRAKL_API_KEY}}\"\nshop_id = 2001\nimport_orders_since = \"2020-01-01T00:00:00Z\"\nimport_wait_seconds = {seconds}\n{extra}\n",
         env.url
     )
 }

@@ -323,6 +323,8 @@ impl Channel for Client {
             listings: self.listings,
             stock: StockWrite::Import {
                 min_interval: self.interval,
+                poll: Duration::from_secs(1),
+                wait: Duration::ZERO,
             },
             acceptance: true,
             shipping: Shipping::WholeOrder,

@@ -12,6 +12,7 @@ use crate::harness::{standard_iconic, standard_shopify, Env, MIRAKL_KEY};
 use crate::orders::{kill_during_imports, Stop};
 
 const UPLOAD: &str = "mirakl STO01";
+const STATUS: &str = "mirakl STO02";
 const ACCEPT: &str = "mirakl OR21";
 const SHIP: &str = "mirakl OR24";
 
@@ -29,7 +30,8 @@ fn shop() -> Value {
 }
 
 /// The standard store on The Iconic and on a Mirakl marketplace (`extra` lines in its
-/// block), mailing the SMTP sink.
+/// block), mailing the SMTP sink. A pass does not wait for its stock import: the next
+/// one confirms it.
 fn env_with(extra: &str) -> Env {
     on_shop(shop(), extra)
 }
@@ -38,20 +40,13 @@ fn env_with(extra: &str) -> Env {
 fn on_shop(shop: Value, extra: &str) -> Env {
     let env = Env::with_mirakl(standard_shopify(), standard_iconic(), shop);
     let block = format!(
-        r#"[[channel]]
-name = "mirakl"
-kind = "mirakl"
-endpoint = "{url}/mirakl/api"
-api_key = "${{MIRAKL_API_KEY}}"
-shop_id = 2001
-import_orders_since = "2020-01-01T00:00:00Z"
-{extra}
+        r#"{channel}
 [notify]
 smtp_url = "{smtp}"
 to = ["ops@brand.test"]
 from = "skubridge@brand.test"
 "#,
-        url = env.url,
+        channel = crate::harness::mirakl_channel(&env, extra),
         smtp = env.smtp_url
     );
     env.write_config_with("", &block);
@@ -317,6 +312,49 @@ fn an_offer_mirakl_keeps_off_sale_shows_in_unmatched_with_mirakls_reasons() {
     assert!(imports(&env)
         .iter()
         .all(|i| !i.contains_key("LS-L") || i["LS-L"] == "0"));
+}
+
+#[test]
+fn a_pass_waits_a_bounded_time_for_its_import_to_be_confirmed() {
+    // The import completes at its second status read, which Mirakl allows 15 s after
+    // the first: a pass waiting up to 20 s confirms it itself.
+    let env = Env::with_mirakl(standard_shopify(), standard_iconic(), shop());
+    env.write_config_with("", &crate::harness::mirakl_waiting(&env, 20, ""));
+    let started = std::time::Instant::now();
+    env.run(&["sync"]).expect(0);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(15));
+    assert_eq!(offers(&env)["LS-S"], 10);
+    assert_eq!(env.count(STATUS), 2, "read at the upload and 15 s later");
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let open: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM stock_imports WHERE settled_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 0, "settled within the pass");
+
+    // Held by Mirakl past the wait: the pass ends, and the next one confirms it.
+    env.control_post("/_sandbox/mirakl/imports/hold", json!({}));
+    env.set_shopify_stock("LS-S", 6);
+    env.control_delete("/_sandbox/mirakl/limits");
+    let at = chrono::Utc::now() + chrono::Duration::minutes(2);
+    let started = std::time::Instant::now();
+    env.run(&["sync"])
+        .env("SKUBRIDGE_NOW", &at.to_rfc3339())
+        .expect(0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "bounded"
+    );
+    assert_eq!(offers(&env)["LS-S"], 10, "not applied yet");
+    env.control_post("/_sandbox/mirakl/imports/release", json!({}));
+    env.run(&["sync"])
+        .env("SKUBRIDGE_NOW", &at.to_rfc3339())
+        .expect(0);
+    assert_eq!(offers(&env)["LS-S"], 6);
+    assert_eq!(env.count(UPLOAD), 2, "never sent again while unsettled");
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Mirakl's keys of a `[[channel]]` table, and its starter block.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use super::{MiraklClient, MiraklSettings};
@@ -19,7 +21,15 @@ struct Raw {
     endpoint: String,
     api_key: String,
     shop_id: Option<u64>,
+    import_wait_seconds: Option<u64>,
 }
+
+/// How long a pass waits by default for Mirakl to confirm its stock import: the read
+/// right after the upload and two more, 15 s apart (STO02's limit per import).
+const DEFAULT_IMPORT_WAIT: u64 = 30;
+
+/// The longest wait a pass may spend on its import: a pass runs every few minutes.
+const MAX_IMPORT_WAIT: u64 = 120;
 
 /// Where and as whom, validated.
 #[derive(Debug)]
@@ -27,6 +37,7 @@ struct Keys {
     endpoint: String,
     api_key: Secret,
     shop_id: Option<u64>,
+    import_wait: Duration,
 }
 
 impl Connect for Keys {
@@ -37,6 +48,7 @@ impl Connect for Keys {
                 api_key: self.api_key.clone(),
                 shop_id: self.shop_id,
                 concurrency,
+                import_wait: self.import_wait,
             },
             http,
         ))
@@ -63,10 +75,18 @@ fn keys_of(keys: toml::Table, key: KeyPath<'_>) -> Result<Keys, String> {
             key("api_key")
         ));
     }
+    let wait = raw.import_wait_seconds.unwrap_or(DEFAULT_IMPORT_WAIT);
+    if wait > MAX_IMPORT_WAIT {
+        return Err(format!(
+            "{}: {wait} is more than {MAX_IMPORT_WAIT} seconds; a pass should not wait longer for its stock import (an unconfirmed import is confirmed on the next pass)",
+            key("import_wait_seconds")
+        ));
+    }
     Ok(Keys {
         endpoint,
         api_key: Secret::new(raw.api_key),
         shop_id: raw.shop_id,
+        import_wait: Duration::from_secs(wait),
     })
 }
 
@@ -92,6 +112,10 @@ mod tests {
             (k.endpoint.as_str(), k.shop_id),
             ("http://127.0.0.1:9/mirakl", Some(2001))
         );
+        assert_eq!(k.import_wait, Duration::from_secs(30));
+        let k = keys("endpoint = \"https://m.example\"\napi_key = \"k\"\nimport_wait_seconds = 0")
+            .unwrap();
+        assert_eq!(k.import_wait, Duration::ZERO);
     }
 
     #[test]
@@ -112,5 +136,9 @@ mod tests {
                 .starts_with("channel[2].shop_id")
         );
         assert!(bad("api_key = \"k\"").contains("missing field `endpoint`"));
+        assert!(bad(
+            "endpoint = \"https://m.example\"\napi_key = \"k\"\nimport_wait_seconds = 600"
+        )
+        .starts_with("channel[2].import_wait_seconds: 600 is more than 120"));
     }
 }

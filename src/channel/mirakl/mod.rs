@@ -42,6 +42,9 @@ pub struct MiraklSettings {
     pub shop_id: Option<u64>,
     /// Maximum requests in flight (config `channel.concurrency`).
     pub concurrency: usize,
+    /// How long a pass waits for its stock import to be confirmed (config
+    /// `import_wait_seconds`).
+    pub import_wait: std::time::Duration,
 }
 
 /// UNCONFIRMED: the currency of an order that names none. OR11 always gives
@@ -58,6 +61,7 @@ pub struct MiraklClient {
     /// come from the same answer.
     carriers: OnceCell<Vec<Carrier>>,
     status_reads: stock::StatusReads,
+    import_wait: std::time::Duration,
 }
 
 impl MiraklClient {
@@ -69,6 +73,7 @@ impl MiraklClient {
             .shop_id
             .map_or_else(|| "default shop".to_string(), |id| format!("shop {id}"));
         Self {
+            import_wait: settings.import_wait,
             fingerprint: format!("mirakl {} {shop}", settings.endpoint),
             transport: transport::transport(settings, http),
             carriers: OnceCell::new(),
@@ -99,6 +104,8 @@ impl Channel for MiraklClient {
             listings: ListingsRead::Incremental,
             stock: StockWrite::Import {
                 min_interval: stock::IMPORT_INTERVAL,
+                poll: stock::STATUS_INTERVAL,
+                wait: self.import_wait,
             },
             acceptance: true,
             shipping: Shipping::WholeOrder,

@@ -21,7 +21,7 @@ const ERROR_REPORT: &str = "GET /api/offers/stock/imports/{id}/error_report";
 pub(super) const IMPORT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// STO02's documented maximum frequency, per import.
-const STATUS_INTERVAL: Duration = Duration::from_secs(15);
+pub(super) const STATUS_INTERVAL: Duration = Duration::from_secs(15);
 
 /// The stock file's columns (a level without `warehouse-code` is the offer's own).
 const OFFER_SKU: &str = "offer-sku";
