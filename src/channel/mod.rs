@@ -68,8 +68,13 @@ pub enum StockWrite {
 /// Where the carriers a shipment may name come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CarrierList {
-    /// The channel lists them; the list is read again after `max_age`.
-    Listed { max_age: Duration },
+    /// The channel lists them; the list is read again after `max_age`. A carrier not on
+    /// it (nor mapped to one) is refused, unless the channel takes `others_by_name`:
+    /// then it goes by its name and tracking link.
+    Listed {
+        max_age: Duration,
+        others_by_name: bool,
+    },
     /// Only `[channel.carriers]`; a carrier not mapped there goes as Shopify writes it.
     ConfigOnly,
 }

@@ -312,9 +312,12 @@ pub struct Shipment {
     pub shipped_at: DateTime<Utc>,
     /// The lines shipped, whole (a channel that ships whole orders gets every line).
     pub line_ids: Vec<String>,
-    /// The carrier's code on the channel.
+    /// The carrier's code on the channel (or, for a channel taking carriers it does not
+    /// list by name, the name).
     pub carrier: String,
     pub tracking_number: String,
+    /// Where the parcel can be followed, when Shopify has the link.
+    pub tracking_url: Option<String>,
 }
 
 /// What the channel did with a shipment.

@@ -56,10 +56,11 @@ pub struct FulfilmentRow {
     pub reason: Option<String>,
     pub attempted_at: String,
     pub pushed_at: Option<String>,
+    pub tracking_url: Option<String>,
 }
 
 const COLUMNS: &str = "channel, order_id, fulfilment_id, state, company, tracking_number, \
-     provider, fingerprint, reason, attempted_at, pushed_at";
+     provider, fingerprint, reason, attempted_at, pushed_at, tracking_url";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<FulfilmentRow> {
     Ok(FulfilmentRow {
@@ -74,6 +75,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<FulfilmentRow> {
         reason: r.get(8)?,
         attempted_at: r.get(9)?,
         pushed_at: r.get(10)?,
+        tracking_url: r.get(11)?,
     })
 }
 
@@ -166,6 +168,7 @@ pub struct Attempt<'a> {
     pub fulfilment_id: &'a str,
     pub company: Option<&'a str>,
     pub tracking_number: Option<&'a str>,
+    pub tracking_url: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub fingerprint: &'a str,
     pub line_ids: &'a [String],
@@ -195,11 +198,13 @@ fn upsert(
 ) -> rusqlite::Result<()> {
     c.execute(
         "INSERT INTO fulfilments (channel, order_id, fulfilment_id, state, company,
-                                  tracking_number, provider, fingerprint, reason, attempted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                  tracking_number, provider, fingerprint, reason, attempted_at,
+                                  tracking_url)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (channel, order_id, fulfilment_id) DO UPDATE SET
              state = excluded.state, company = excluded.company,
              tracking_number = excluded.tracking_number, provider = excluded.provider,
+             tracking_url = excluded.tracking_url,
              fingerprint = excluded.fingerprint, reason = excluded.reason,
              attempted_at = excluded.attempted_at",
         params![
@@ -212,7 +217,8 @@ fn upsert(
             a.provider,
             a.fingerprint,
             reason,
-            now
+            now,
+            a.tracking_url
         ],
     )
     .map(drop)
@@ -309,6 +315,7 @@ mod tests {
             fulfilment_id: "F1",
             company: Some("Australia Post"),
             tracking_number: Some("TRK1"),
+            tracking_url: None,
             provider: Some("AusPost"),
             fingerprint: "fp",
             line_ids: &lines,

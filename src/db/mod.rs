@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_product_tags.sql"),
     include_str!("migrations/008_staging.sql"),
     include_str!("migrations/009_inactive_reason.sql"),
+    include_str!("migrations/010_tracking_url.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

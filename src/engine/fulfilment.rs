@@ -22,6 +22,8 @@ fn normalised(name: &str) -> String {
 pub enum Known<'a> {
     /// The channel's own list.
     Listed(&'a [Carrier]),
+    /// The channel's own list, and any other carrier by its name.
+    ListedOrNamed(&'a [Carrier]),
     /// The channel has a list, but it could not be read: only the config map works.
     Unread,
     /// The channel takes any name: one the config does not map goes as Shopify writes it.
@@ -34,14 +36,19 @@ impl<'a> Known<'a> {
     pub fn of(source: CarrierList, list: Option<&'a [Carrier]>) -> Self {
         match (source, list) {
             (CarrierList::ConfigOnly, _) => Self::AnyName,
-            (CarrierList::Listed { .. }, Some(list)) => Self::Listed(list),
+            (CarrierList::Listed { others_by_name, .. }, Some(list)) => match others_by_name {
+                true => Self::ListedOrNamed(list),
+                false => Self::Listed(list),
+            },
+            // A carrier the unread list may hold must not go by name: the next pass
+            // reads the list again.
             (CarrierList::Listed { .. }, None) => Self::Unread,
         }
     }
 
     fn list(self) -> Option<&'a [Carrier]> {
         match self {
-            Self::Listed(list) => Some(list),
+            Self::Listed(list) | Self::ListedOrNamed(list) => Some(list),
             Self::Unread | Self::AnyName => None,
         }
     }
@@ -49,7 +56,8 @@ impl<'a> Known<'a> {
 
 /// The channel's carrier code for a Shopify tracking company: `[channel.carriers]`
 /// first (naming the carrier by code or label), then the channel's carrier list by
-/// normalised label.
+/// normalised label; a channel taking other carriers by name gets the name (the
+/// configured one, else Shopify's).
 pub fn carrier_for(
     company: &str,
     carriers: &BTreeMap<String, String>,
@@ -73,16 +81,18 @@ pub fn carrier_for(
             .map(|(_, v)| v)
     });
     if let Some(mapped) = configured {
-        return match known.list() {
-            Some(list) => list
-                .iter()
+        let listed = known.list().and_then(|list| {
+            list.iter()
                 .find(|c| c.code == *mapped || c.label == *mapped)
-                .map(|c| c.code.clone())
-                .ok_or_else(|| format!(
+        });
+        return match known {
+            Known::ListedOrNamed(_) | Known::AnyName | Known::Unread => {
+                Ok(listed.map_or_else(|| mapped.clone(), |c| c.code.clone()))
+            }
+            Known::Listed(_) => listed.map(|c| c.code.clone()).ok_or_else(|| format!(
                     "[channel.carriers] maps carrier {company:?} to {mapped:?}, which {channel} does not list as a carrier (it lists: {}); fix the name in skubridge.toml",
                     names()
                 )),
-            None => Ok(mapped.clone()),
         };
     }
     if let Known::AnyName = known {
@@ -96,6 +106,9 @@ pub fn carrier_for(
         .find(|c| !wanted.is_empty() && normalised(&c.label) == wanted)
     {
         return Ok(c.code.clone());
+    }
+    if let Known::ListedOrNamed(_) = known {
+        return Ok(company.to_string());
     }
     Err(format!(
         "carrier {company:?} is not known to {channel}; add it under [channel.carriers] in skubridge.toml, e.g. \"{company}\" = \"<carrier>\" (carriers {channel} accepts: {})",
@@ -645,6 +658,26 @@ mod tests {
             carrier_for("australia-post", &none, Known::Listed(&coded), "m"),
             Ok("AUP".into())
         );
+        // A channel taking other carriers by name: listed ones still go by code, any
+        // other by the configured name, else Shopify's.
+        let named = Known::ListedOrNamed(&coded);
+        assert_eq!(
+            carrier_for("australia-post", &none, named, "m"),
+            Ok("AUP".into())
+        );
+        assert_eq!(carrier_for("AP", &by_code, named, "m"), Ok("AUP".into()));
+        assert_eq!(
+            carrier_for("Bob's Vans", &none, named, "m"),
+            Ok("Bob's Vans".into())
+        );
+        let renamed = BTreeMap::from([("bobs".to_string(), "Bob's Vans Pty".to_string())]);
+        assert_eq!(
+            carrier_for("Bobs", &renamed, named, "m"),
+            Ok("Bob's Vans Pty".into())
+        );
+        assert!(carrier_for("Bob's Vans", &none, Known::Listed(&coded), "m").is_err());
+        // Its list unread, an unmapped carrier waits: it may be a listed one.
+        assert!(carrier_for("Bob's Vans", &none, Known::Unread, "m").is_err());
     }
 
     #[test]
@@ -680,6 +713,7 @@ mod tests {
             reason: None,
             attempted_at: "T".into(),
             pushed_at: None,
+            tracking_url: None,
         };
         assert_eq!(plan_of(&f, &items, Some(&row)), Plan::Skip(Skip::Done));
         row.state = PushState::Failed;
@@ -821,6 +855,7 @@ mod tests {
                     reason: None,
                     attempted_at: "T".into(),
                     pushed_at: None,
+                    tracking_url: None,
                 });
                 let carriers_map =
                     BTreeMap::from([("Australia Post".to_string(), "AusPost".to_string())]);

@@ -221,7 +221,7 @@ impl Engine<'_> {
     /// The channel's carriers, cached as long as it says. `None` when it has no list, or
     /// the list cannot be read: the carriers configured still work.
     async fn carriers(&self, ch: &ChannelHandle<'_>) -> Option<Vec<Carrier>> {
-        let CarrierList::Listed { max_age } = ch.client.capabilities().carriers else {
+        let CarrierList::Listed { max_age, .. } = ch.client.capabilities().carriers else {
             return None;
         };
         let now = self.clock.now();
@@ -327,6 +327,7 @@ impl Engine<'_> {
                     line_ids: line_ids.clone(),
                     carrier: carrier.clone(),
                     tracking_number: tracking_number.clone(),
+                    tracking_url: tracking_url(f).map(str::to_string),
                 };
                 match ch.client.ship(&shipment).await {
                     ShipOutcome::Shipped { confirmed } => {
@@ -448,6 +449,7 @@ impl Engine<'_> {
                     line_ids: pending,
                     carrier,
                     tracking_number,
+                    tracking_url: r.tracking_url.clone(),
                 };
                 let _on_the_wire = stop::global().change()?;
                 ch.client.ship(&shipment).await
@@ -473,6 +475,7 @@ impl Engine<'_> {
                         fulfilment_id: &r.fulfilment_id,
                         company: r.company.as_deref(),
                         tracking_number: r.tracking_number.as_deref(),
+                        tracking_url: r.tracking_url.as_deref(),
                         provider: r.provider.as_deref(),
                         fingerprint: &r.fingerprint,
                         line_ids: &[],
@@ -486,6 +489,11 @@ impl Engine<'_> {
         }
         Ok(())
     }
+}
+
+/// The fulfilment's tracking link, when Shopify has one.
+fn tracking_url(f: &Fulfillment) -> Option<&str> {
+    f.url.as_deref().map(str::trim).filter(|u| !u.is_empty())
 }
 
 fn attempt<'a>(
@@ -502,6 +510,7 @@ fn attempt<'a>(
         fulfilment_id: &f.id,
         company: f.company.as_deref(),
         tracking_number: f.number.as_deref(),
+        tracking_url: tracking_url(f),
         provider,
         fingerprint: fp,
         line_ids,

@@ -518,6 +518,44 @@ fn imported_orders_are_watched_for_refunds_cancellations_and_incidents() {
 }
 
 #[test]
+fn a_carrier_mirakl_does_not_list_goes_by_name_with_shopifys_tracking_link() {
+    let env = placed("", "5201-A", &[("LS-M", 1, "19.95")]);
+    debit(&env, "5201-A");
+    env.run(&["sync"]).expect(0);
+    let id = fulfil_source(&env, "mirakl:5201-A", "Bob's Vans", "BV-778", None);
+    let link = "https://bobsvans.example/track/BV-778";
+    env.control_patch(
+        &format!("/_sandbox/shopify/fulfillments/{id}"),
+        json!({"url": link}),
+    );
+    env.run(&["sync"]).expect(0);
+    assert_eq!(order(&env, "5201-A")["order_state"], "SHIPPED");
+    let call = &mirakl(&env)["shipping_calls"][0];
+    assert_eq!(
+        (
+            &call["operation"],
+            &call["carrier_code"],
+            &call["carrier_name"],
+            &call["tracking_number"],
+            &call["tracking_url"]
+        ),
+        (
+            &json!("OR23"),
+            &Value::Null,
+            &json!("Bob's Vans"),
+            &json!("BV-778"),
+            &json!(link)
+        )
+    );
+    assert!(
+        !env.mails()
+            .iter()
+            .any(|m| m["subject"].as_str().unwrap().contains("Fulfilment Error")),
+        "no error: Mirakl takes carriers it does not list"
+    );
+}
+
+#[test]
 fn a_lost_ship_answer_is_settled_from_the_order_state() {
     let env = placed("", "5101-A", &[("LS-M", 1, "19.95")]);
     debit(&env, "5101-A");

@@ -795,6 +795,7 @@ mod tests {
             line_ids: vec!["1:A".into()],
             carrier: "Australia Post".into(),
             tracking_number: "TRK1".into(),
+            tracking_url: None,
         };
         assert_eq!(
             ship(&t, &shipment).await,

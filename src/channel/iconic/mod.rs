@@ -97,6 +97,7 @@ impl Channel for IconicClient {
             shipping: Shipping::Lines,
             carriers: CarrierList::Listed {
                 max_age: CARRIERS_MAX_AGE,
+                others_by_name: false,
             },
         }
     }

@@ -182,6 +182,7 @@ mod tests {
             line_ids: item_ids.iter().map(|id| id.to_string()).collect(),
             carrier: "AusPost".into(),
             tracking_number: "33ABC012345-01".into(),
+            tracking_url: None,
         }
     }
 

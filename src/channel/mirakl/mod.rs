@@ -111,6 +111,7 @@ impl Channel for MiraklClient {
             shipping: Shipping::WholeOrder,
             carriers: CarrierList::Listed {
                 max_age: shipping::CARRIERS_MAX_AGE,
+                others_by_name: true,
             },
         }
     }
@@ -211,6 +212,7 @@ mod tests {
             api_key: Secret::new("k3y-never-shown"),
             shop_id,
             concurrency: 2,
+            import_wait: std::time::Duration::ZERO,
         }
     }
 

@@ -50,19 +50,24 @@ struct Tracking<'a> {
     carrier_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     carrier_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    carrier_url: Option<&'a str>,
     tracking_number: &'a str,
 }
 
 /// The tracking body: a carrier among `registered` (by code, or by label when the
-/// config named it so) goes by its code; any other by its name, as Mirakl asks for
-/// unregistered carriers.
+/// config named it so) goes by its code, and Mirakl links the parcel from it; any
+/// other by its name with Shopify's tracking link, as Mirakl asks for unregistered
+/// carriers.
 fn tracking<'a>(shipment: &'a Shipment, registered: &'a [Carrier]) -> Tracking<'a> {
     let known = registered
         .iter()
         .find(|c| c.code == shipment.carrier || c.label == shipment.carrier);
+    let unregistered = known.is_none();
     Tracking {
         carrier_code: known.map(|c| c.code.as_str()),
-        carrier_name: known.is_none().then_some(shipment.carrier.as_str()),
+        carrier_name: unregistered.then_some(shipment.carrier.as_str()),
+        carrier_url: shipment.tracking_url.as_deref().filter(|_| unregistered),
         tracking_number: &shipment.tracking_number,
     }
 }
@@ -116,6 +121,7 @@ mod tests {
             line_ids: vec!["1001-A-1".into(), "1001-A-2".into()],
             carrier: carrier.into(),
             tracking_number: "33AB0123".into(),
+            tracking_url: Some("https://bobsvans.example/t/33AB0123".into()),
         }
     }
 
@@ -136,9 +142,11 @@ mod tests {
         let by_code = json!({"carrier_code": "AUPOST", "tracking_number": "33AB0123"});
         assert_eq!(body("AUPOST"), by_code);
         assert_eq!(body("Australia Post"), by_code);
+        // Mirakl links a registered carrier's parcels itself; another's link is sent.
         assert_eq!(
             body("Bob's Vans"),
-            json!({"carrier_name": "Bob's Vans", "tracking_number": "33AB0123"})
+            json!({"carrier_name": "Bob's Vans", "tracking_number": "33AB0123",
+                   "carrier_url": "https://bobsvans.example/t/33AB0123"})
         );
         assert_eq!(tracking_number_problem("33AB0123"), None);
         assert!(tracking_number_problem("33 AB").is_some());

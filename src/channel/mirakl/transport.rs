@@ -112,6 +112,7 @@ pub(super) fn test_transport(url: &str) -> Transport {
         api_key: Secret::new("shop-key-0f3c"),
         shop_id: Some(2001),
         concurrency: 2,
+        import_wait: std::time::Duration::ZERO,
     };
     transport(settings, reqwest::Client::new()).with_fast_backoff()
 }
