@@ -358,6 +358,29 @@ fn a_pass_waits_a_bounded_time_for_its_import_to_be_confirmed() {
 }
 
 #[test]
+fn an_operator_without_the_offer_export_is_read_page_by_page_once_configured() {
+    let mut without = shop();
+    without["offer_export"] = json!(false);
+    let env = on_shop(without.clone(), "");
+    let out = env.run(&["sync"]).expect(1);
+    assert!(
+        out.stderr.contains("set offer_export = false"),
+        "{}",
+        out.stderr
+    );
+    assert!(imports(&env).is_empty(), "nothing matched, nothing sent");
+
+    let env = on_shop(without, "offer_export = false");
+    env.run(&["sync"]).expect(0);
+    assert_eq!(
+        imports(&env),
+        [levels(&[("LS-L", "0"), ("LS-M", "3"), ("LS-S", "10")])]
+    );
+    assert_eq!(env.count("mirakl OF21"), 1, "four offers: one page");
+    assert_eq!(env.count("mirakl OF52"), 0);
+}
+
+#[test]
 fn a_second_import_within_a_minute_is_never_sent() {
     let env = env();
     env.run(&["sync"]).expect(0);

@@ -329,6 +329,11 @@ async fn start(
     let params = params(parse_body(&body)?)?;
     let mut guard = app.mirakl.lock().unwrap();
     let state = &mut *guard;
+    if !state.offer_export {
+        return Err(MiraklError::not_found(
+            "No route found for \"POST /api/offers/export/async\"",
+        ));
+    }
     let pending = state
         .exports
         .list

@@ -72,6 +72,9 @@ pub struct MiraklFixture {
     pub carriers: Vec<FixtureCarrier>,
     pub offers: Vec<FixtureOffer>,
     pub orders: Vec<FixtureOrder>,
+    /// The operator offers the asynchronous offer export (OF52-OF54); false: OF52
+    /// answers 404, and OF21 is the only way to read offers.
+    pub offer_export: bool,
 }
 
 fn default_updated_at() -> DateTime<Utc> {
@@ -95,6 +98,7 @@ impl Default for MiraklFixture {
             carriers: shipping::default_carriers(),
             offers: Vec::new(),
             orders: Vec::new(),
+            offer_export: true,
         }
     }
 }
@@ -134,6 +138,7 @@ pub struct MiraklState {
     carriers: Vec<FixtureCarrier>,
     orders: orders::Orders,
     auto_debit: bool,
+    offer_export: bool,
 }
 
 impl MiraklState {
@@ -158,6 +163,7 @@ impl MiraklState {
             carriers,
             orders,
             auto_debit: fixture.auto_debit,
+            offer_export: fixture.offer_export,
         }
     }
 

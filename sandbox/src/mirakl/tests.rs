@@ -1104,3 +1104,16 @@ fn generated_offers_carry_the_shopify_skus() {
     assert!(fixture.orders.is_empty());
     assert!(MiraklFixture::generate(0).offers.is_empty());
 }
+
+#[tokio::test]
+async fn an_operator_without_the_offer_export_answers_404_and_still_pages_offers() {
+    let mut f = fixture(3);
+    f.offer_export = false;
+    let h = Harness::start(f).await;
+    let request = json!({"export_type": "application/json", "items_per_chunk": 2});
+    h.start_export(&request)
+        .await
+        .fails_with(StatusCode::NOT_FOUND);
+    let page = h.get("/mirakl/api/offers?max=100").await;
+    assert_eq!(page.answer()["total_count"], 3);
+}

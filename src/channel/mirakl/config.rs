@@ -22,6 +22,7 @@ struct Raw {
     api_key: String,
     shop_id: Option<u64>,
     import_wait_seconds: Option<u64>,
+    offer_export: Option<bool>,
 }
 
 /// How long a pass waits by default for Mirakl to confirm its stock import: the read
@@ -38,6 +39,7 @@ struct Keys {
     api_key: Secret,
     shop_id: Option<u64>,
     import_wait: Duration,
+    offer_export: bool,
 }
 
 impl Connect for Keys {
@@ -49,6 +51,7 @@ impl Connect for Keys {
                 shop_id: self.shop_id,
                 concurrency,
                 import_wait: self.import_wait,
+                offer_export: self.offer_export,
             },
             http,
         ))
@@ -87,6 +90,7 @@ fn keys_of(keys: toml::Table, key: KeyPath<'_>) -> Result<Keys, String> {
         api_key: Secret::new(raw.api_key),
         shop_id: raw.shop_id,
         import_wait: Duration::from_secs(wait),
+        offer_export: raw.offer_export.unwrap_or(true),
     })
 }
 
@@ -113,6 +117,7 @@ mod tests {
             ("http://127.0.0.1:9/mirakl", Some(2001))
         );
         assert_eq!(k.import_wait, Duration::from_secs(30));
+        assert!(k.offer_export);
         let k = keys("endpoint = \"https://m.example\"\napi_key = \"k\"\nimport_wait_seconds = 0")
             .unwrap();
         assert_eq!(k.import_wait, Duration::ZERO);

@@ -1,7 +1,8 @@
 //! Offers, through the asynchronous export: OF52 starts it (in full, or differential:
 //! what changed since a date), OF53 is polled until it is ready, and each file it lists
-//! (OF54) is one chunk of offers, sent on as soon as it is read. OF21's paging is not
-//! used: an export reads any catalogue in a few requests.
+//! (OF54) is one chunk of offers, sent on as soon as it is read. An export reads any
+//! catalogue in a few requests; OF21's pages of 100 serve only an operator without it
+//! (config `offer_export = false`), and then every read is a full one.
 
 use std::pin::pin;
 use std::time::{Duration, Instant};
@@ -18,6 +19,16 @@ use crate::http::Backoff;
 const EXPORT: &str = "POST /api/offers/export/async";
 const EXPORT_STATUS: &str = "GET /api/offers/export/async/status/{id}";
 const EXPORT_FILE: &str = "GET (offer export file)";
+const PAGE: &str = "GET /api/offers";
+
+/// OF21's largest page.
+const PAGE_SIZE: u64 = 100;
+
+/// UNCONFIRMED: how Mirakl answers OF52 on an operator that does not offer the export
+/// (the contract states none; a missing route answers 404).
+fn export_missing(status: u16) -> bool {
+    status == 404
+}
 
 /// UNCONFIRMED: offers per export file. Mirakl documents no default; this bounds what
 /// one file holds in memory (a few megabytes) while a large shop takes a few files.
@@ -70,7 +81,7 @@ struct ExportError {
     detail: Option<String>,
 }
 
-/// An offer in an export file: what a listing needs of it.
+/// An offer in an export file or an OF21 page: what a listing needs of it.
 #[derive(Debug, Deserialize)]
 struct ExportOffer {
     shop_sku: String,
@@ -147,6 +158,17 @@ async fn export_files(
                     reason: format!("{reason} (Mirakl allows one full offer export a day)"),
                 }
             }
+            ChannelError::Refused {
+                endpoint,
+                status,
+                reason,
+            } if export_missing(status) => ChannelError::Refused {
+                endpoint,
+                status,
+                reason: format!(
+                    "{reason}: this operator does not offer the offer export; set offer_export = false in the channel's block to read offers page by page"
+                ),
+            },
             other => other,
         })?;
     let id = started.tracking_id;
@@ -230,6 +252,47 @@ pub(super) async fn fetch(
         .buffer_unordered(transport.concurrency()));
     let mut count = 0;
     while let Some(listings) = read.try_next().await? {
+        count += listings.len() as u64;
+        on_progress(count);
+        send_listings(out, listings).await;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct OfferPage {
+    offers: Vec<ExportOffer>,
+    total_count: u64,
+}
+
+async fn page(transport: &Transport, offset: u64) -> Result<OfferPage, ChannelError> {
+    let url = transport.url("/api/offers");
+    let query = [("max", PAGE_SIZE), ("offset", offset)];
+    transport
+        .call(PAGE, |http| http.get(&url).query(&query), json)
+        .await
+}
+
+/// Every offer, active or not, through OF21's pages (the first says how many there
+/// are; the others are read `concurrency` at a time), sent to `out` a page at a time.
+pub(super) async fn pages(
+    transport: &Transport,
+    out: &ListingsOut,
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ChannelError> {
+    let first = page(transport, 0).await?;
+    let total = first.total_count;
+    let rest = stream::iter((PAGE_SIZE..total).step_by(PAGE_SIZE as usize))
+        .map(|offset| page(transport, offset))
+        .buffered(transport.concurrency());
+    let mut read = pin!(stream::once(async { Ok(first) }).chain(rest));
+    let mut count = 0;
+    while let Some(page) = read.try_next().await? {
+        let listings: Vec<Listing> = page
+            .offers
+            .into_iter()
+            .map(ExportOffer::into_listing)
+            .collect();
         count += listings.len() as u64;
         on_progress(count);
         send_listings(out, listings).await;

@@ -45,6 +45,9 @@ pub struct MiraklSettings {
     /// How long a pass waits for its stock import to be confirmed (config
     /// `import_wait_seconds`).
     pub import_wait: std::time::Duration,
+    /// The operator offers the asynchronous offer export (config `offer_export`);
+    /// without it, every product sync reads every offer through OF21's pages.
+    pub offer_export: bool,
 }
 
 /// UNCONFIRMED: the currency of an order that names none. OR11 always gives
@@ -62,6 +65,7 @@ pub struct MiraklClient {
     carriers: OnceCell<Vec<Carrier>>,
     status_reads: stock::StatusReads,
     import_wait: std::time::Duration,
+    offer_export: bool,
 }
 
 impl MiraklClient {
@@ -74,6 +78,7 @@ impl MiraklClient {
             .map_or_else(|| "default shop".to_string(), |id| format!("shop {id}"));
         Self {
             import_wait: settings.import_wait,
+            offer_export: settings.offer_export,
             fingerprint: format!("mirakl {} {shop}", settings.endpoint),
             transport: transport::transport(settings, http),
             carriers: OnceCell::new(),
@@ -101,7 +106,11 @@ struct Account {
 impl Channel for MiraklClient {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            listings: ListingsRead::Incremental,
+            // OF21 has no "changed since": without the export, every read is full.
+            listings: match self.offer_export {
+                true => ListingsRead::Incremental,
+                false => ListingsRead::Full,
+            },
             stock: StockWrite::Import {
                 min_interval: stock::IMPORT_INTERVAL,
                 poll: stock::STATUS_INTERVAL,
@@ -149,7 +158,10 @@ impl Channel for MiraklClient {
         out: ListingsOut,
         on_progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), ChannelError> {
-        listings::fetch(&self.transport, updated_since, &out, on_progress).await
+        match self.offer_export {
+            true => listings::fetch(&self.transport, updated_since, &out, on_progress).await,
+            false => listings::pages(&self.transport, &out, on_progress).await,
+        }
     }
 
     /// STO01: one file of every level.
@@ -213,6 +225,7 @@ mod tests {
             shop_id,
             concurrency: 2,
             import_wait: std::time::Duration::ZERO,
+            offer_export: true,
         }
     }
 

@@ -113,6 +113,7 @@ pub(super) fn test_transport(url: &str) -> Transport {
         shop_id: Some(2001),
         concurrency: 2,
         import_wait: std::time::Duration::ZERO,
+        offer_export: true,
     };
     transport(settings, reqwest::Client::new()).with_fast_backoff()
 }
