@@ -151,6 +151,24 @@ pub async fn send_listings(out: &ListingsOut, batch: Vec<Listing>) {
     }
 }
 
+/// Sends on every batch `read` yields, with the running count to `on_progress`, until
+/// it ends or fails.
+pub async fn forward_listings(
+    read: impl futures::Stream<Item = Result<Vec<Listing>, ChannelError>>,
+    out: &ListingsOut,
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ChannelError> {
+    use futures::TryStreamExt;
+    let mut read = std::pin::pin!(read);
+    let mut count = 0;
+    while let Some(listings) = read.try_next().await? {
+        count += listings.len() as u64;
+        on_progress(count);
+        send_listings(out, listings).await;
+    }
+    Ok(())
+}
+
 #[async_trait]
 pub trait Channel: Send + Sync {
     fn capabilities(&self) -> Capabilities;

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::pin::pin;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
@@ -13,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::transport::{json, Transport};
 use super::WireId;
-use crate::channel::{send_listings, ChannelError, Listing, ListingStatus, ListingsOut};
+use crate::channel::{forward_listings, ChannelError, Listing, ListingStatus, ListingsOut};
 
 const SETS: &str = "GET /v2/product-sets";
 const SET_PRODUCTS: &str = "GET /v2/product-set/{id}/products";
@@ -231,18 +230,12 @@ pub(super) async fn fetch(
     // Unordered, so a slow set never holds a finished request's slot (the store keys
     // listings by id: their order does not matter). The transport's slots cap the
     // requests in flight, the set-page reads included.
-    let mut per_set = pin!(pages
+    let per_set = pages
         .map_ok(|ids| stream::iter(ids.into_iter().map(Ok)))
         .try_flatten()
         .map_ok(|id| set_products(transport, id))
-        .try_buffer_unordered(transport.concurrency()));
-    let mut count = 0;
-    while let Some(listings) = per_set.try_next().await? {
-        count += listings.len() as u64;
-        on_progress(count);
-        send_listings(out, listings).await;
-    }
-    Ok(())
+        .try_buffer_unordered(transport.concurrency());
+    forward_listings(per_set, out, on_progress).await
 }
 
 #[cfg(test)]

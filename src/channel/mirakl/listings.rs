@@ -4,7 +4,6 @@
 //! catalogue in a few requests; OF21's pages of 100 serve only an operator without it
 //! (config `offer_export = false`), and then every read is a full one.
 
-use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -12,7 +11,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::transport::{json, Transport};
-use crate::channel::{send_listings, ChannelError, Listing, ListingStatus, ListingsOut};
+use crate::channel::{forward_listings, ChannelError, Listing, ListingStatus, ListingsOut};
 use crate::clock;
 use crate::http::Backoff;
 
@@ -247,16 +246,10 @@ pub(super) async fn fetch(
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ChannelError> {
     let files = export_files(transport, updated_since).await?;
-    let mut read = pin!(stream::iter(files)
+    let read = stream::iter(files)
         .map(|url| file(transport, url))
-        .buffer_unordered(transport.concurrency()));
-    let mut count = 0;
-    while let Some(listings) = read.try_next().await? {
-        count += listings.len() as u64;
-        on_progress(count);
-        send_listings(out, listings).await;
-    }
-    Ok(())
+        .buffer_unordered(transport.concurrency());
+    forward_listings(read, out, on_progress).await
 }
 
 #[derive(Deserialize)]
@@ -285,19 +278,13 @@ pub(super) async fn pages(
     let rest = stream::iter((PAGE_SIZE..total).step_by(PAGE_SIZE as usize))
         .map(|offset| page(transport, offset))
         .buffered(transport.concurrency());
-    let mut read = pin!(stream::once(async { Ok(first) }).chain(rest));
-    let mut count = 0;
-    while let Some(page) = read.try_next().await? {
-        let listings: Vec<Listing> = page
-            .offers
-            .into_iter()
-            .map(ExportOffer::into_listing)
-            .collect();
-        count += listings.len() as u64;
-        on_progress(count);
-        send_listings(out, listings).await;
-    }
-    Ok(())
+    let read = stream::once(async { Ok(first) })
+        .chain(rest)
+        .map_ok(|page| {
+            let offers = page.offers.into_iter();
+            offers.map(ExportOffer::into_listing).collect()
+        });
+    forward_listings(read, out, on_progress).await
 }
 
 #[cfg(test)]
