@@ -120,11 +120,12 @@ impl Engine<'_> {
                 if imported == Imported::Uploaded {
                     waiting = self.settle_imports(ch, &mut counts).await?;
                 }
-                // An import is often confirmed within seconds: asked again while the
-                // wait allows, then on the next pass.
+                // An import is often confirmed within seconds: asked again every
+                // `poll` as many times as the wait holds, then on the next pass.
                 let poll = poll.max(std::time::Duration::from_secs(1));
-                let until = tokio::time::Instant::now() + wait;
-                while waiting > 0 && tokio::time::Instant::now() + poll <= until {
+                let mut reads = wait.as_millis() / poll.as_millis();
+                while waiting > 0 && reads > 0 {
+                    reads -= 1;
                     tokio::time::sleep(poll).await;
                     waiting = self.settle_imports(ch, &mut counts).await?;
                 }
