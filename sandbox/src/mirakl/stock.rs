@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -284,10 +284,17 @@ fn error_report(outcome: &Outcome) -> String {
     text
 }
 
+/// UNCONFIRMED: the largest stock file Mirakl takes (it documents none). Generous, so a
+/// file of every level of a million offers (about 25 MB) goes in one import.
+const MAX_FILE: usize = 64 * 1024 * 1024;
+
 pub(super) fn routes() -> Router<Arc<App>> {
     let imports = format!("{PREFIX}/api/offers/stock/imports");
     Router::new()
-        .route(&imports, post(upload))
+        .route(
+            &imports,
+            post(upload).layer(DefaultBodyLimit::max(MAX_FILE)),
+        )
         .route(&format!("{imports}/{{import_id}}/status"), get(status))
         .route(
             &format!("{imports}/{{import_id}}/error_report"),

@@ -1117,3 +1117,20 @@ async fn an_operator_without_the_offer_export_answers_404_and_still_pages_offers
     let page = h.get("/mirakl/api/offers?max=100").await;
     assert_eq!(page.answer()["total_count"], 3);
 }
+
+#[tokio::test]
+async fn a_stock_file_of_every_level_of_a_large_shop_is_taken_in_one_import() {
+    let h = Harness::start(fixture(1)).await;
+    let mut csv = String::from("\"offer-sku\";\"quantity\"\n");
+    for i in 0..200_000 {
+        csv.push_str(&format!("\"SKU-{i:07}\";\"5\"\n"));
+    }
+    assert!(csv.len() > 3 * 1024 * 1024);
+    let uploaded = h.upload(&csv).await;
+    assert_eq!(
+        uploaded.status,
+        StatusCode::CREATED,
+        "{}",
+        uploaded.body_text()
+    );
+}
