@@ -381,6 +381,20 @@ fn an_operator_without_the_offer_export_is_read_page_by_page_once_configured() {
 }
 
 #[test]
+fn a_dry_run_uses_the_days_full_export_and_the_first_sync_reads_page_by_page() {
+    let env = env();
+    env.run(&["sync", "--dry-run"]).expect(0);
+    assert_eq!(env.count("mirakl OF52"), 1);
+    // Mirakl refuses a second full export the same day: the offers come page by page.
+    env.run(&["sync"]).expect(0);
+    assert!(env.count("mirakl OF21") >= 1);
+    assert_eq!(
+        imports(&env),
+        [levels(&[("LS-L", "0"), ("LS-M", "3"), ("LS-S", "10")])]
+    );
+}
+
+#[test]
 fn a_second_import_within_a_minute_is_never_sent() {
     let env = env();
     env.run(&["sync"]).expect(0);

@@ -1,14 +1,16 @@
 //! Offers, through the asynchronous export: OF52 starts it (in full, or differential:
 //! what changed since a date), OF53 is polled until it is ready, and each file it lists
 //! (OF54) is one chunk of offers, sent on as soon as it is read. An export reads any
-//! catalogue in a few requests; OF21's pages of 100 serve only an operator without it
-//! (config `offer_export = false`), and then every read is a full one.
+//! catalogue in a few requests; OF21's pages of 100 serve a full read once the day's
+//! full export is used, and an operator without the export (config
+//! `offer_export = false`), where every read is then a full one.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
+use tracing::info;
 
 use crate::channel::transport::{json, Transport};
 use crate::channel::{forward_listings, ChannelError, Listing, ListingStatus, ListingsOut};
@@ -146,17 +148,6 @@ async fn export_files(
         .call(EXPORT, |http| http.post(&url).json(&request), json)
         .await
         .map_err(|e| match e {
-            ChannelError::Unavailable {
-                endpoint,
-                attempts,
-                reason,
-            } if updated_since.is_none() && reason.starts_with("HTTP 429") => {
-                ChannelError::Unavailable {
-                    endpoint,
-                    attempts,
-                    reason: format!("{reason} (Mirakl allows one full offer export a day)"),
-                }
-            }
             ChannelError::Refused {
                 endpoint,
                 status,
@@ -245,7 +236,17 @@ pub(super) async fn fetch(
     out: &ListingsOut,
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ChannelError> {
-    let files = export_files(transport, updated_since).await?;
+    let files = match export_files(transport, updated_since).await {
+        // Mirakl allows one full export a day: once it is used (by a dry run, a reset),
+        // a full read goes page by page.
+        Err(ChannelError::Unavailable { reason, .. })
+            if updated_since.is_none() && reason.starts_with("HTTP 429") =>
+        {
+            info!("the day's full offer export is used ({reason}); reading offers page by page");
+            return pages(transport, out, on_progress).await;
+        }
+        files => files?,
+    };
     let read = stream::iter(files)
         .map(|url| file(transport, url))
         .buffer_unordered(transport.concurrency());
