@@ -23,16 +23,19 @@ fi
 export SHOPIFY_ACCESS_TOKEN=shpat_sandbox_demo
 export ICONIC_CLIENT_SECRET=iconic-sandbox-demo-secret
 export HARDTOFIND_PASSWORD=htf-sandbox-demo-password
+export MIRAKL_API_KEY=mirakl-sandbox-demo-key
 cp fixtures/demo/skubridge.toml "$work/"
 chmod 600 "$work/skubridge.toml"
 skubridge() { "$bin/skubridge" --config "$work/skubridge.toml" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "Harbour & Pine: a Shopify store (30 variants, 2 locations), The Iconic and Hard To Find, served by skubridge-sandbox at $SANDBOX_URL"
+say "Harbour & Pine: a Shopify store (30 variants, 2 locations), The Iconic, Hard To Find and a Mirakl marketplace, served by skubridge-sandbox at $SANDBOX_URL"
 say "The Iconic before skubridge"
 curl -s "$SANDBOX_URL/_sandbox/report"
 say "Hard To Find before skubridge (it sells the gifts: totes and beanies, tagged \"hardtofind\" in Shopify)"
 curl -s "$SANDBOX_URL/_sandbox/report/hardtofind"
+say "The Mirakl marketplace before skubridge (stock goes as one import file per pass)"
+curl -s "$SANDBOX_URL/_sandbox/report/mirakl"
 
 say "skubridge sync --dry-run   (reads everything, changes nothing)"
 skubridge sync --dry-run
@@ -68,7 +71,18 @@ curl -s -X POST "$SANDBOX_URL/_sandbox/hardtofind/orders" -H 'content-type: appl
   "address": {"first_name": "Alex", "last_name": "Ng", "line_one": "3 Bay Rd", "suburb": "Hobart",
               "state": "TAS", "postcode": "7000", "country": "AU"}}' >/dev/null
 
-say "skubridge sync   (each order becomes one Shopify order, its stock is claimed, both channels follow)"
+say "A customer orders 1 x HP-LINEN-WHT-S on the Mirakl marketplace: it waits for the seller to accept it"
+curl -s -X POST "$SANDBOX_URL/_sandbox/mirakl/orders" -H 'content-type: application/json' -d '{
+  "order_id": "60001-A",
+  "lines": [{"offer_sku": "HP-LINEN-WHT-S", "quantity": 1, "unit_price": "89.95", "shipping_price": "9.95"}]}' >/dev/null
+
+say "skubridge sync   (each order becomes one Shopify order, its stock is claimed, every channel follows; the Mirakl order is accepted)"
+skubridge sync || true
+
+say "The marketplace takes the customer's payment"
+curl -s -X POST "$SANDBOX_URL/_sandbox/mirakl/orders/60001-A/debit" -H 'content-type: application/json' -d '{}' >/dev/null
+
+say "skubridge sync   (paid: the Mirakl order is imported into Shopify, once)"
 skubridge sync || true
 
 say "skubridge orders"
@@ -82,13 +96,19 @@ say "... and the monogrammed tote (the engraving is on its Shopify line, the gif
 curl -s -X POST "$SANDBOX_URL/_sandbox/shopify/orders/2/fulfillments" -H 'content-type: application/json' \
     -d '{"company": "Australia Post", "number": "AP987654321AU"}' >/dev/null
 
-say "skubridge fulfil   (the next sync would do the same: carrier mapped, tracking pushed once)"
+say "... and the Mirakl order"
+curl -s -X POST "$SANDBOX_URL/_sandbox/shopify/orders/3/fulfillments" -H 'content-type: application/json' \
+    -d '{"company": "Australia Post", "number": "AP555666777AU"}' >/dev/null
+
+say "skubridge fulfil   (the next sync would do the same: carrier mapped, tracking pushed once; Mirakl's order marked shipped)"
 skubridge fulfil || true
 
 say "The Iconic after (quantities skubridge changed are marked)"
 curl -s "$SANDBOX_URL/_sandbox/report"
 say "Hard To Find after"
 curl -s "$SANDBOX_URL/_sandbox/report/hardtofind"
+say "The Mirakl marketplace after (HP-CHINO-KHK-30 is off sale there: see unmatched)"
+curl -s "$SANDBOX_URL/_sandbox/report/mirakl"
 say "skubridge unmatched   (what does not sync, and why; exact SKUs only, never guessed)"
 skubridge unmatched
 
@@ -105,4 +125,8 @@ echo
 echo "The Leather Belt is a draft in Shopify, so its listings are set to 0. Every other quantity is"
 echo "the warehouse's available stock minus 1 reserved, capped at 15 (max_stock). Hard To Find gets the"
 echo "warehouse's stock of the tagged gifts as it is; HP-BEANIE-GRY is on two Shopify variants, so it"
-echo "is reported instead of synced."
+echo "is reported instead of synced. On the Mirakl marketplace, HP-LINEN-WHT-XXL has no Shopify"
+echo "variant and HP-CHINO-KHK-30 is off sale by Mirakl (OFFER_DATE_EXPIRED): both are in unmatched."
+echo "Mirakl takes one stock import a minute: the levels changed after the first sync go with the"
+echo "first pass a minute later (cron runs every 5 minutes). The dry run used Mirakl's one full offer"
+echo "export of the day, so the first sync read the offers page by page."
