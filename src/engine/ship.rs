@@ -343,7 +343,7 @@ impl Engine<'_> {
                             );
                         }
                         info!(
-                            "{channel} order {}: {} lines shipped with {carrier} {tracking_number}{}",
+                            "{channel} order {}: shipped with {carrier} {tracking_number} (lines: {}){}",
                             row.number,
                             confirmed.len(),
                             Some(action.detail.as_str())
