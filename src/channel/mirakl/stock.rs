@@ -34,10 +34,12 @@ const ERROR_MESSAGE: &str = "error-message";
 
 /// The stock file: a header and one line per level, every field quoted, `;` between.
 fn stock_file(updates: &[StockUpdate]) -> Result<Vec<u8>, csv::Error> {
+    // Sized up front: a file of a million levels would otherwise pass through copies.
+    let size: usize = updates.iter().map(|u| u.product_id.len() + 16).sum();
     let mut file = csv::WriterBuilder::new()
         .delimiter(b';')
         .quote_style(csv::QuoteStyle::Always)
-        .from_writer(Vec::new());
+        .from_writer(Vec::with_capacity(size + 32));
     file.write_record([OFFER_SKU, QUANTITY])?;
     for u in updates {
         file.write_record([u.product_id.as_str(), &u.quantity.to_string()])?;
@@ -61,9 +63,12 @@ pub(super) async fn upload(
         endpoint: UPLOAD,
         reason: format!("the stock file could not be written: {e}"),
     })?;
+    // Shared, not copied, by each attempt's request: the file holds every level.
+    let file = bytes::Bytes::from(file);
+    let length = file.len() as u64;
     let url = transport.url("/api/offers/stock/imports");
     let form = || {
-        let part = Part::bytes(file.clone())
+        let part = Part::stream_with_length(file.clone(), length)
             .file_name("stock.csv")
             .mime_str("text/csv")
             .expect("text/csv is a MIME type");
