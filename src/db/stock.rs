@@ -1,5 +1,7 @@
 //! What the channel was last told per listing, and what it refused.
 
+use std::collections::HashSet;
+
 use rusqlite::params;
 
 use super::{Db, DbError};
@@ -192,13 +194,15 @@ pub fn forget_pushed(db: &Db, channel: &str, product_ids: &[&str]) -> Result<(),
     })
 }
 
-/// An asynchronous import not settled yet (migration 006).
+/// An asynchronous import not settled yet (migration 006). Its levels stay in the
+/// database: one import may hold a million.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenImport {
     pub id: i64,
     /// The channel's id for it; `None` when the upload never answered.
     pub import_id: Option<String>,
-    pub lines: Vec<StockUpdate>,
+    /// How many levels it holds.
+    pub lines: usize,
 }
 
 /// The intent, committed before the upload: these levels are in flight.
@@ -238,56 +242,114 @@ pub fn import_uploaded(db: &Db, id: i64, import_id: &str) -> Result<(), DbError>
 /// Done (its accepted levels recorded elsewhere) or failed (its levels offered again).
 /// Its lines go: what was applied lives on in the pushed levels, and a large catalogue
 /// would otherwise grow the ledger by every level of every import.
-pub fn settle_import(
-    db: &Db,
+fn settle(
+    c: &rusqlite::Connection,
     id: i64,
     done: bool,
     reason: Option<&str>,
     now: &str,
-) -> Result<(), DbError> {
-    db.write(|c| {
-        c.execute(
-            "UPDATE stock_imports SET state = ?2, reason = ?3, settled_at = ?4 WHERE id = ?1",
-            params![id, if done { "done" } else { "failed" }, reason, now],
-        )?;
-        c.execute("DELETE FROM stock_import_lines WHERE import = ?1", [id])
-            .map(drop)
-    })
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE stock_imports SET state = ?2, reason = ?3, settled_at = ?4 WHERE id = ?1",
+        params![id, if done { "done" } else { "failed" }, reason, now],
+    )?;
+    c.execute("DELETE FROM stock_import_lines WHERE import = ?1", [id])
+        .map(drop)
 }
 
-/// Imports of `channel` not settled yet, oldest first, with their lines.
+/// Imports of `channel` not settled yet, oldest first.
 pub fn open_imports(db: &Db, channel: &str) -> Result<Vec<OpenImport>, DbError> {
     db.read(|c| {
         let mut imports = c.prepare_cached(
-            "SELECT id, import_id FROM stock_imports
-              WHERE channel = ?1 AND state IN ('uploading', 'pending') ORDER BY id",
+            "SELECT i.id, i.import_id,
+                    (SELECT COUNT(*) FROM stock_import_lines l WHERE l.import = i.id)
+               FROM stock_imports i
+              WHERE i.channel = ?1 AND i.state IN ('uploading', 'pending') ORDER BY i.id",
         )?;
-        let mut lines = c.prepare_cached(
-            "SELECT product_id, sku, quantity FROM stock_import_lines WHERE import = ?1
-              ORDER BY product_id",
-        )?;
-        let heads: Vec<(i64, Option<String>)> = imports
-            .query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        heads
-            .into_iter()
-            .map(|(id, import_id)| {
-                let lines = lines
-                    .query_map([id], |r| {
-                        Ok(StockUpdate {
-                            product_id: r.get(0)?,
-                            sku: r.get(1)?,
-                            quantity: r.get(2)?,
-                        })
-                    })?
-                    .collect::<rusqlite::Result<_>>()?;
-                Ok(OpenImport {
-                    id,
-                    import_id,
-                    lines,
-                })
+        let rows = imports.query_map([channel], |r| {
+            Ok(OpenImport {
+                id: r.get(0)?,
+                import_id: r.get(1)?,
+                lines: r.get::<_, i64>(2)? as usize,
             })
-            .collect()
+        })?;
+        rows.collect()
+    })
+}
+
+/// The listings of `channel` whose levels are in an import not settled yet.
+pub fn in_flight(db: &Db, channel: &str) -> Result<HashSet<String>, DbError> {
+    db.read(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT l.product_id FROM stock_import_lines l
+               JOIN stock_imports i ON i.id = l.import
+              WHERE i.channel = ?1 AND i.state IN ('uploading', 'pending')",
+        )?;
+        let ids = st.query_map([channel], |r| r.get(0))?;
+        ids.collect()
+    })
+}
+
+/// Settles import `id` of `channel` as applied, but for the lines of the listings in
+/// `refused`: every other level is recorded as what the channel holds (in the
+/// database, line by line, however many). Returns how many were, and the refused
+/// levels.
+pub fn settle_applied(
+    db: &Db,
+    channel: &str,
+    id: i64,
+    refused: &[&str],
+    now: &str,
+) -> Result<(usize, Vec<StockUpdate>), DbError> {
+    db.write(|c| {
+        let mut take = c.prepare_cached(
+            "DELETE FROM stock_import_lines WHERE import = ?1 AND product_id = ?2
+             RETURNING product_id, sku, quantity",
+        )?;
+        let mut out = Vec::new();
+        for product_id in refused {
+            let mut rows = take.query(params![id, product_id])?;
+            while let Some(r) = rows.next()? {
+                out.push(StockUpdate {
+                    product_id: r.get(0)?,
+                    sku: r.get(1)?,
+                    quantity: r.get(2)?,
+                });
+            }
+        }
+        let accepted = c.execute(
+            "INSERT INTO stock_pushed (channel, product_id, quantity, pushed_at)
+             SELECT ?1, product_id, quantity, ?3 FROM stock_import_lines WHERE import = ?2
+             ON CONFLICT (channel, product_id) DO UPDATE
+                SET quantity = excluded.quantity, pushed_at = excluded.pushed_at",
+            params![channel, id, now],
+        )?;
+        c.execute(
+            "DELETE FROM stock_refused WHERE channel = ?1
+                AND product_id IN (SELECT product_id FROM stock_import_lines WHERE import = ?2)",
+            params![channel, id],
+        )?;
+        settle(c, id, true, None, now)?;
+        Ok((accepted, out))
+    })
+}
+
+/// Settles import `id` of `channel` as not applied: its levels may or may not be on
+/// the channel, so what was pushed for them is forgotten and each is offered again.
+pub fn settle_failed(
+    db: &Db,
+    channel: &str,
+    id: i64,
+    reason: &str,
+    now: &str,
+) -> Result<(), DbError> {
+    db.write(|c| {
+        c.execute(
+            "DELETE FROM stock_pushed WHERE channel = ?1
+                AND product_id IN (SELECT product_id FROM stock_import_lines WHERE import = ?2)",
+            params![channel, id],
+        )?;
+        settle(c, id, false, Some(reason), now)
     })
 }
 
@@ -385,19 +447,44 @@ mod tests {
         // A crash before the channel answered leaves an import without its id.
         let open = open_imports(&db, "ch").unwrap();
         assert_eq!((open.len(), open[0].import_id.as_deref()), (1, None));
-        assert_eq!(open[0].lines, [level("A", 1), level("B", 2)]);
+        assert_eq!(open[0].lines, 2);
+        let flying = in_flight(&db, "ch").unwrap();
+        assert_eq!(flying, HashSet::from(["A".to_string(), "B".to_string()]));
         assert!(open_imports(&db, "other").unwrap().is_empty());
+        assert!(in_flight(&db, "other").unwrap().is_empty());
         import_uploaded(&db, id, "imp-7").unwrap();
         assert_eq!(
             open_imports(&db, "ch").unwrap()[0].import_id.as_deref(),
             Some("imp-7")
         );
-        settle_import(&db, id, true, None, "t2").unwrap();
+        // Applied but for B, which the channel refused: A is what it holds now.
+        let (accepted, refused) = settle_applied(&db, "ch", id, &["B", "Z"], "t2").unwrap();
+        assert_eq!((accepted, refused), (1, vec![level("B", 2)]));
         assert!(open_imports(&db, "ch").unwrap().is_empty());
+        assert!(in_flight(&db, "ch").unwrap().is_empty());
         assert_eq!(last_import_at(&db, "ch").unwrap().as_deref(), Some("t1"));
-        let lines: i64 = db
-            .read(|c| c.query_row("SELECT COUNT(*) FROM stock_import_lines", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(lines, 0, "a settled import keeps no lines");
+        let count = |sql: &str| -> i64 { db.read(|c| c.query_row(sql, [], |r| r.get(0))).unwrap() };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM stock_import_lines"),
+            0,
+            "a settled import keeps no lines"
+        );
+        assert_eq!(
+            count("SELECT quantity FROM stock_pushed WHERE product_id = 'A'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM stock_pushed WHERE product_id = 'B'"),
+            0
+        );
+
+        // An import that failed: what was pushed for its levels is forgotten.
+        let id = begin_import(&db, "ch", &[level("A", 5)], "t3").unwrap();
+        settle_failed(&db, "ch", id, "FAILED", "t4").unwrap();
+        assert_eq!(
+            count("SELECT COUNT(*) FROM stock_pushed WHERE product_id = 'A'"),
+            0
+        );
+        assert!(open_imports(&db, "ch").unwrap().is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //! synchronous batches or, for a channel that takes imports, in one asynchronous import
 //! settled on this or a later pass.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use anyhow::Result;
 use tracing::{info, warn};
@@ -40,11 +40,7 @@ impl Engine<'_> {
             waiting = self.settle_imports(ch, &mut counts).await?;
         }
         // Levels in an unsettled import are in flight: not offered again meanwhile.
-        let in_flight: HashSet<String> = db::stock::open_imports(self.db, name)?
-            .into_iter()
-            .flat_map(|i| i.lines)
-            .map(|l| l.product_id)
-            .collect();
+        let in_flight = db::stock::in_flight(self.db, name)?;
         let settled = |r: &StockRow| !in_flight.contains(&r.product_id);
         // Reconcile only on fresh full data: pushing every target from a failed read
         // would cost N/100 calls and repair nothing.
@@ -58,10 +54,11 @@ impl Engine<'_> {
             db::stock::clear_refused(self.db, name)?;
         }
         // Batches go out a chunk at a time as the catalogue is read a page at a time, so
-        // memory stays flat however many SKUs there are; an import, and a dry run's
-        // plan, take every level at once.
-        let streamed = matches!(write, StockWrite::Batches { .. }) && !dry_run;
+        // memory stays flat however many SKUs there are. An import takes every level at
+        // once, gathered as bare levels page by page (a million of them fit in little
+        // more than 50 MiB); a dry run's plan is shown whole.
         let mut plan = Vec::new();
+        let mut levels = Vec::new();
         let mut matched = 0;
         let mut after: Option<String> = None;
         loop {
@@ -71,7 +68,13 @@ impl Engine<'_> {
             matched += page.len();
             let page: Vec<StockRow> = page.into_iter().filter(settled).collect();
             plan.extend(stock::plan(&page, rules, full));
-            if streamed && plan.len() >= STOCK_PAGE {
+            if dry_run {
+                continue;
+            }
+            if let StockWrite::Import { .. } = write {
+                counts.add(Count::Planned, plan.len() as i64);
+                levels.extend(updates(std::mem::take(&mut plan)));
+            } else if plan.len() >= STOCK_PAGE {
                 counts.add(Count::Planned, plan.len() as i64);
                 self.push_batch(ch, std::mem::take(&mut plan), &mut counts)
                     .await?;
@@ -114,8 +117,9 @@ impl Engine<'_> {
                 poll,
                 wait,
             } => {
+                levels.extend(updates(plan));
                 let imported = self
-                    .import_stock(ch, updates(plan), min_interval, &mut counts)
+                    .import_stock(ch, levels, min_interval, &mut counts)
                     .await?;
                 if imported == Imported::Uploaded {
                     waiting = self.settle_imports(ch, &mut counts).await?;
@@ -226,7 +230,7 @@ impl Engine<'_> {
             }
             Err(e) => {
                 warn!("{name}: the stock import was not taken ({e}); its levels are sent again next pass");
-                self.drop_import(name, id, &updates, &e.to_string())?;
+                db::stock::settle_failed(self.db, name, id, &e.to_string(), &self.now())?;
                 counts.add(Count::Failed, updates.len() as i64);
                 Ok(Imported::Failed)
             }
@@ -240,64 +244,49 @@ impl Engine<'_> {
         let mut waiting = 0;
         for open in db::stock::open_imports(self.db, name)? {
             let now = self.now();
-            let n = open.lines.len();
             let Some(import_id) = &open.import_id else {
                 let why = "the upload never answered; its levels are sent again";
-                self.drop_import(name, open.id, &open.lines, why)?;
+                db::stock::settle_failed(self.db, name, open.id, why, &now)?;
                 continue;
             };
             match ch.client.stock_import(import_id).await {
-                Ok(ImportState::Pending) => waiting += n,
+                Ok(ImportState::Pending) => waiting += open.lines,
                 Ok(ImportState::Done { refused }) => {
                     let reasons: HashMap<&str, &str> = refused
                         .iter()
                         .map(|(id, why)| (id.as_str(), why.as_str()))
                         .collect();
-                    let (refused, accepted): (Vec<StockUpdate>, Vec<StockUpdate>) = open
-                        .lines
-                        .into_iter()
-                        .partition(|l| reasons.contains_key(l.product_id.as_str()));
-                    let refused = refused
-                        .into_iter()
-                        .map(|l| {
-                            let why = reasons[l.product_id.as_str()].to_string();
-                            (l, why)
-                        })
-                        .collect();
-                    let outcome = PushOutcome {
-                        accepted,
-                        refused,
-                        failed: Vec::new(),
-                    };
+                    let ids: Vec<&str> = reasons.keys().copied().collect();
                     self.db.atomically(|| -> Result<()> {
-                        self.record_outcome(name, outcome, counts)?;
-                        db::stock::settle_import(self.db, open.id, true, None, &now)?;
-                        Ok(())
+                        let (accepted, refused) =
+                            db::stock::settle_applied(self.db, name, open.id, &ids, &now)?;
+                        let refused = refused
+                            .into_iter()
+                            .map(|l| {
+                                let why = reasons[l.product_id.as_str()].to_string();
+                                (l, why)
+                            })
+                            .collect();
+                        counts.add(Count::Pushed, accepted as i64);
+                        let outcome = PushOutcome {
+                            refused,
+                            ..PushOutcome::default()
+                        };
+                        self.record_outcome(name, outcome, counts)
                     })?;
                 }
                 Ok(ImportState::Failed { reason }) => {
                     warn!("{name}: stock import {import_id} failed ({reason}); its levels are sent again");
-                    self.drop_import(name, open.id, &open.lines, &reason)?;
-                    counts.add(Count::Failed, n as i64);
+                    db::stock::settle_failed(self.db, name, open.id, &reason, &now)?;
+                    counts.add(Count::Failed, open.lines as i64);
                 }
                 Err(e) => {
                     warn!("{name}: stock import {import_id} could not be checked ({e}); asked again next pass");
-                    waiting += n;
+                    waiting += open.lines;
                 }
             }
         }
         Ok(waiting)
-    }
-
-    /// Settles an import that was not applied: its levels may or may not be on the
-    /// channel, so each is offered again, whatever was pushed before.
-    fn drop_import(&self, name: &str, id: i64, lines: &[StockUpdate], reason: &str) -> Result<()> {
-        let ids: Vec<&str> = lines.iter().map(|l| l.product_id.as_str()).collect();
-        self.db.atomically(|| -> Result<()> {
-            db::stock::forget_pushed(self.db, name, &ids)?;
-            db::stock::settle_import(self.db, id, false, Some(reason), &self.now())?;
-            Ok(())
-        })
     }
 }
 
