@@ -55,8 +55,8 @@ impl Engine<'_> {
         }
         // Batches go out a chunk at a time as the catalogue is read a page at a time, so
         // memory stays flat however many SKUs there are. An import takes every level at
-        // once, gathered as bare levels page by page (a million of them fit in little
-        // more than 50 MiB); a dry run's plan is shown whole.
+        // once, gathered page by page as bare levels (the plan's details dropped); a dry
+        // run's plan is shown whole.
         let mut plan = Vec::new();
         let mut levels = Vec::new();
         let mut matched = 0;
