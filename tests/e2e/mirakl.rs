@@ -395,6 +395,27 @@ fn a_dry_run_uses_the_days_full_export_and_the_first_sync_reads_page_by_page() {
 }
 
 #[test]
+fn an_import_mirakl_fails_is_sent_again_whole() {
+    let env = env();
+    env.control_post("/_sandbox/mirakl/imports/fail-next", json!({}));
+    env.run(&["sync"]).expect(0);
+    // Two minutes on, the status read says FAILED: nothing was applied, and every level
+    // goes again in the same pass.
+    let at = chrono::Utc::now() + chrono::Duration::minutes(2);
+    env.control_delete("/_sandbox/mirakl/limits");
+    env.run(&["sync"])
+        .env("SKUBRIDGE_NOW", &at.to_rfc3339())
+        .expect(1);
+    let sent = imports(&env);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1], "the same levels again");
+    assert_eq!(offers(&env)["LS-S"], 0, "the failed import applied nothing");
+    sync_later(&env, 3);
+    assert_eq!(offers(&env)["LS-S"], 10);
+    assert_eq!(env.count(UPLOAD), 2);
+}
+
+#[test]
 fn a_second_import_within_a_minute_is_never_sent() {
     let env = env();
     env.run(&["sync"]).expect(0);
